@@ -1,0 +1,1 @@
+"""Question to cited answer: prompting, chat-model backends, attribution, refusal, wiring."""

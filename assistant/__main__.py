@@ -1,0 +1,5 @@
+"""`python -m assistant` is `kb`."""
+
+from assistant.frontends.cli import main
+
+main()

@@ -1,0 +1,41 @@
+"""kb's error tree, in one place for frontends to catch.
+
+The root (`KbError`) and the ingest/index errors live in the lower layers so that those
+packages never import `assistant`; they are re-exported here.
+"""
+
+from index.errors import EmbedderError, IndexMismatchError, IndexNotBuiltError
+from ingest.errors import IngestError, KbError
+
+__all__ = [
+    "BackendError",
+    "BackendTimeoutError",
+    "BackendUnavailableError",
+    "ConfigurationError",
+    "EmbedderError",
+    "IndexMismatchError",
+    "IndexNotBuiltError",
+    "IngestError",
+    "KbError",
+    "ModelFileError",
+]
+
+
+class ConfigurationError(KbError):
+    """Settings are missing or contradict each other."""
+
+
+class ModelFileError(ConfigurationError):
+    """A model file is missing, incomplete or fails its checksum."""
+
+
+class BackendError(KbError):
+    """A chat-model backend failed while answering."""
+
+
+class BackendUnavailableError(BackendError):
+    """The backend cannot be reached or loaded."""
+
+
+class BackendTimeoutError(BackendError):
+    """The backend did not answer in time."""

@@ -1,0 +1,152 @@
+"""`kb eval`: the EVAL.md metrics over a JSON Lines question set."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigurationError
+from assistant.pipeline import Assistant
+from assistant.refusal import says_it_does_not_know
+from index.retriever import HybridRetriever
+
+TYPES = {"fact", "number", "compare", "multi", "unanswerable", "followup"}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def is_hit(chunk_text: str, gold_snippets: list[str]) -> bool:
+    """EVAL.md's hit rule: whitespace collapsed, case-insensitive containment of any snippet."""
+    text = _squash(chunk_text)
+    return any(_squash(s) in text for s in gold_snippets if s.strip())
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    questions = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(item, dict) or not item.get("question") or item.get("type") not in TYPES:
+            raise ConfigurationError(f"{path}:{number}: needs a `question` and a `type` in {sorted(TYPES)}")
+        questions.append(item)
+    return questions
+
+
+def retrieval_query(item: dict[str, Any]) -> str:
+    """Without a model, a follow-up is retrieved with the previous user turn prepended."""
+    history = item.get("history") or []
+    last_user = next((t["content"] for t in reversed(history) if t.get("role") == "user"), "")
+    return f"{last_user} {item['question']}".strip()
+
+
+def first_hit_rank(texts: list[str], snippets: list[str]) -> int | None:
+    return next((rank for rank, text in enumerate(texts, start=1) if is_hit(text, snippets)), None)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 4)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4)
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+@dataclass
+class _Tally:
+    ranks: list[int | None] = field(default_factory=list)
+    retrieve_s: list[float] = field(default_factory=list)
+    answer_s: list[float] = field(default_factory=list)
+    answer_ok: list[bool] = field(default_factory=list)
+    refusal_ok: list[bool] = field(default_factory=list)
+    citation_ok: list[bool] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _score_retrieval(retriever: HybridRetriever, item: dict[str, Any], tally: _Tally) -> int | None:
+    started = time.perf_counter()
+    hits = retriever.retrieve(retrieval_query(item), top_k=10)
+    tally.retrieve_s.append(time.perf_counter() - started)
+    rank = first_hit_rank([h.chunk.text for h in hits], item.get("gold_snippets") or [])
+    tally.ranks.append(rank)
+    return rank
+
+
+def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> dict[str, Any]:
+    answer = assistant.ask(item["question"], item.get("history") or [])
+    tally.answer_s.append(float(answer.timings["total_s"] or 0.0))
+    given = len(answer.passages)
+    tally.citation_ok.append(all(1 <= c.n <= given for c in answer.citations)
+                             and all(f"[{n}]" not in answer.text for n in range(given + 1, 100)))
+    text = answer.text.lower()
+    if item["type"] == "unanswerable":
+        tally.refusal_ok.append(answer.refused or says_it_does_not_know(answer.text))
+    else:
+        tally.answer_ok.append(all(term.lower() in text for term in item.get("answer_must") or []))
+    return {"answer": answer.text, "refused": answer.refused, "citations": [c.n for c in answer.citations],
+            "total_s": answer.timings["total_s"]}
+
+
+def evaluate(retriever: HybridRetriever, assistant: Assistant | None, questions: list[dict[str, Any]],
+             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Metrics of EVAL.md; answer metrics are None when `assistant` is None (`--no-answers`)."""
+    tally = _Tally()
+    for done, item in enumerate(questions, start=1):
+        row: dict[str, Any] = {"id": item.get("id"), "type": item["type"]}
+        if item["type"] != "unanswerable":
+            row["first_hit_rank"] = _score_retrieval(retriever, item, tally)
+        if assistant is not None:
+            row.update(_score_answer(assistant, item, tally))
+        tally.rows.append(row)
+        if progress:
+            progress(done, len(questions))
+    return _metrics(tally, questions, assistant, retriever.embedder_id)
+
+
+def _metrics(tally: _Tally, questions: list[dict[str, Any]], assistant: Assistant | None,
+             embedder_id: str) -> dict[str, Any]:
+    answers = assistant is not None
+    ranks = tally.ranks
+
+    def hit_at(k: int) -> float | None:
+        return _share([r is not None and r <= k for r in ranks])
+
+    return {
+        "questions": len(questions),
+        "answerable": len(ranks),
+        "unanswerable": sum(q["type"] == "unanswerable" for q in questions),
+        "hit@1": hit_at(1), "hit@3": hit_at(3), "hit@5": hit_at(5),
+        "mrr@10": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
+        "answer_ok": _share(tally.answer_ok) if answers else None,
+        "refusal_ok": _share(tally.refusal_ok) if answers else None,
+        "citation_ok": _share(tally.citation_ok) if answers else None,
+        "latency": {
+            "retrieve_p50_s": _percentile(tally.retrieve_s, 50),
+            "retrieve_p95_s": _percentile(tally.retrieve_s, 95),
+            "answer_p50_s": _percentile(tally.answer_s, 50),
+            "answer_p95_s": _percentile(tally.answer_s, 95),
+        },
+        "backend": assistant.chat_model.backend if assistant else None,
+        "model": assistant.chat_model.model if assistant else None,
+        "embedder": embedder_id,
+        "per_question": tally.rows,
+    }

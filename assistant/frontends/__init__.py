@@ -1,0 +1,1 @@
+"""Thin adapters over one `Assistant`: command line, web page."""

@@ -1,0 +1,232 @@
+"""`kb`: the command line. Results go to stdout, progress and logs to stderr.
+
+Exit codes (EVAL.md): 0 success, 1 a reported error, 2 a usage error (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from assistant.wiring import enforce_offline
+
+enforce_offline()
+
+from assistant.errors import ConfigurationError, KbError  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+
+log = logging.getLogger("kb")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kb", description="Ask questions about your documents, with citations.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ingest = commands.add_parser("ingest", help="build or update the index")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files and folders (default: corpus/)")
+    ingest.add_argument("--rebuild", action="store_true", help="start a new index from scratch")
+    retrieve = commands.add_parser("retrieve", help="show the passages found for a question")
+    retrieve.add_argument("question", help="the question, or - to read one per line from stdin")
+    retrieve.add_argument("--top-k", type=int, default=5)
+    retrieve.add_argument("--json", action="store_true", help="machine-readable output")
+    ask = commands.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question", help="the question, or - to read JSON Lines from stdin")
+    ask.add_argument("--backend", choices=["local", "hosted", "fake"], default=None)
+    ask.add_argument("--top-k", type=int, default=None, help="passages given to the model")
+    ask.add_argument("--json", action="store_true", help="machine-readable output")
+    evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--backend", choices=["local", "hosted", "fake"], default=None)
+    evaluate.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
+    evaluate.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor = commands.add_parser("doctor", help="check models, index, GPU and offline settings")
+    doctor.add_argument("--json", action="store_true")
+    serve = commands.add_parser("serve", help="open the web assistant")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    return parser
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _stdin_lines() -> Iterator[str]:
+    for line in sys.stdin:
+        if line.strip():
+            yield line.strip()
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.wiring import build_embedder, chunking_params
+    from index.builder import ingest_paths
+
+    paths = args.paths or settings.ingest.paths
+    report = ingest_paths(paths, Path(settings.index.dir), build_embedder(settings),
+                          chunking_params(settings), settings.ingest.exclude, args.rebuild)
+    for source, reason in report.failed:
+        print(f"kb: skipped {source}: {reason}", file=sys.stderr)
+    print(f"kb: {report.summary()}", file=sys.stderr)
+    return 0
+
+
+def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
+    chunk = hit.chunk
+    return {"rank": rank, "score": round(hit.score, 6), "text": chunk.text, "source": chunk.source,
+            "title": chunk.title, "location": chunk.location,
+            "similarity": None if hit.dense is None else round(hit.dense, 4)}
+
+
+def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.wiring import build_embedder, build_retriever
+
+    retriever = build_retriever(settings, build_embedder(settings))
+    questions = _stdin_lines() if args.question == "-" else iter([args.question])
+    for question in questions:
+        hits = retriever.retrieve(question, args.top_k)
+        if args.json:
+            _print_json({"question": question, "hits": [_hit_json(r, h) for r, h in enumerate(hits, 1)]})
+        else:
+            for rank, hit in enumerate(hits, start=1):
+                where = ", ".join(filter(None, [hit.chunk.source, hit.chunk.location]))
+                print(f"[{rank}] {hit.score:.4f}  {where}\n    {' '.join(hit.chunk.text.split())[:300]}\n")
+    return 0
+
+
+def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
+    if args.question != "-":
+        yield args.question, []
+        return
+    for number, line in enumerate(_stdin_lines(), start=1):
+        try:
+            item = json.loads(line)
+            yield str(item["question"]), list(item.get("history") or [])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"stdin line {number}: expected {{\"question\": ..., \"history\": [...]}}") from exc
+
+
+def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
+    from assistant.models import Answer
+
+    final = None
+    for event in assistant.stream(question, history):
+        if isinstance(event, Answer):
+            final = event
+        else:
+            sys.stdout.write(event)
+            sys.stdout.flush()
+    assert final is not None
+    print(_render_final(final))
+
+
+def _render_final(answer: Any) -> str:
+    lines = [""]
+    if answer.refused or answer.note:
+        lines += ["", f"kb: {answer.text}" if answer.refused else f"kb: note: {answer.note}"]
+    if answer.citations and not answer.refused:
+        lines += ["", "Sources:"] + [f"  [{c.n}] {c.hit.chunk.source}" + (
+            f" — {c.hit.chunk.location}" if c.hit.chunk.location else "") for c in answer.citations]
+    t = answer.timings
+    lines.append(f"\n({answer.backend}: {answer.model}; {t['total_s']:.1f} s)")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.wiring import build_assistant
+
+    assistant = build_assistant(settings, _backend(args.backend))
+    for question, history in _ask_requests(args):
+        if args.json:
+            _print_json(assistant.ask(question, history, args.top_k).as_dict())
+        else:
+            _print_streamed(assistant, question, history)
+    return 0
+
+
+def _backend(name: str | None) -> str | None:
+    if name == "hosted":
+        raise ConfigurationError("the hosted backend is not available in this version; use --backend local")
+    return name
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.evaluation import evaluate, load_questions
+    from assistant.wiring import build_assistant, build_embedder, build_retriever
+
+    questions = load_questions(args.file)
+    assistant = None if args.no_answers else build_assistant(settings, _backend(args.backend))
+    retriever = assistant.retriever if assistant else build_retriever(settings, build_embedder(settings))
+
+    def progress(done: int, total: int) -> None:
+        print(f"\rkb eval: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    metrics = evaluate(retriever, assistant, questions, progress)
+    if args.json:
+        _print_json(metrics)
+    else:
+        for key, value in metrics.items():
+            if key != "per_question":
+                print(f"{key:>12}: {value}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.doctor import diagnose, render
+
+    report = diagnose(settings)
+    if args.json:
+        _print_json(report)
+    else:
+        print(render(report))
+    return 0 if report["ok"] else 1
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.frontends.web import serve
+
+    serve(settings, args.host or settings.web.host, args.port or settings.web.port)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "ingest": cmd_ingest, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval,
+    "doctor": cmd_doctor, "serve": cmd_serve,
+}
+
+
+def _load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid settings (KB_* variables, .env or kb.yaml): {exc}") from exc
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args, _load_settings())
+    except KbError as exc:
+        print(f"kb: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    sys.exit(run(argv))
+
+
+if __name__ == "__main__":
+    main()

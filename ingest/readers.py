@@ -1,0 +1,107 @@
+"""Readers by file suffix: each turns one file into a cleaned `Document`.
+
+Readers raise `IngestError` with the reason; they never decide whether an ingest goes on.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.errors import IngestError
+from ingest.html_text import html_to_text
+from ingest.markdown import find_atx_headings, find_plain_headings, front_matter, title_from
+from ingest.models import Document, Heading, Page
+from ingest.repair import decode_bytes, repair_text
+
+
+def _markdown_document(source: str, text: str, plain_headings: bool = False) -> Document:
+    meta, body_start = front_matter(text)
+    headings = find_atx_headings(text, body_start)
+    if not headings and plain_headings:
+        headings = find_plain_headings(text, body_start)
+    return Document(source, title_from(meta, headings), text, tuple(headings))
+
+
+def read_text(source: str, data: bytes) -> Document:
+    return _markdown_document(source, repair_text(decode_bytes(data)), plain_headings=True)
+
+
+def read_markdown(source: str, data: bytes) -> Document:
+    return _markdown_document(source, repair_text(decode_bytes(data)))
+
+
+def read_html(source: str, data: bytes) -> Document:
+    title, text = html_to_text(repair_text(decode_bytes(data)))
+    headings = find_atx_headings(text)
+    return Document(source, title or title_from({}, headings), text, tuple(headings))
+
+
+def read_pdf(source: str, data: bytes) -> Document:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        raise IngestError(f"{source}: the PDF is encrypted; save an unencrypted copy and ingest that")
+    text, pages = "", []
+    for number, page in enumerate(reader.pages, start=1):
+        pages.append(Page(len(text), number))
+        text += repair_text(page.extract_text() or "").strip() + "\n\n"
+    if not text.strip():
+        raise IngestError(f"{source}: the PDF has no extractable text (scanned images need OCR first)")
+    info_title = reader.metadata.title if reader.metadata else None
+    return Document(source, info_title or None, text, (), tuple(pages))
+
+
+def read_docx(source: str, data: bytes) -> Document:
+    import docx
+
+    parts: list[str] = []
+    headings: list[Heading] = []
+    title = None
+    offset = 0
+    for para in docx.Document(io.BytesIO(data)).paragraphs:
+        text, style = para.text.strip(), (para.style.name if para.style else "") or ""
+        if not text:
+            continue
+        if style == "Title" and title is None:
+            title = text
+        elif style.startswith("Heading") and style[-1:].isdigit():
+            headings.append(Heading(offset, int(style[-1]), text))
+            text = "#" * int(style[-1]) + " " + text
+        parts.append(text)
+        offset += len(text) + 2
+    return Document(source, title or title_from({}, headings), "\n\n".join(parts) + "\n", tuple(headings))
+
+
+READERS: dict[str, Callable[[str, bytes], Document]] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".html": read_html,
+    ".htm": read_html,
+    ".pdf": read_pdf,
+    ".docx": read_docx,
+}
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    return tuple(READERS)
+
+
+def read_document(path: Path, source: str | None = None) -> Document:
+    """Read one file by its suffix; any failure becomes an `IngestError` naming the file."""
+    source = source or str(path)
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise IngestError(f"{source}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}")
+    try:
+        document = reader(source, path.read_bytes())
+    except IngestError:
+        raise
+    except Exception as exc:  # third-party parsers raise anything on corrupt input
+        raise IngestError(f"{source}: could not read {path.suffix} file ({type(exc).__name__}: {exc})") from exc
+    if not document.text.strip():
+        raise IngestError(f"{source}: the file holds no text")
+    return document
