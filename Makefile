@@ -1,0 +1,50 @@
+# `make run` and `make test` each do the whole setup first (venv, install, model, index).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+KB := $(VENV)/bin/kb
+STAMP := $(VENV)/.installed
+MODEL_DIR := .kb/models
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: install model index run test lint check bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q --upgrade pip
+	@# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
+	$(PIP) install -q torch==2.13.0
+	@echo "Installing kb (the first install compiles llama-cpp-python: about 8 minutes on 2 cores)"
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+model: install
+	$(PY) -m assistant.model_files $(MODEL_DIR)
+
+index: model
+	@test -f .kb/index/CURRENT || $(KB) ingest
+
+run: index
+	$(PY) app.py
+
+lint: install
+	$(VENV)/bin/ruff check ingest index assistant app.py tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: model lint
+	$(PY) -m pytest
+
+bench: index
+	$(PY) bench/ingest_answer.py
+
+clean:
+	rm -rf .kb

@@ -1,0 +1,126 @@
+"""Incremental ingest with the hashing fake: add, modify, delete, skip, fail, crash."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.storage as storage
+from index.builder import ingest_paths
+from index.embedders import HashingEmbedder
+from index.errors import IndexMismatchError, IndexNotBuiltError
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.embedded = 0
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.embedded += len(texts)
+        return super().embed(texts)
+
+
+@pytest.fixture
+def docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Alpha\n\nAlpha talks about licences and weights.\n")
+    (folder / "b.txt").write_text("Bravo discusses hosting costs at scale.\n")
+    return folder
+
+
+def _ingest(folder: Path, embedder: CountingEmbedder, **kw: object):  # type: ignore[no-untyped-def]
+    return ingest_paths([folder], Path(".kb/index"), embedder, ChunkingParams(), ["SOURCES.md"], **kw)
+
+
+def _sources(index_dir: Path = Path(".kb/index")) -> set[str]:
+    state = load_index(index_dir)
+    assert {c.source for c in state.chunks.values()} == set(state.files)
+    assert len(state.store) == len(state.chunks)
+    return set(state.files)
+
+
+def test_first_ingest_adds_everything(docs: Path) -> None:
+    report = _ingest(docs, CountingEmbedder())
+    assert sorted(report.added) == ["docs/a.md", "docs/b.txt"] and not report.failed
+    assert _sources() == {"docs/a.md", "docs/b.txt"}
+
+
+def test_unchanged_files_are_skipped_without_embedding(docs: Path) -> None:
+    _ingest(docs, CountingEmbedder())
+    embedder = CountingEmbedder()
+    before = storage.current_generation(Path(".kb/index"))
+    report = _ingest(docs, embedder)
+    assert sorted(report.unchanged) == ["docs/a.md", "docs/b.txt"] and not report.changed
+    assert embedder.embedded == 0
+    assert storage.current_generation(Path(".kb/index")) == before  # nothing rewritten
+
+
+def test_modified_file_replaces_its_chunks(docs: Path) -> None:
+    _ingest(docs, CountingEmbedder())
+    (docs / "a.md").write_text("# Alpha\n\nAlpha now covers privacy on premises.\n")
+    embedder = CountingEmbedder()
+    report = _ingest(docs, embedder)
+    assert report.updated == ["docs/a.md"] and report.unchanged == ["docs/b.txt"]
+    assert embedder.embedded == 1  # only the changed file's chunk
+    texts = [c.text for c in load_index(Path(".kb/index")).chunks.values()]
+    assert any("privacy" in t for t in texts) and not any("licences" in t for t in texts)
+
+
+def test_deleted_file_loses_its_chunks(docs: Path) -> None:
+    _ingest(docs, CountingEmbedder())
+    (docs / "b.txt").unlink()
+    report = _ingest(docs, CountingEmbedder())
+    assert report.removed == ["docs/b.txt"]
+    assert _sources() == {"docs/a.md"}
+
+
+def test_a_corrupt_file_is_reported_and_the_rest_ingested(docs: Path) -> None:
+    (docs / "bad.pdf").write_bytes(b"%PDF-1.4 garbage")
+    report = _ingest(docs, CountingEmbedder())
+    assert [source for source, _ in report.failed] == ["docs/bad.pdf"]
+    assert "could not read .pdf" in report.failed[0][1]
+    assert _sources() == {"docs/a.md", "docs/b.txt"}
+
+
+def test_excluded_and_missing_paths(docs: Path) -> None:
+    (docs / "SOURCES.md").write_text("# Sources\n\nWhere things came from.\n")
+    report = ingest_paths([docs, Path("nope")], Path(".kb/index"), CountingEmbedder(), ChunkingParams(),
+                          ["SOURCES.md"])
+    assert report.failed == [("nope", "no such file or folder")]
+    assert "docs/SOURCES.md" not in _sources()
+
+
+def test_changed_chunking_is_a_mismatch_naming_the_rebuild(docs: Path) -> None:
+    _ingest(docs, CountingEmbedder())
+    with pytest.raises(IndexMismatchError, match="kb ingest --rebuild"):
+        ingest_paths([docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), [])
+    with pytest.raises(IndexMismatchError, match="embedder"):
+        ingest_paths([docs], Path(".kb/index"), HashingEmbedder(32), ChunkingParams(), [])
+    report = ingest_paths([docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), [],
+                          rebuild=True)
+    assert len(report.added) == 2
+
+
+def test_crash_mid_write_keeps_the_old_index(docs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _ingest(docs, CountingEmbedder())
+    (docs / "c.md").write_text("# Charlie\n\nNew text.\n")
+
+    def crash(folder: Path, state: object) -> None:
+        (folder / "vectors.faiss").write_bytes(b"half written")
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patched, pytest.raises(OSError, match="disk full"):
+        patched.setattr(storage, "_write_files", crash)
+        _ingest(docs, CountingEmbedder())
+    assert _sources() == {"docs/a.md", "docs/b.txt"}  # the old generation is intact and current
+    assert _ingest(docs, CountingEmbedder()).added == ["docs/c.md"]
+
+
+def test_loading_without_an_index_names_the_command(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotBuiltError, match="kb ingest"):
+        load_index(tmp_path / "none")
