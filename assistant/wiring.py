@@ -11,7 +11,12 @@ from assistant.errors import ConfigurationError
 from assistant.llms.base import ChatModel
 from assistant.pipeline import AnswerOptions, Assistant
 from assistant.settings import EmbedderSettings, LlmSettings, Settings
-from index.embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder, packaged_minilm_path
+from index.embedders import (
+    Embedder,
+    HashingEmbedder,
+    SentenceTransformerEmbedder,
+    packaged_minilm_path,
+)
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
@@ -35,7 +40,9 @@ def enforce_offline() -> None:
 
 def _sentence_transformer(settings: EmbedderSettings) -> Embedder:
     path = settings.model_path or packaged_minilm_path()
-    return SentenceTransformerEmbedder(path, settings.model_id, settings.device, settings.batch_size)
+    return SentenceTransformerEmbedder(
+        path, settings.model_id, settings.device, settings.batch_size
+    )
 
 
 def _hashing(settings: EmbedderSettings) -> Embedder:
@@ -52,15 +59,29 @@ def _local_model(settings: LlmSettings) -> ChatModel:
     try:
         from assistant.llms.llama_cpp import LlamaCppChatModel
     except ImportError as exc:
-        raise ConfigurationError("llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'") from exc
+        raise ConfigurationError(
+            "llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'"
+        ) from exc
     from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
 
     if settings.model_path is not None:
-        return LlamaCppChatModel(settings.model_path, None, settings.n_ctx, settings.n_gpu_layers,
-                                 settings.n_threads, settings.seed)
+        return LlamaCppChatModel(
+            settings.model_path,
+            None,
+            settings.n_ctx,
+            settings.n_gpu_layers,
+            settings.n_threads,
+            settings.seed,
+        )
     path = assemble_default_model(settings.model_dir)
-    return LlamaCppChatModel(path, DEFAULT_MODEL_ID, settings.n_ctx, settings.n_gpu_layers,
-                             settings.n_threads, settings.seed)
+    return LlamaCppChatModel(
+        path,
+        DEFAULT_MODEL_ID,
+        settings.n_ctx,
+        settings.n_gpu_layers,
+        settings.n_threads,
+        settings.seed,
+    )
 
 
 def _fake_model(settings: LlmSettings) -> ChatModel:
@@ -69,7 +90,10 @@ def _fake_model(settings: LlmSettings) -> ChatModel:
     return ScriptedChatModel()
 
 
-CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {"local": _local_model, "fake": _fake_model}
+CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {
+    "local": _local_model,
+    "fake": _fake_model,
+}
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -81,7 +105,8 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> ChatMode
     if name not in CHAT_MODELS:
         raise ConfigurationError(
             f"backend {name!r} is not available; choose one of {', '.join(CHAT_MODELS)} "
-            "(hosted backends are not configured in this version)")
+            "(hosted backends are not configured in this version)"
+        )
     return CHAT_MODELS[name](settings.llm)
 
 
@@ -97,12 +122,20 @@ def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
 
 def answer_options(settings: Settings) -> AnswerOptions:
     a, llm = settings.answer, settings.llm
-    return AnswerOptions(a.top_k, a.min_relevance, a.attribution_threshold, a.echo_threshold,
-                         llm.max_tokens, llm.temperature)
+    return AnswerOptions(
+        a.top_k,
+        a.min_relevance,
+        a.attribution_threshold,
+        a.echo_threshold,
+        llm.max_tokens,
+        llm.temperature,
+    )
 
 
 def build_assistant(settings: Settings, backend: str | None = None) -> Assistant:
     """The one place where settings become components."""
     embedder = build_embedder(settings)
     retriever = build_retriever(settings, embedder)
-    return Assistant(retriever, build_chat_model(settings, backend), embedder, answer_options(settings))
+    return Assistant(
+        retriever, build_chat_model(settings, backend), embedder, answer_options(settings)
+    )

@@ -45,9 +45,11 @@ class IngestReport:
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
-        return (f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
-                f"{len(self.removed)} removed, {len(self.failed)} failed; "
-                f"{self.chunks} chunks in the index; {self.seconds:.1f} s")
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed, {len(self.failed)} failed; "
+            f"{self.chunks} chunks in the index; {self.seconds:.1f} s"
+        )
 
 
 def source_name(path: Path) -> str:
@@ -72,8 +74,14 @@ def discover(paths: list[Path], exclude: Iterable[str]) -> tuple[list[Path], lis
     for path in paths:
         if path.is_dir():
             folders.append(path)
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
-                            and not _excluded(p, exclude) and not p.name.startswith("."))
+            files += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in suffixes
+                and not _excluded(p, exclude)
+                and not p.name.startswith(".")
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -98,7 +106,9 @@ def _gone(state: IndexState, folders: list[Path], files: list[Path]) -> list[str
     """Indexed sources that lie in a scanned folder but were not found there now."""
     present = {source_name(f) for f in files}
     roots = [source_name(f).rstrip("/") + "/" for f in folders]
-    return [src for src in state.files if src not in present and any(src.startswith(r) for r in roots)]
+    return [
+        src for src in state.files if src not in present and any(src.startswith(r) for r in roots)
+    ]
 
 
 @dataclass
@@ -107,7 +117,9 @@ class _Plan:
     removed: list[str] = field(default_factory=list)
 
 
-def _plan(state: IndexState | None, files: list[Path], folders: list[Path], report: IngestReport) -> _Plan:
+def _plan(
+    state: IndexState | None, files: list[Path], folders: list[Path], report: IngestReport
+) -> _Plan:
     plan = _Plan()
     known = state.files if state else {}
     for path in files:
@@ -125,7 +137,9 @@ def _plan(state: IndexState | None, files: list[Path], folders: list[Path], repo
     return plan
 
 
-def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict[str, tuple[str, list[Chunk]]]:
+def _read_all(
+    plan: _Plan, params: ChunkingParams, report: IngestReport
+) -> dict[str, tuple[str, list[Chunk]]]:
     """source -> (sha256, chunks) for every file that could be read and split."""
     results = {}
     for path, source, digest in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
@@ -154,8 +168,13 @@ def _embedding_text(chunk: Chunk) -> str:
     return f"{context}\n{chunk.text}" if context else chunk.text
 
 
-def _apply(state: IndexState, read: dict[str, tuple[str, list[Chunk]]], removed: list[str],
-           embedder: Embedder, report: IngestReport) -> None:
+def _apply(
+    state: IndexState,
+    read: dict[str, tuple[str, list[Chunk]]],
+    removed: list[str],
+    embedder: Embedder,
+    report: IngestReport,
+) -> None:
     for source in removed + list(read):
         old = state.files.pop(source, None)
         if old:
@@ -170,8 +189,14 @@ def _apply(state: IndexState, read: dict[str, tuple[str, list[Chunk]]], removed:
         state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title)
 
 
-def ingest_paths(paths: list[Path], index_dir: Path, embedder: Embedder, params: ChunkingParams,
-                 exclude: Iterable[str] = (), rebuild: bool = False) -> IngestReport:
+def ingest_paths(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams,
+    exclude: Iterable[str] = (),
+    rebuild: bool = False,
+) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring."""
     started = time.perf_counter()
     report = IngestReport()

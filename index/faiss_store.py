@@ -26,7 +26,7 @@ class FaissStore:
 
     def remove(self, ids: list[int]) -> None:
         if ids:
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]  # SWIG takes arrays
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, inner product) for one query vector, best first."""

@@ -14,7 +14,9 @@ from index.storage import IndexState
 class HybridRetriever:
     """Retrieves chunks for a query from a loaded index state."""
 
-    def __init__(self, state: IndexState, embedder: Embedder, candidates: int = 20, rrf_k: int = 60):
+    def __init__(
+        self, state: IndexState, embedder: Embedder, candidates: int = 20, rrf_k: int = 60
+    ):
         self.state = state
         self._embedder = embedder
         self._candidates = candidates
@@ -36,10 +38,14 @@ class HybridRetriever:
         vector = self.embed_query(query)
         dense = self.state.store.search(vector, self._candidates)
         lexical = self._bm25.search(query, self._candidates)
-        fused = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], self._rrf_k)
+        fused = reciprocal_rank_fusion(
+            [[i for i, _ in dense], [i for i, _ in lexical]], self._rrf_k
+        )
         top = [chunk_id for chunk_id, _ in fused[:top_k]]
         cosines = self.state.store.vectors(top) @ vector if top else np.zeros(0)
         lexical_scores = dict(lexical)
         fused_scores = dict(fused)
-        return [Hit(self.state.chunks[i], fused_scores[i], float(cos), lexical_scores.get(i))
-                for i, cos in zip(top, cosines, strict=True)]
+        return [
+            Hit(self.state.chunks[i], fused_scores[i], float(cos), lexical_scores.get(i))
+            for i, cos in zip(top, cosines, strict=True)
+        ]

@@ -73,9 +73,13 @@ def index_exists(index_dir: Path) -> bool:
 
 def _write_files(folder: Path, state: IndexState) -> None:
     state.store.save(folder / "vectors.faiss")
-    _fsync_write(folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values()))
-    files = {src: {"sha256": r.sha256, "chunk_ids": list(r.chunk_ids), "title": r.title}
-             for src, r in state.files.items()}
+    _fsync_write(
+        folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values())
+    )
+    files = {
+        src: {"sha256": r.sha256, "chunk_ids": list(r.chunk_ids), "title": r.title}
+        for src, r in state.files.items()
+    }
     _fsync_write(folder / "files.json", json.dumps(files, ensure_ascii=False, indent=1))
     _fsync_write(folder / "manifest.json", json.dumps(state.manifest.as_dict(), indent=2))
 
@@ -103,7 +107,9 @@ def _remove_stale(index_dir: Path, keep: str) -> None:
 
 def read_manifest(index_dir: Path) -> Manifest:
     generation = _require_generation(index_dir)
-    return Manifest.from_dict(json.loads((generation / "manifest.json").read_text(encoding="utf-8")))
+    return Manifest.from_dict(
+        json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    )
 
 
 def _require_generation(index_dir: Path) -> Path:
@@ -120,6 +126,8 @@ def load_index(index_dir: Path) -> IndexState:
     lines = (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
     raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
-    files = {src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
-             for src, r in raw_files.items()}
+    files = {
+        src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
+        for src, r in raw_files.items()
+    }
     return IndexState(manifest, FaissStore.load(generation / "vectors.faiss"), chunks, files)

@@ -7,21 +7,50 @@ import re
 from bs4 import BeautifulSoup, Tag
 
 _NOISE_TAGS = [
-    "script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-    "button", "svg", "iframe", "template", "select", "input",
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "button",
+    "svg",
+    "iframe",
+    "template",
+    "select",
+    "input",
 ]
 _NOISE_ROLES = {"navigation", "banner", "contentinfo", "search", "menu"}
-_NOISE_CLASS = re.compile(r"(breadcrumb|banner|cookie|sidebar|nocontent|(^|-)nav($|-)|(^|-)toc$|menu)")
+_NOISE_CLASS = re.compile(
+    r"(breadcrumb|banner|cookie|sidebar|nocontent|(^|-)nav($|-)|(^|-)toc$|menu)"
+)
 _BLOCKS = [
-    "p", "div", "section", "article", "main", "li", "ul", "ol", "pre", "blockquote",
-    "table", "tr", "dl", "dt", "dd", "figure", "figcaption",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "ul",
+    "ol",
+    "pre",
+    "blockquote",
+    "table",
+    "tr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
 ]
 
 
 def _is_noise(tag: Tag) -> bool:
     if tag.get("role") in _NOISE_ROLES or tag.get("aria-hidden") == "true":
         return True
-    tokens = list(tag.get("class") or []) + [str(tag.get("id") or "")]
+    tokens = [*list(tag.get("class") or []), str(tag.get("id") or "")]
     return any(_NOISE_CLASS.search(token.lower()) for token in tokens if token)
 
 
@@ -59,7 +88,9 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     """Return (page title, cleaned text with `#` headings) of an HTML page."""
     soup = BeautifulSoup(html, "html.parser")
     title = " ".join(soup.title.get_text(" ").split()).split(" | ")[0] if soup.title else None
-    root = soup.find("main") or soup.find("article") or soup.find(attrs={"role": "main"}) or soup.body
+    root = (
+        soup.find("main") or soup.find("article") or soup.find(None, {"role": "main"}) or soup.body
+    )
     if not isinstance(root, Tag):
         root = soup
     _drop_noise(root)

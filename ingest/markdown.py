@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import yaml
@@ -38,7 +39,9 @@ def find_atx_headings(text: str, start: int = 0) -> list[Heading]:
     for match in _ATX.finditer(text, start):
         if any(a <= match.start() < b for a, b in fenced):
             continue
-        headings.append(Heading(match.start(), len(match.group(1)), plain_heading_text(match.group(2))))
+        headings.append(
+            Heading(match.start(), len(match.group(1)), plain_heading_text(match.group(2)))
+        )
     return headings
 
 
@@ -58,7 +61,7 @@ def find_plain_headings(text: str, start: int = 0) -> list[Heading]:
     """Short title-like lines standing alone as a paragraph (plain .txt articles)."""
     paragraphs = [m for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text[start:])]
     headings = []
-    for match, following in zip(paragraphs, paragraphs[1:], strict=False):
+    for match, following in itertools.pairwise(paragraphs):
         line = match.group(0).strip()
         if "\n" not in line and _looks_like_heading(line) and len(following.group(0)) > len(line):
             headings.append(Heading(start + match.start(), 2, line))

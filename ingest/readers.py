@@ -43,13 +43,17 @@ def read_pdf(source: str, data: bytes) -> Document:
 
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
-        raise IngestError(f"{source}: the PDF is encrypted; save an unencrypted copy and ingest that")
+        raise IngestError(
+            f"{source}: the PDF is encrypted; save an unencrypted copy and ingest that"
+        )
     text, pages = "", []
     for number, page in enumerate(reader.pages, start=1):
         pages.append(Page(len(text), number))
         text += repair_text(page.extract_text() or "").strip() + "\n\n"
     if not text.strip():
-        raise IngestError(f"{source}: the PDF has no extractable text (scanned images need OCR first)")
+        raise IngestError(
+            f"{source}: the PDF has no extractable text (scanned images need OCR first)"
+        )
     info_title = reader.metadata.title if reader.metadata else None
     return Document(source, info_title or None, text, (), tuple(pages))
 
@@ -72,7 +76,9 @@ def read_docx(source: str, data: bytes) -> Document:
             text = "#" * int(style[-1]) + " " + text
         parts.append(text)
         offset += len(text) + 2
-    return Document(source, title or title_from({}, headings), "\n\n".join(parts) + "\n", tuple(headings))
+    return Document(
+        source, title or title_from({}, headings), "\n\n".join(parts) + "\n", tuple(headings)
+    )
 
 
 READERS: dict[str, Callable[[str, bytes], Document]] = {
@@ -95,13 +101,17 @@ def read_document(path: Path, source: str | None = None) -> Document:
     source = source or str(path)
     reader = READERS.get(path.suffix.lower())
     if reader is None:
-        raise IngestError(f"{source}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}")
+        raise IngestError(
+            f"{source}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}"
+        )
     try:
         document = reader(source, path.read_bytes())
     except IngestError:
         raise
     except Exception as exc:  # third-party parsers raise anything on corrupt input
-        raise IngestError(f"{source}: could not read {path.suffix} file ({type(exc).__name__}: {exc})") from exc
+        raise IngestError(
+            f"{source}: could not read {path.suffix} file ({type(exc).__name__}: {exc})"
+        ) from exc
     if not document.text.strip():
         raise IngestError(f"{source}: the file holds no text")
     return document

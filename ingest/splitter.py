@@ -32,8 +32,11 @@ class ChunkingParams:
     overlap_tokens: int = 40
 
     def as_dict(self) -> dict[str, int]:
-        return {"max_tokens": self.max_tokens, "min_tokens": self.min_tokens,
-                "overlap_tokens": self.overlap_tokens}
+        return {
+            "max_tokens": self.max_tokens,
+            "min_tokens": self.min_tokens,
+            "overlap_tokens": self.overlap_tokens,
+        }
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,10 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _word_windows(text: str, start: int, end: int, size: int) -> list[tuple[int, int]]:
     words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
-    return [(start + words[i][0], start + words[min(i + size, len(words)) - 1][1])
-            for i in range(0, len(words), size)]
+    return [
+        (start + words[i][0], start + words[min(i + size, len(words)) - 1][1])
+        for i in range(0, len(words), size)
+    ]
 
 
 def _units(doc: Document, params: ChunkingParams, counter: Callable[[str], int]) -> list[_Unit]:
@@ -119,8 +124,9 @@ def _pack(units: list[_Unit], params: ChunkingParams) -> list[tuple[int, int, in
     for unit in units:
         size = sum(u.tokens for u in current)
         new_section = bool(current) and unit.section != current[-1].section
-        if current and (size + unit.tokens > params.max_tokens
-                        or (new_section and size >= params.min_tokens)):
+        if current and (
+            size + unit.tokens > params.max_tokens or (new_section and size >= params.min_tokens)
+        ):
             cut = _cut_point(current, params.min_tokens) if not new_section else len(current)
             done, rest = current[:cut], current[cut:]
             spans.append((done[0].start, done[-1].end, done[0].section))
@@ -147,7 +153,9 @@ def _page_at(pages: tuple[Page, ...], offset: int) -> int | None:
 
 
 def split_document(
-    doc: Document, params: ChunkingParams | None = None, counter: Callable[[str], int] = count_tokens
+    doc: Document,
+    params: ChunkingParams | None = None,
+    counter: Callable[[str], int] = count_tokens,
 ) -> list[Chunk]:
     """Split one document into chunks that carry their source, title, section path and page."""
     params = params or ChunkingParams()
@@ -155,6 +163,16 @@ def split_document(
     chunks = []
     for start, end, section in _pack(_units(doc, params, counter), params):
         text = doc.text[start:end]
-        chunks.append(Chunk(chunk_id(doc.source, start, end, text), doc.source, doc.title,
-                            sections[section][2], _page_at(doc.pages, start), start, end, text))
+        chunks.append(
+            Chunk(
+                chunk_id(doc.source, start, end, text),
+                doc.source,
+                doc.title,
+                sections[section][2],
+                _page_at(doc.pages, start),
+                start,
+                end,
+                text,
+            )
+        )
     return chunks

@@ -24,7 +24,9 @@ log = logging.getLogger("kb")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kb", description="Ask questions about your documents, with citations.")
+    parser = argparse.ArgumentParser(
+        prog="kb", description="Ask questions about your documents, with citations."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
     ingest = commands.add_parser("ingest", help="build or update the index")
@@ -68,8 +70,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from index.builder import ingest_paths
 
     paths = args.paths or settings.ingest.paths
-    report = ingest_paths(paths, Path(settings.index.dir), build_embedder(settings),
-                          chunking_params(settings), settings.ingest.exclude, args.rebuild)
+    report = ingest_paths(
+        paths,
+        Path(settings.index.dir),
+        build_embedder(settings),
+        chunking_params(settings),
+        settings.ingest.exclude,
+        args.rebuild,
+    )
     for source, reason in report.failed:
         print(f"kb: skipped {source}: {reason}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)
@@ -78,9 +86,15 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
     chunk = hit.chunk
-    return {"rank": rank, "score": round(hit.score, 6), "text": chunk.text, "source": chunk.source,
-            "title": chunk.title, "location": chunk.location,
-            "similarity": None if hit.dense is None else round(hit.dense, 4)}
+    return {
+        "rank": rank,
+        "score": round(hit.score, 6),
+        "text": chunk.text,
+        "source": chunk.source,
+        "title": chunk.title,
+        "location": chunk.location,
+        "similarity": None if hit.dense is None else round(hit.dense, 4),
+    }
 
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
@@ -91,11 +105,15 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     for question in questions:
         hits = retriever.retrieve(question, args.top_k)
         if args.json:
-            _print_json({"question": question, "hits": [_hit_json(r, h) for r, h in enumerate(hits, 1)]})
+            _print_json(
+                {"question": question, "hits": [_hit_json(r, h) for r, h in enumerate(hits, 1)]}
+            )
         else:
             for rank, hit in enumerate(hits, start=1):
                 where = ", ".join(filter(None, [hit.chunk.source, hit.chunk.location]))
-                print(f"[{rank}] {hit.score:.4f}  {where}\n    {' '.join(hit.chunk.text.split())[:300]}\n")
+                print(
+                    f"[{rank}] {hit.score:.4f}  {where}\n    {' '.join(hit.chunk.text.split())[:300]}\n"
+                )
     return 0
 
 
@@ -108,7 +126,9 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
             item = json.loads(line)
             yield str(item["question"]), list(item.get("history") or [])
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigurationError(f"stdin line {number}: expected {{\"question\": ..., \"history\": [...]}}") from exc
+            raise ConfigurationError(
+                f'stdin line {number}: expected {{"question": ..., "history": [...]}}'
+            ) from exc
 
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
@@ -130,8 +150,11 @@ def _render_final(answer: Any) -> str:
     if answer.refused or answer.note:
         lines += ["", f"kb: {answer.text}" if answer.refused else f"kb: note: {answer.note}"]
     if answer.citations and not answer.refused:
-        lines += ["", "Sources:"] + [f"  [{c.n}] {c.hit.chunk.source}" + (
-            f" — {c.hit.chunk.location}" if c.hit.chunk.location else "") for c in answer.citations]
+        lines += ["", "Sources:"] + [
+            f"  [{c.n}] {c.hit.chunk.source}"
+            + (f" — {c.hit.chunk.location}" if c.hit.chunk.location else "")
+            for c in answer.citations
+        ]
     t = answer.timings
     lines.append(f"\n({answer.backend}: {answer.model}; {t['total_s']:.1f} s)")
     return "\n".join(lines)
@@ -151,7 +174,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def _backend(name: str | None) -> str | None:
     if name == "hosted":
-        raise ConfigurationError("the hosted backend is not available in this version; use --backend local")
+        raise ConfigurationError(
+            "the hosted backend is not available in this version; use --backend local"
+        )
     return name
 
 
@@ -161,10 +186,17 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     questions = load_questions(args.file)
     assistant = None if args.no_answers else build_assistant(settings, _backend(args.backend))
-    retriever = assistant.retriever if assistant else build_retriever(settings, build_embedder(settings))
+    retriever = (
+        assistant.retriever if assistant else build_retriever(settings, build_embedder(settings))
+    )
 
     def progress(done: int, total: int) -> None:
-        print(f"\rkb eval: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        print(
+            f"\rkb eval: {done}/{total}",
+            end="" if done < total else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
 
     metrics = evaluate(retriever, assistant, questions, progress)
     if args.json:
@@ -195,8 +227,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
-    "ingest": cmd_ingest, "retrieve": cmd_retrieve, "ask": cmd_ask, "eval": cmd_eval,
-    "doctor": cmd_doctor, "serve": cmd_serve,
+    "ingest": cmd_ingest,
+    "retrieve": cmd_retrieve,
+    "ask": cmd_ask,
+    "eval": cmd_eval,
+    "doctor": cmd_doctor,
+    "serve": cmd_serve,
 }
 
 
@@ -206,13 +242,18 @@ def _load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid settings (KB_* variables, .env or kb.yaml): {exc}") from exc
+        raise ConfigurationError(
+            f"invalid settings (KB_* variables, .env or kb.yaml): {exc}"
+        ) from exc
 
 
 def run(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return COMMANDS[args.command](args, _load_settings())
     except KbError as exc:

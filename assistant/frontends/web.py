@@ -16,6 +16,7 @@ enforce_offline()
 import gradio as gr  # noqa: E402
 
 from assistant.errors import KbError  # noqa: E402
+from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -36,7 +37,9 @@ def format_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "**Sources**"]
         for c in answer.citations:
-            where = " — ".join(filter(None, [c.hit.chunk.title or c.hit.chunk.source, c.hit.chunk.location]))
+            where = " — ".join(
+                filter(None, [c.hit.chunk.title or c.hit.chunk.source, c.hit.chunk.location])
+            )
             quote = " ".join(c.hit.chunk.text.split())[:240]
             lines.append(f"- [{c.n}] {where} (`{c.hit.chunk.source}`)\n  > {quote}…")
     total = answer.timings.get("total_s") or 0.0
@@ -44,8 +47,8 @@ def format_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _history(messages: list[Any]) -> list[dict[str, str]]:
-    turns = []
+def _history(messages: list[Any]) -> list[Message]:
+    turns: list[Message] = []
     for m in messages:
         role, content = (m.get("role"), m.get("content")) if isinstance(m, dict) else (None, None)
         if role in ("user", "assistant") and isinstance(content, str):
@@ -67,7 +70,9 @@ def build_web_ui(assistant: Assistant) -> gr.Blocks:
             raise gr.Error(str(exc)) from exc
 
     with gr.Blocks(title="kb — ask your documents") as page:
-        gr.Markdown("## kb — ask your documents\nAnswers come only from the indexed documents, with sources.")
+        gr.Markdown(
+            "## kb — ask your documents\nAnswers come only from the indexed documents, with sources."
+        )
         gr.ChatInterface(respond, examples=EXAMPLES, cache_examples=False)
     return page
 

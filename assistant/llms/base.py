@@ -20,11 +20,25 @@ class ChatModel(Protocol):
     @property
     def model(self) -> str: ...
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float,
-               stop: Sequence[str] = ()) -> Iterator[str]: ...
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]: ...
 
 
-def complete(chat_model: ChatModel, messages: Sequence[Message], *, max_tokens: int,
-             temperature: float = 0.0, stop: Sequence[str] = ()) -> str:
+def complete(
+    chat_model: ChatModel,
+    messages: Sequence[Message],
+    *,
+    max_tokens: int,
+    temperature: float = 0.0,
+    stop: Sequence[str] = (),
+) -> str:
     """The whole reply as one string."""
-    return "".join(chat_model.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop))
+    return "".join(
+        chat_model.stream(messages, max_tokens=max_tokens, temperature=temperature, stop=stop)
+    )

@@ -21,7 +21,9 @@ def quote_first_passage(messages: Sequence[Message]) -> str:
 class ScriptedChatModel:
     """Replies from a list (in turn) or from a function of the messages; records every call."""
 
-    def __init__(self, replies: Sequence[str] | Callable[[Sequence[Message]], str] = quote_first_passage):
+    def __init__(
+        self, replies: Sequence[str] | Callable[[Sequence[Message]], str] = quote_first_passage
+    ):
         self._replies = replies
         self.calls: list[list[Message]] = []
 
@@ -38,8 +40,13 @@ class ScriptedChatModel:
             return self._replies(messages)
         return self._replies[(len(self.calls) - 1) % len(self._replies)]
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
         self.calls.append(list(messages))
-        for piece in re.findall(r"\S+\s*", self._reply(messages)):
-            yield piece
+        yield from re.findall(r"\S+\s*", self._reply(messages))

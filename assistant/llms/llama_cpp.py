@@ -35,8 +35,15 @@ def resolve_gpu_layers(requested: int | None) -> int:
 class LlamaCppChatModel:
     """A GGUF chat model, loaded on first use or by `warm_up()`."""
 
-    def __init__(self, model_path: Path, model_id: str | None = None, n_ctx: int = 4096,
-                 n_gpu_layers: int | None = None, n_threads: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        model_path: Path,
+        model_id: str | None = None,
+        n_ctx: int = 4096,
+        n_gpu_layers: int | None = None,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ):
         self._path = model_path
         self._id = model_id or model_path.stem
         self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
@@ -62,25 +69,43 @@ class LlamaCppChatModel:
     def _load(self) -> Any:
         if self._llama is None:
             if not self._path.is_file():
-                raise BackendUnavailableError(f"model file not found: {self._path}; set KB_LLM__MODEL_PATH")
+                raise BackendUnavailableError(
+                    f"model file not found: {self._path}; set KB_LLM__MODEL_PATH"
+                )
             from llama_cpp import Llama
 
             log.info("loading %s (n_gpu_layers=%d)", self._path, self.gpu_layers)
             try:
-                self._llama = Llama(model_path=str(self._path), n_gpu_layers=self.gpu_layers,
-                                    verbose=False, **self._options)
+                self._llama = Llama(
+                    model_path=str(self._path),
+                    n_gpu_layers=self.gpu_layers,
+                    verbose=False,
+                    **self._options,
+                )
             except (ValueError, RuntimeError) as exc:
-                raise BackendUnavailableError(f"llama.cpp could not load {self._path}: {exc}") from exc
+                raise BackendUnavailableError(
+                    f"llama.cpp could not load {self._path}: {exc}"
+                ) from exc
         return self._llama
 
-    def stream(self, messages: Sequence[Message], *, max_tokens: int, temperature: float,
-               stop: Sequence[str] = ()) -> Iterator[str]:
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+    ) -> Iterator[str]:
         with self._lock:
             llama = self._load()
             try:
                 parts = llama.create_chat_completion(
-                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                    stop=list(stop) or None, stream=True)
+                    messages=list(messages),
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=list(stop) or None,
+                    stream=True,
+                )
                 for part in parts:
                     text = part["choices"][0]["delta"].get("content")
                     if text:

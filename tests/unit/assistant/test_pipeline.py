@@ -8,14 +8,19 @@ from tests.unit.assistant.conftest import make_assistant
 
 
 def test_answer_streams_then_cites_given_passages(retriever: HybridRetriever) -> None:
-    assistant = make_assistant(retriever, ["Self-hosting is cheaper at very high volumes [1]. See [5]."])
+    assistant = make_assistant(
+        retriever, ["Self-hosting is cheaper at very high volumes [1]. See [5]."]
+    )
     events = list(assistant.stream("Is self-hosting cheaper at high volumes?"))
     tokens, final = [e for e in events if isinstance(e, str)], events[-1]
     assert isinstance(final, Answer) and len(tokens) > 3
     assert "[5]" not in final.text and "[1]" in final.text
     assert [c.n for c in final.citations] == [1]
     assert "cheaper" in final.citations[0].hit.chunk.text
-    assert final.timings["first_token_s"] is not None and final.timings["total_s"] >= final.timings["retrieve_s"]
+    assert (
+        final.timings["first_token_s"] is not None
+        and final.timings["total_s"] >= final.timings["retrieve_s"]
+    )
 
 
 def test_weak_retrieval_refuses_without_calling_the_model(retriever: HybridRetriever) -> None:
@@ -33,7 +38,9 @@ def test_model_saying_it_does_not_know_becomes_a_refusal(retriever: HybridRetrie
 
 def test_an_echo_is_replaced_by_a_cited_quote(retriever: HybridRetriever) -> None:
     echo = next(c.text for c in retriever.state.chunks.values() if c.source.endswith("scale.md"))
-    answer = make_assistant(retriever, [echo]).ask("Do per-token fees grow at high request volumes?")
+    answer = make_assistant(retriever, [echo]).ask(
+        "Do per-token fees grow at high request volumes?"
+    )
     assert answer.note and "echo" in answer.note
     assert answer.text.startswith("The model only repeated the passages")
     assert len(answer.citations) == 1 and answer.citations[0].supports in answer.text
@@ -46,8 +53,10 @@ def test_follow_up_is_condensed_for_retrieval(retriever: HybridRetriever) -> Non
         return "Yes, data stays inside your infrastructure [1]."
 
     assistant = make_assistant(retriever, script)
-    history: list[Message] = [{"role": "user", "content": "What about privacy?"},
-                              {"role": "assistant", "content": "On-prem keeps data in."}]
+    history: list[Message] = [
+        {"role": "user", "content": "What about privacy?"},
+        {"role": "assistant", "content": "On-prem keeps data in."},
+    ]
     answer = assistant.ask("Does it keep data private?", history)
     assert answer.query == "Does running models on premises keep data private?"
     assert "premises" in answer.passages[0].chunk.text

@@ -34,7 +34,9 @@ def docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _ingest(folder: Path, embedder: CountingEmbedder, **kw: object):  # type: ignore[no-untyped-def]
-    return ingest_paths([folder], Path(".kb/index"), embedder, ChunkingParams(), ["SOURCES.md"], **kw)
+    return ingest_paths(
+        [folder], Path(".kb/index"), embedder, ChunkingParams(), ["SOURCES.md"], **kw
+    )
 
 
 def _sources(index_dir: Path = Path(".kb/index")) -> set[str]:
@@ -89,8 +91,13 @@ def test_a_corrupt_file_is_reported_and_the_rest_ingested(docs: Path) -> None:
 
 def test_excluded_and_missing_paths(docs: Path) -> None:
     (docs / "SOURCES.md").write_text("# Sources\n\nWhere things came from.\n")
-    report = ingest_paths([docs, Path("nope")], Path(".kb/index"), CountingEmbedder(), ChunkingParams(),
-                          ["SOURCES.md"])
+    report = ingest_paths(
+        [docs, Path("nope")],
+        Path(".kb/index"),
+        CountingEmbedder(),
+        ChunkingParams(),
+        ["SOURCES.md"],
+    )
     assert report.failed == [("nope", "no such file or folder")]
     assert "docs/SOURCES.md" not in _sources()
 
@@ -98,11 +105,19 @@ def test_excluded_and_missing_paths(docs: Path) -> None:
 def test_changed_chunking_is_a_mismatch_naming_the_rebuild(docs: Path) -> None:
     _ingest(docs, CountingEmbedder())
     with pytest.raises(IndexMismatchError, match="kb ingest --rebuild"):
-        ingest_paths([docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), [])
+        ingest_paths(
+            [docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), []
+        )
     with pytest.raises(IndexMismatchError, match="embedder"):
         ingest_paths([docs], Path(".kb/index"), HashingEmbedder(32), ChunkingParams(), [])
-    report = ingest_paths([docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), [],
-                          rebuild=True)
+    report = ingest_paths(
+        [docs],
+        Path(".kb/index"),
+        CountingEmbedder(),
+        ChunkingParams(max_tokens=99),
+        [],
+        rebuild=True,
+    )
     assert len(report.added) == 2
 
 

@@ -77,7 +77,9 @@ def test_docx_headings(tmp_path: Path) -> None:
         ("image.png", b"\x89PNG", "unsupported file type"),
     ],
 )
-def test_bad_files_raise_ingest_error_naming_the_file(tmp_path: Path, name: str, data: bytes, reason: str) -> None:
+def test_bad_files_raise_ingest_error_naming_the_file(
+    tmp_path: Path, name: str, data: bytes, reason: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(IngestError, match=reason) as caught:

@@ -1,3 +1,4 @@
+import itertools
 import re
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def test_consecutive_chunks_in_a_section_overlap() -> None:
     doc = Document("s.md", "Only", text, ())
     chunks = split_document(doc, ChunkingParams(max_tokens=60, min_tokens=30, overlap_tokens=15))
     assert len(chunks) > 3
-    for first, second in zip(chunks, chunks[1:], strict=False):
+    for first, second in itertools.pairwise(chunks):
         assert second.start < first.end  # overlap
         assert second.start > first.start
 
@@ -57,7 +58,11 @@ def test_pdf_chunks_carry_pages() -> None:
     doc = Document("p.pdf", None, text, (), (Page(0, 1), Page(len(page_one) + 2, 2)))
     chunks = split_document(doc, ChunkingParams(max_tokens=100, min_tokens=50, overlap_tokens=0))
     assert chunks[0].page == 1 and chunks[-1].page == 2
-    assert all((c.page == 2) == c.text.startswith("Beta") for c in chunks if re.match(r"(Alpha|Beta)", c.text))
+    assert all(
+        (c.page == 2) == c.text.startswith("Beta")
+        for c in chunks
+        if re.match(r"(Alpha|Beta)", c.text)
+    )
 
 
 def test_a_huge_sentence_is_cut_into_windows() -> None:

