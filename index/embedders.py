@@ -80,6 +80,9 @@ class SentenceTransformerEmbedder:
 
     def _load(self) -> Any:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # progress belongs to kb's own bars
 
         device = pick_device(self._device)
         log.info("loading embedder %s from %s on %s", self._id, self._path, device)

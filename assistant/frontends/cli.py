@@ -254,6 +254,7 @@ def run(argv: list[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
     try:
         return COMMANDS[args.command](args, _load_settings())
     except KbError as exc:
