@@ -1,7 +1,8 @@
 """Citations made by the application, not trusted to the model.
 
 Each answer sentence is matched to the given passage it is most similar to (cosine of
-embeddings); a sentence cites that passage when the similarity clears a threshold. A `[n]`
+embeddings, or failing that the share of its content words the passage holds); a sentence
+cites that passage when the match clears a threshold. A `[n]`
 the model wrote is kept only when `n` names a passage it was given; others are removed.
 """
 
@@ -46,34 +47,123 @@ def _bare(sentence: str) -> str:
     return _MARKER.sub("", sentence).strip()
 
 
+_STOPWORDS = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "are",
+        "but",
+        "not",
+        "you",
+        "your",
+        "with",
+        "that",
+        "this",
+        "from",
+        "they",
+        "them",
+        "their",
+        "have",
+        "has",
+        "was",
+        "were",
+        "can",
+        "will",
+        "its",
+        "into",
+        "than",
+        "then",
+        "also",
+        "more",
+        "most",
+        "such",
+        "which",
+        "what",
+        "when",
+        "where",
+        "who",
+        "how",
+    ]
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words that carry meaning: numbers, and words of 3+ letters that are not stopwords."""
+    words = re.findall(r"\w+", text.lower())
+    return {w for w in words if (w.isdigit() or len(w) >= 3) and w not in _STOPWORDS}
+
+
+def _lexical_support(sentence: str, passages: Sequence[str], min_overlap: float) -> int | None:
+    """1-based passage whose words cover at least `min_overlap` of the sentence's content words."""
+    words = content_words(sentence)
+    if len(words) < 4:
+        return None
+    shares = [len(words & content_words(p)) / len(words) for p in passages]
+    best = max(range(len(shares)), key=shares.__getitem__, default=None)
+    return None if best is None or shares[best] < min_overlap else best + 1
+
+
+def _supporting_passage(
+    index: int,
+    bare: str,
+    vectors: np.ndarray | None,
+    passage_vectors: np.ndarray,
+    passages: Sequence[str],
+    threshold: float,
+    min_overlap: float,
+) -> int | None:
+    if vectors is not None and len(bare.split()) >= 3:
+        similarities = passage_vectors @ vectors[index]
+        best = int(np.argmax(similarities))
+        if similarities[best] >= threshold:
+            return best + 1
+    return _lexical_support(bare, passages, min_overlap)
+
+
 def attribute(
-    answer: str, sentence_vectors: np.ndarray | None, passage_vectors: np.ndarray, threshold: float
+    answer: str,
+    sentence_vectors: np.ndarray | None,
+    passage_vectors: np.ndarray,
+    passages: Sequence[str],
+    threshold: float,
+    min_overlap: float = 0.7,
 ) -> Attribution:
-    """Cite passages for `answer`, whose sentences (`split_sentences`) were embedded in order."""
-    sentences = split_sentences(answer)
+    """Cite passages for `answer`, whose sentences (`sentences_to_embed`) were embedded in order.
+
+    A sentence keeps the valid markers the model wrote; one without any cites the passage most
+    similar to it (cosine >= `threshold`) or, failing that, the passage holding most of its
+    content words (>= `min_overlap`). Markers move to the end of their sentence; a sentence that
+    is nothing but markers is dropped.
+    """
     out: list[str] = []
     cited: set[int] = set()
     support: dict[int, str] = {}
-    for i, sentence in enumerate(sentences):
-        sentence, valid = strip_invalid_markers(sentence, len(passage_vectors))
-        if not valid and sentence_vectors is not None and len(_bare(sentence).split()) >= 3:
-            similarities = passage_vectors @ sentence_vectors[i]
-            best = int(np.argmax(similarities))
-            if similarities[best] >= threshold:
-                valid = [best + 1]
-                sentence = _append_marker(sentence, best + 1)
+    for i, sentence in enumerate(split_sentences(answer)):
+        _, valid = strip_invalid_markers(sentence, len(passage_vectors))
+        bare = _bare(sentence)
+        if not bare:
+            continue
+        if not valid:
+            found = _supporting_passage(
+                i, bare, sentence_vectors, passage_vectors, passages, threshold, min_overlap
+            )
+            valid = [found] if found else []
         for n in valid:
-            support.setdefault(n, _bare(sentence))
+            support.setdefault(n, bare)
         cited.update(valid)
-        out.append(sentence)
+        out.append(_with_markers(bare, sorted(set(valid))))
     return Attribution(" ".join(out), tuple(sorted(cited)), support)
 
 
-def _append_marker(sentence: str, n: int) -> str:
+def _with_markers(sentence: str, numbers: list[int]) -> str:
+    if not numbers:
+        return sentence
+    markers = "".join(f" [{n}]" for n in numbers)
     match = re.search(r"[.!?]+$", sentence)
     if match:
-        return f"{sentence[: match.start()]} [{n}]{match.group(0)}"
-    return f"{sentence} [{n}]"
+        return f"{sentence[: match.start()]}{markers}{match.group(0)}"
+    return f"{sentence}{markers}"
 
 
 def sentences_to_embed(answer: str) -> Sequence[str]:

@@ -28,6 +28,9 @@ from index.retriever import HybridRetriever
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "The documents do not cover this."
+# (lead shown to the user, note) for replies that are replaced by a quote of the best passage
+ECHO = ("The model only repeated the passages", "the model's reply echoed the passages")
+NO_REPLY = ("The model gave no answer of its own", "the model's reply was empty")
 
 
 @dataclass(frozen=True)
@@ -120,17 +123,22 @@ class Assistant:
         timings: dict[str, float | None],
         started: float,
     ) -> Answer:
-        if not reply or says_it_does_not_know(reply):
+        if says_it_does_not_know(reply):
             return self._refusal(
                 question, query, hits, timings, started, "the model found no answer"
             )
+        sentences = [s for s in sentences_to_embed(reply) if s]
         passages = [h.chunk.text for h in hits]
+        if not sentences:  # empty, or nothing but [n] markers
+            return self._extract(question, query, hits, timings, started, NO_REPLY)
         if is_echo(reply, passages, self.options.echo_threshold):
-            return self._extract(question, query, hits, timings, started)
-        sentences = list(sentences_to_embed(reply))
-        vectors = self.embedder.embed(sentences) if sentences else None
+            return self._extract(question, query, hits, timings, started, ECHO)
         result = attribute(
-            reply, vectors, self._passage_vectors(hits), self.options.attribution_threshold
+            reply,
+            self.embedder.embed(sentences),
+            self._passage_vectors(hits),
+            passages,
+            self.options.attribution_threshold,
         )
         citations = tuple(Citation(n, hits[n - 1], result.support.get(n, "")) for n in result.cited)
         note = None if citations else "No passage clearly supports this answer; check the sources."
@@ -164,8 +172,9 @@ class Assistant:
         hits: list[Hit],
         timings: dict[str, float | None],
         started: float,
+        why: tuple[str, str],
     ) -> Answer:
-        """Replace an echo by the passage sentence closest to the question, quoted and cited."""
+        """Show the passage sentence closest to the question, quoted and cited, saying why."""
         candidates = [
             (n, s)
             for n, h in enumerate(hits, start=1)
@@ -173,12 +182,10 @@ class Assistant:
             if len(re.findall(r"\w+", s)) >= 5
         ]
         if not candidates:
-            return self._refusal(
-                question, query, hits, timings, started, "the model only echoed the passages"
-            )
+            return self._refusal(question, query, hits, timings, started, why[1])
         vectors = self.embedder.embed([s for _, s in candidates])
         n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([query])[0]))]
-        text = f'The model only repeated the passages; the closest passage says: "{sentence}" [{n}]'
+        text = f'{why[0]}; the closest passage says: "{sentence}" [{n}]'
         citation = Citation(n, hits[n - 1], sentence)
         return self._answer(
             question,
@@ -188,7 +195,7 @@ class Assistant:
             hits,
             timings,
             started,
-            note="the model's reply echoed the passages and was replaced by a quote",
+            note=why[1],
         )
 
     def _answer(

@@ -11,7 +11,7 @@ from assistant.llms.base import Message
 def quote_first_passage(messages: Sequence[Message]) -> str:
     """Default script: restate the first sentence of passage [1] and cite it."""
     prompt = messages[-1]["content"]
-    match = re.search(r"\[1\][^\n]*\n(.+?)(?:\n\n\[2\]|\n\nQuestion:|\Z)", prompt, re.DOTALL)
+    match = re.search(r"^\[1\] (.+)$", prompt, re.MULTILINE)
     if not match:
         return "I don't know."
     first = re.split(r"(?<=[.!?])\s", " ".join(match.group(1).split()), maxsplit=1)[0]

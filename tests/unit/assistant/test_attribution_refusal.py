@@ -13,7 +13,11 @@ def test_sentences_are_attributed_above_the_threshold_only() -> None:
     passages = np.eye(3, dtype=np.float32)
     sentences = np.array([[0.9, 0.1, 0], [0, 0, 0.2]], dtype=np.float32)
     result = attribute(
-        "Open models cost less at scale. It also rains a lot today.", sentences, passages, 0.5
+        "Open models cost less at scale. It also rains a lot today.",
+        sentences,
+        passages,
+        ["a", "b", "c"],
+        0.5,
     )
     assert result.text == "Open models cost less at scale [1]. It also rains a lot today."
     assert result.cited == (1,)
@@ -22,7 +26,11 @@ def test_sentences_are_attributed_above_the_threshold_only() -> None:
 
 def test_model_markers_pointing_outside_are_dropped_even_without_vectors() -> None:
     result = attribute(
-        "Fees add up [9]. Hosting is cheaper [1].", None, np.eye(2, dtype=np.float32), 0.5
+        "Fees add up [9]. Hosting is cheaper [1].",
+        None,
+        np.eye(2, dtype=np.float32),
+        ["a", "b"],
+        0.5,
     )
     assert result.text == "Fees add up. Hosting is cheaper [1]." and result.cited == (1,)
 
@@ -49,3 +57,23 @@ def test_echo_detection() -> None:
         [passage],
         0.8,
     )
+
+
+def test_word_overlap_supports_a_sentence_the_embedding_missed() -> None:
+    passages = ["The weather is mild.", "GPT-4 charges $0.03 per 1,000 tokens for input."]
+    vectors = np.array([[0.1, 0.1]], dtype=np.float32)  # below the cosine threshold
+    result = attribute(
+        "GPT-4 charges $0.03 per 1,000 input tokens.",
+        vectors,
+        np.eye(2, dtype=np.float32),
+        passages,
+        0.5,
+    )
+    assert result.cited == (2,) and result.text.endswith("[2].")
+
+
+def test_leading_markers_move_to_the_end_and_bare_markers_go() -> None:
+    result = attribute(
+        "[1] Mistral is open. [2]", None, np.eye(2, dtype=np.float32), ["a", "b"], 0.5
+    )
+    assert result.text == "Mistral is open [1]." and result.cited == (1,)

@@ -72,3 +72,9 @@ def test_a_failed_condense_keeps_the_question(retriever: HybridRetriever) -> Non
     answer = make_assistant(retriever, script).ask("And is it safe?", history)
     assert answer.query == "Tell me about privacy on premises. And is it safe?"
     assert answer.question == "And is it safe?"
+
+
+def test_a_marker_only_reply_is_replaced_by_a_cited_quote(retriever: HybridRetriever) -> None:
+    answer = make_assistant(retriever, ["[1]"]).ask("Is self-hosting cheaper at high volumes?")
+    assert answer.text.startswith("The model gave no answer of its own") and not answer.refused
+    assert len(answer.citations) == 1 and answer.citations[0].supports in answer.text
