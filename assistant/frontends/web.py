@@ -37,11 +37,10 @@ def format_answer(answer: Answer) -> str:
     if answer.citations:
         lines += ["", "**Sources**"]
         for c in answer.citations:
-            where = " — ".join(
-                filter(None, [c.hit.chunk.title or c.hit.chunk.source, c.hit.chunk.location])
-            )
-            quote = " ".join(c.hit.chunk.text.split())[:240]
-            lines.append(f"- [{c.n}] {where} (`{c.hit.chunk.source}`)\n  > {quote}…")
+            chunk = c.hit.chunk
+            where = " — ".join(filter(None, [chunk.title, chunk.location]))
+            quote = " ".join(chunk.text.split())[:240]
+            lines.append(f"- [{c.n}] {where} (`{chunk.source}`)\n  > {quote}…")
     total = answer.timings.get("total_s") or 0.0
     lines += ["", f"<sub>{answer.backend} · {answer.model} · {total:.1f} s</sub>"]
     return "\n".join(lines)
@@ -77,8 +76,15 @@ def build_web_ui(assistant: Assistant) -> gr.Blocks:
     return page
 
 
+def launch(page: gr.Blocks, host: str, port: int, block: bool = True) -> None:
+    """Serve on `host:port`; never a public share link."""
+    page.queue().launch(
+        server_name=host, server_port=port, share=False, prevent_thread_lock=not block
+    )
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     from assistant.wiring import build_assistant
 
     assistant = build_assistant(settings)
-    build_web_ui(assistant).queue().launch(server_name=host, server_port=port, share=False)
+    launch(build_web_ui(assistant), host, port)
