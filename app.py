@@ -1,25 +1,33 @@
-"""Web assistant entry point: load settings, build the assistant, launch the page on loopback."""
+"""Web assistant entry point: load settings, build the assistant and page, serve on loopback."""
 
 import argparse
 import logging
+import sys
 
 from assistant.wiring import enforce_offline
 
 enforce_offline()
 
+from assistant.errors import KbError  # noqa: E402
 from assistant.frontends.web import serve  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description="kb web assistant")
     parser.add_argument("--host", default=None, help="default: settings (127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="default: settings (7860)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = Settings()
-    serve(settings, args.host or settings.web.host, args.port or settings.web.port)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per local request otherwise
+    try:
+        settings = Settings()
+        serve(settings, args.host or settings.web.host, args.port or settings.web.port)
+    except KbError as exc:
+        print(f"kb: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -168,3 +168,12 @@ def _with_markers(sentence: str, numbers: list[int]) -> str:
 
 def sentences_to_embed(answer: str) -> Sequence[str]:
     return [_bare(s) for s in split_sentences(answer)]
+
+
+def evidence_sentence(claim: str, passage: str) -> str:
+    """The passage sentence sharing most content words with `claim`: what the page highlights."""
+    sentences = split_sentences(passage)
+    if not sentences:
+        return ""
+    words = content_words(claim)
+    return max(sentences, key=lambda s: len(words & content_words(s)))

@@ -9,11 +9,13 @@ from index.models import Hit
 
 @dataclass(frozen=True)
 class Citation:
-    """Passage number `n` (as given to the model) and the sentence of the answer it supports."""
+    """Passage number `n` (as given to the model), the answer sentence it supports, and the
+    passage sentence (`evidence`) that supports it."""
 
     n: int
     hit: Hit
     supports: str = ""
+    evidence: str = ""
 
     def as_dict(self) -> dict[str, object]:
         chunk = self.hit.chunk
@@ -27,6 +29,7 @@ class Citation:
             "end": chunk.end,
             "score": round(self.hit.score, 6),
             "supports": self.supports,
+            "evidence": self.evidence,
         }
 
 

@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.attribution import attribute, sentences_to_embed, split_sentences
+from assistant.attribution import (
+    attribute,
+    evidence_sentence,
+    sentences_to_embed,
+    split_sentences,
+)
 from assistant.llms.base import ChatModel, Message, complete
 from assistant.models import Answer, Citation
 from assistant.prompting import answer_messages, condense_messages, passage_label
@@ -43,6 +48,10 @@ class AnswerOptions:
     temperature: float = 0.1
 
 
+def _citation(n: int, hit: Hit, supports: str) -> Citation:
+    return Citation(n, hit, supports, evidence_sentence(supports, hit.chunk.text))
+
+
 class Assistant:
     def __init__(
         self,
@@ -55,6 +64,10 @@ class Assistant:
         self.chat_model = chat_model
         self.embedder = embedder
         self.options = options or AnswerOptions()
+
+    def using(self, chat_model: ChatModel) -> Assistant:
+        """The same documents and options answered by another chat model."""
+        return Assistant(self.retriever, chat_model, self.embedder, self.options)
 
     def retrieve(self, query: str, top_k: int | None = None) -> list[Hit]:
         return self.retriever.retrieve(query, top_k or self.options.top_k)
@@ -140,7 +153,9 @@ class Assistant:
             passages,
             self.options.attribution_threshold,
         )
-        citations = tuple(Citation(n, hits[n - 1], result.support.get(n, "")) for n in result.cited)
+        citations = tuple(
+            _citation(n, hits[n - 1], result.support.get(n, "")) for n in result.cited
+        )
         note = None if citations else "No passage clearly supports this answer; check the sources."
         return self._answer(
             question, query, result.text, citations, hits, timings, started, note=note
@@ -186,7 +201,7 @@ class Assistant:
         vectors = self.embedder.embed([s for _, s in candidates])
         n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([query])[0]))]
         text = f'{why[0]}; the closest passage says: "{sentence}" [{n}]'
-        citation = Citation(n, hits[n - 1], sentence)
+        citation = Citation(n, hits[n - 1], sentence, sentence)
         return self._answer(
             question,
             query,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,7 +48,11 @@ class IndexSettings(BaseModel):
 
 
 class LlmSettings(BaseModel):
-    backend: Literal["local", "fake"] = Field("local", description="chat model backend")
+    backend: Literal["local", "local-small", "fake"] = Field(
+        "local",
+        description="chat model: `local` (Qwen2.5-Coder-0.5B), `local-small` (SmolLM2-135M), "
+        "`fake` (scripted, for tests)",
+    )
     model_path: Path | None = Field(
         None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages"
     )
@@ -78,8 +82,12 @@ class AnswerSettings(BaseModel):
 
 
 class WebSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 7860
+    host: str = Field("127.0.0.1", description="anything but loopback requires username/password")
+    port: int = Field(7860, ge=1, le=65535)
+    username: str | None = Field(None, description="login for the page; required off loopback")
+    password: SecretStr | None = Field(None, description="login password; from env or .env")
+    upload_dir: Path = Field(Path(".kb/uploads"), description="where uploaded files are kept")
+    max_upload_mb: int = Field(20, ge=1, description="largest file the page accepts")
 
 
 class Settings(BaseSettings):

@@ -15,6 +15,7 @@ Prints the count per type and exits 1 on any problem.
 
 Usage: python3 eval/check_dev.py [PATH_TO_JSONL] [--corpus DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,10 +99,13 @@ def check_item(d: dict, where: str, corpus: Corpus, problems: list[str]) -> None
             bad("followup needs a non-empty history list")
         else:
             for i, turn in enumerate(hist):
-                if (not isinstance(turn, dict) or set(turn) != {"role", "content"}
-                        or turn.get("role") not in ROLES
-                        or not isinstance(turn.get("content"), str)
-                        or not turn["content"].strip()):
+                if (
+                    not isinstance(turn, dict)
+                    or set(turn) != {"role", "content"}
+                    or turn.get("role") not in ROLES
+                    or not isinstance(turn.get("content"), str)
+                    or not turn["content"].strip()
+                ):
                     bad(f"history[{i}] must be {{role: user|assistant, content: non-empty str}}")
             if isinstance(hist[0], dict) and hist[0].get("role") != "user":
                 bad("history must start with a user turn")

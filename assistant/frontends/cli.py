@@ -38,12 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
     ask = commands.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", help="the question, or - to read JSON Lines from stdin")
-    ask.add_argument("--backend", choices=["local", "hosted", "fake"], default=None)
+    ask.add_argument("--backend", choices=["local", "local-small", "hosted", "fake"], default=None)
     ask.add_argument("--top-k", type=int, default=None, help="passages given to the model")
     ask.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
     evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--backend", choices=["local", "hosted", "fake"], default=None)
+    evaluate.add_argument(
+        "--backend", choices=["local", "local-small", "hosted", "fake"], default=None
+    )
     evaluate.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     doctor = commands.add_parser("doctor", help="check models, index, GPU and offline settings")

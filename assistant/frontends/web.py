@@ -1,12 +1,17 @@
-"""The web page: a Gradio chat over the assistant, streaming answers with their sources.
+"""The web page: chat with streamed answers, a sources panel, a backend switch, uploads.
 
-A plain chat for now; the full page (sources panel, backend switch, upload) is its own work.
+A thin Gradio adapter over one `Assistant`, a `ChatModelPool` (backend per conversation) and a
+`DocumentLibrary` (uploads). What it shows is rendered by `web_render`; this module wires
+events. Each browser tab holds its own `Conversation` (history, answers, backend).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from assistant.wiring import enforce_offline
@@ -15,7 +20,11 @@ enforce_offline()
 
 import gradio as gr  # noqa: E402
 
-from assistant.errors import KbError  # noqa: E402
+from assistant.backends import BackendChoice, ChatModelPool  # noqa: E402
+from assistant.errors import ConfigurationError, KbError  # noqa: E402
+from assistant.frontends import web_render as render  # noqa: E402
+from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
+from assistant.library import DocumentLibrary, accepted_suffixes  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
@@ -24,67 +33,279 @@ from assistant.settings import Settings  # noqa: E402
 log = logging.getLogger(__name__)
 
 EXAMPLES = [
-    "When do open-source models cost less than proprietary APIs?",
+    "When do open-source models cost less than proprietary APIs at scale?",
     "Why do privacy and compliance push teams to deploy models on-premise?",
     "What does the Gemma licence say about model derivatives?",
     "What is the hybrid strategy for using open and closed models?",
 ]
 
 
-def format_answer(answer: Answer) -> str:
-    """Answer text, then its sources as a Markdown list, then backend, model and time."""
-    lines = [answer.text]
-    if answer.citations:
-        lines += ["", "**Sources**"]
-        for c in answer.citations:
-            chunk = c.hit.chunk
-            where = " — ".join(filter(None, [chunk.title, chunk.location]))
-            quote = " ".join(chunk.text.split())[:240]
-            lines.append(f"- [{c.n}] {where} (`{chunk.source}`)\n  > {quote}…")
-    total = answer.timings.get("total_s") or 0.0
-    lines += ["", f"<sub>{answer.backend} · {answer.model} · {total:.1f} s</sub>"]
-    return "\n".join(lines)
+@dataclass
+class Conversation:
+    backend: str
+    history: list[Message] = field(default_factory=list)
+    answers: list[Answer] = field(default_factory=list)
 
 
-def _history(messages: list[Any]) -> list[Message]:
-    turns: list[Message] = []
-    for m in messages:
-        role, content = (m.get("role"), m.get("content")) if isinstance(m, dict) else (None, None)
-        if role in ("user", "assistant") and isinstance(content, str):
-            turns.append({"role": role, "content": content.split("\n\n**Sources**")[0]})
-    return turns
+@dataclass(frozen=True)
+class PageParts:
+    """What the page serves: answers, backends to switch between, documents to add to."""
+
+    assistant: Assistant
+    pool: ChatModelPool
+    library: DocumentLibrary
+    max_upload_mb: int = 20
 
 
-def build_web_ui(assistant: Assistant) -> gr.Blocks:
-    def respond(message: str, history: list[Any]) -> Iterator[str]:
-        text = ""
-        try:
-            for event in assistant.stream(message, _history(history)):
-                if isinstance(event, Answer):
-                    yield format_answer(event)
-                else:
-                    text += event
-                    yield text
-        except KbError as exc:
-            raise gr.Error(str(exc)) from exc
+def _device(model: object) -> str:
+    layers = getattr(model, "gpu_layers", 0)
+    return "CPU" if not layers else f"GPU ({'all' if layers < 0 else layers} layers offloaded)"
 
-    with gr.Blocks(title="kb — ask your documents") as page:
-        gr.Markdown(
-            "## kb — ask your documents\nAnswers come only from the indexed documents, with sources."
-        )
-        gr.ChatInterface(respond, examples=EXAMPLES, cache_examples=False)
+
+def status_line(parts: PageParts, backend: str) -> str:
+    stats = parts.library.stats()
+    model = parts.pool.get(backend)
+    hosted = any(c.available and c.name.startswith("hosted") for c in parts.pool.choices)
+    facts = render.StatusFacts(stats.documents, stats.chunks, model.model, _device(model), hosted)
+    return render.status_markdown(facts)
+
+
+def answer_turn(
+    parts: PageParts, message: str, chat: list[Any], convo: Conversation
+) -> Iterator[tuple[str, list[Any], Conversation, str]]:
+    """Stream one answer into the chat; on failure keep the question in the box and say why."""
+    message = message.strip()
+    if not message:
+        yield "", chat, convo, render.sources_html(convo.answers)
+        return
+    chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+    sources = render.sources_html(convo.answers)
+    yield "", chat, convo, sources
+    text = ""
+    try:
+        assistant = parts.assistant.using(parts.pool.get(convo.backend))
+        for event in assistant.stream(message, convo.history):
+            if isinstance(event, Answer):
+                _remember(convo, event)
+                chat[-1]["content"] = render.answer_markdown(event, len(convo.answers) - 1)
+                yield "", chat, convo, render.sources_html(convo.answers)
+            else:
+                text += event
+                chat[-1]["content"] = text
+                yield "", chat, convo, sources
+    except KbError as exc:
+        log.warning("answer failed: %s", exc)
+        chat[-1]["content"] = f"⚠️ {exc}\n\nYour question is back in the box: try again."
+        yield message, chat, convo, sources
+
+
+def _remember(convo: Conversation, answer: Answer) -> None:
+    convo.answers.append(answer)
+    convo.history += [
+        {"role": "user", "content": answer.question},
+        {"role": "assistant", "content": answer.text},
+    ]
+
+
+def switch_backend(
+    parts: PageParts, name: str, convo: Conversation
+) -> tuple[str, Conversation, str]:
+    choice = parts.pool.choice(name)
+    if not choice.available:
+        gr.Warning(f"{choice.label} is unavailable: {choice.reason}")
+        return convo.backend, convo, status_line(parts, convo.backend)
+    convo.backend = name
+    return name, convo, status_line(parts, name)
+
+
+def add_documents(parts: PageParts, paths: list[str] | None) -> tuple[str, None]:
+    """Ingest uploaded files; a file of the wrong type or size is reported, never fatal."""
+    accepted, rejected = [], []
+    limit = parts.max_upload_mb * 1024 * 1024
+    for raw in paths or []:
+        path = Path(raw)
+        if path.suffix.lower() not in accepted_suffixes():
+            rejected.append((path.name, f"unsupported type; use {', '.join(accepted_suffixes())}"))
+        elif path.stat().st_size > limit:
+            rejected.append((path.name, f"larger than {parts.max_upload_mb} MB"))
+        else:
+            accepted.append((path, path.name))
+    try:
+        report = parts.library.add_files(accepted) if accepted else None
+    except KbError as exc:
+        return f"❌ upload failed: {exc}", None
+    return render.upload_markdown(report, rejected), None
+
+
+def open_document(parts: PageParts, key: str) -> str:
+    try:
+        source, start, end = render.parse_open_key(key)
+        title, text = parts.library.document_text(source)
+    except (ValueError, KbError) as exc:
+        return f'<div class="kb-empty">Cannot open that document: {exc}</div>'
+    return render.document_html(title, source, text, start, end)
+
+
+def ask_api(parts: PageParts, question: str, backend: str | None = None) -> dict[str, object]:
+    """`/ask` for gradio_client: one question in, the `kb ask --json` object out."""
+    model = parts.pool.get(backend or parts.pool.default)
+    return parts.assistant.using(model).ask(question).as_dict()
+
+
+def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
+    return [(c.display, c.name) for c in choices]
+
+
+def build_web_ui(parts: PageParts) -> gr.Blocks:
+    with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
+        convo = gr.State(Conversation(parts.pool.default))
+        gr.Markdown("## kb: ask your documents", elem_id="kb-title")
+        status = gr.Markdown(elem_id="kb-status")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = _chat_column(parts, convo, status)
+            with gr.Column(scale=2):
+                _sources_column(parts, convo, chat, status)
+        page.load(lambda c: status_line(parts, c.backend), [convo], [status])
+
+        def ask(question: str, backend: str | None = None) -> dict[str, object]:
+            return ask_api(parts, question, backend)
+
+        gr.api(ask, api_name="ask")
     return page
 
 
-def launch(page: gr.Blocks, host: str, port: int, block: bool = True) -> None:
+def _chat_column(parts: PageParts, convo: gr.State, status: gr.Markdown) -> dict[str, Any]:
+    backend = gr.Radio(
+        _radio_choices(parts.pool.choices),
+        value=parts.pool.default,
+        label="Backend for this conversation",
+        elem_id="kb-backend",
+    )
+    chatbot = gr.Chatbot(elem_id="kb-chat", height=520, label="Conversation", buttons=["copy"])
+    with gr.Row():
+        box = gr.Textbox(
+            placeholder="Ask about the documents…", show_label=False, scale=5, elem_id="kb-question"
+        )
+        send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-ask")
+        new = gr.Button("New chat", scale=1, elem_id="kb-new-chat")
+    gr.Examples(EXAMPLES, inputs=[box], label="Try")
+    backend.change(
+        lambda n, c: switch_backend(parts, n, c),
+        [backend, convo],
+        [backend, convo, status],
+        api_visibility="private",
+    )
+    return {"chatbot": chatbot, "box": box, "send": send, "new": new, "backend": backend}
+
+
+def _sources_column(
+    parts: PageParts, convo: gr.State, chat: dict[str, Any], status: gr.Markdown
+) -> None:
+    sources = gr.HTML(render.sources_html([]), elem_id="kb-sources", label="Sources")
+    document = gr.HTML("", elem_id="kb-document")
+    open_key = gr.Textbox(elem_id="kb-open-key", elem_classes=["kb-hidden"], show_label=False)
+    open_button = gr.Button("open", elem_id="kb-open-button", elem_classes=["kb-hidden"])
+    with gr.Accordion("Add documents", open=False, elem_id="kb-upload-panel"):
+        files = gr.File(
+            file_count="multiple",
+            file_types=accepted_suffixes(),
+            label=f"Drop files here ({', '.join(accepted_suffixes())}; up to {parts.max_upload_mb} MB)",
+            elem_id="kb-upload",
+        )
+        report = gr.Markdown(elem_id="kb-upload-report")
+    _wire_chat(parts, convo, chat, sources, document)
+    open_button.click(
+        lambda key: open_document(parts, key), [open_key], [document], api_visibility="private"
+    ).then(None, js=SCROLL_TO_MARK)
+    files.upload(
+        lambda paths: add_documents(parts, paths),
+        [files],
+        [report, files],
+        api_visibility="private",
+    ).then(lambda c: status_line(parts, c.backend), [convo], [status], api_visibility="private")
+
+
+SCROLL_TO_MARK = "() => document.getElementById('kb-doc-mark')?.scrollIntoView({block: 'center'})"
+
+
+def _wire_chat(
+    parts: PageParts, convo: gr.State, chat: dict[str, Any], sources: gr.HTML, document: gr.HTML
+) -> None:
+    def turn(message: str, history: list[Any], c: Conversation) -> Iterator[Any]:
+        yield from answer_turn(parts, message, history, c)
+
+    outputs = [chat["box"], chat["chatbot"], convo, sources]
+    for trigger in (chat["box"].submit, chat["send"].click):
+        trigger(turn, [chat["box"], chat["chatbot"], convo], outputs, api_visibility="private")
+
+    def new_chat(c: Conversation) -> tuple[list[Any], Conversation, str, str]:
+        return [], Conversation(c.backend), render.sources_html([]), ""
+
+    chat["new"].click(
+        new_chat, [convo], [chat["chatbot"], convo, sources, document], api_visibility="private"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
+    """Login for the page: none on loopback, required (or refuse to start) anywhere else."""
+    web = settings.web
+    if web.username and web.password:
+        return web.username, web.password.get_secret_value()
+    if is_loopback(host):
+        return None
+    raise ConfigurationError(
+        f"refusing to serve on {host} without a login: set KB_WEB__USERNAME and "
+        "KB_WEB__PASSWORD (environment or .env), or serve on 127.0.0.1"
+    )
+
+
+def launch(
+    page: gr.Blocks,
+    host: str,
+    port: int,
+    block: bool = True,
+    auth: tuple[str, str] | None = None,
+    max_upload_mb: int = 20,
+) -> None:
     """Serve on `host:port`; never a public share link."""
-    page.queue().launch(
-        server_name=host, server_port=port, share=False, prevent_thread_lock=not block
+    page.queue(default_concurrency_limit=4).launch(
+        server_name=host,
+        server_port=port,
+        share=False,
+        prevent_thread_lock=not block,
+        auth=auth,
+        max_file_size=f"{max_upload_mb}mb",
+        css=PAGE_CSS,
+        head=PAGE_SCRIPT,
+        quiet=True,
+        footer_links=["api"],
+    )
+
+
+def build_page_parts(settings: Settings) -> PageParts:
+    from assistant.wiring import build_assistant, build_backend_pool, build_library
+
+    assistant = build_assistant(settings)
+    return PageParts(
+        assistant,
+        build_backend_pool(settings, assistant),
+        build_library(settings, assistant),
+        settings.web.max_upload_mb,
     )
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    from assistant.wiring import build_assistant
-
-    assistant = build_assistant(settings)
-    launch(build_web_ui(assistant), host, port)
+    auth = page_auth(settings, host)  # before loading models: refuse fast
+    parts = build_page_parts(settings)
+    log.info("kb web page on http://%s:%d/", host, port)
+    launch(build_web_ui(parts), host, port, auth=auth, max_upload_mb=parts.max_upload_mb)

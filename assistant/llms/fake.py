@@ -22,9 +22,12 @@ class ScriptedChatModel:
     """Replies from a list (in turn) or from a function of the messages; records every call."""
 
     def __init__(
-        self, replies: Sequence[str] | Callable[[Sequence[Message]], str] = quote_first_passage
+        self,
+        replies: Sequence[str] | Callable[[Sequence[Message]], str] = quote_first_passage,
+        model: str = "scripted",
     ):
         self._replies = replies
+        self._model = model
         self.calls: list[list[Message]] = []
 
     @property
@@ -33,7 +36,7 @@ class ScriptedChatModel:
 
     @property
     def model(self) -> str:
-        return "scripted"
+        return self._model
 
     def _reply(self, messages: Sequence[Message]) -> str:
         if callable(self._replies):

@@ -39,3 +39,22 @@ def make_assistant(
 ) -> Assistant:
     model = ScriptedChatModel(replies) if replies is not None else ScriptedChatModel()  # type: ignore[arg-type]
     return Assistant(retriever, model, retriever._embedder, AnswerOptions(**options))  # type: ignore[arg-type]
+
+
+def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
+    """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
+    from assistant.backends import BackendChoice, ChatModelPool
+    from assistant.frontends.web import PageParts
+    from assistant.library import DocumentLibrary
+
+    assistant = make_assistant(retriever, replies)
+    choices = [
+        BackendChoice("fake", "Scripted test model"),
+        BackendChoice("fake-2", "Second scripted model"),
+        BackendChoice("hosted-openai", "Hosted: OpenAI-compatible API", False, "not configured"),
+    ]
+    second = ScriptedChatModel(lambda m: "Owning hardware is cheaper at volume [1].", "scripted-2")
+    factories = {"fake": lambda: assistant.chat_model, "fake-2": lambda: second}
+    pool = ChatModelPool(choices, factories, "fake")
+    library = DocumentLibrary(assistant, Path("index"), upload_dir, ChunkingParams())
+    return PageParts(assistant, pool, library, max_upload_mb=1)
