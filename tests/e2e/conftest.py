@@ -1,0 +1,91 @@
+"""The real app on loopback: `app.py` in a subprocess over a fresh index of the corpus, built
+with the real embedder, answering with the real default GGUF."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODEL_DIR, ROOT, require
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"app.py exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"app.py did not answer on {url} within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    require(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
+    work = tmp_path_factory.mktemp("web")
+    env = {
+        **os.environ,
+        "KB_INDEX__DIR": str(work / "index"),
+        "KB_WEB__UPLOAD_DIR": str(work / "uploads"),
+        "KB_LLM__MODEL_DIR": str(MODEL_DIR),
+    }
+    kb = [sys.executable, "-m", "assistant", "ingest"]
+    subprocess.run(kb, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)
+    return env
+
+
+@pytest.fixture(scope="session")
+def app_url(app_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "wb")  # noqa: SIM115
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait_until_up(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    require(importlib.util.find_spec("playwright") is not None, "playwright not installed")
+    require(CHROMIUM.exists(), f"{CHROMIUM} missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,0 +1,108 @@
+"""The real page in headless Chromium: streamed answers, citations, backend switch, uploads.
+
+The app runs as a subprocess on loopback with the real embedder and real GGUF models
+(`tests/e2e/conftest.py`). The first test saves the README's screenshot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+ANSWER_TIMEOUT_MS = 240_000
+QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    tab = context.new_page()
+    tab.goto(app_url)
+    tab.wait_for_selector("#kb-status :text('documents')")
+    yield tab
+    context.close()
+
+
+def ask(page: Any, question: str) -> list[str]:
+    """Type and send; return the assistant message's text as it was seen growing."""
+    page.fill("#kb-question textarea", question)
+    page.press("#kb-question textarea", "Enter")
+    bot = page.locator("#kb-chat .message.bot, #kb-chat [data-testid='bot']").last
+    seen: list[str] = []
+    deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        text = bot.inner_text() if bot.count() else ""
+        if text and (not seen or text != seen[-1]):
+            seen.append(text)
+        if " · " in text and " s" in text.split(" · ")[-1]:  # the closing backend line
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"no finished answer within {ANSWER_TIMEOUT_MS} ms; saw {seen[-1:]}")
+
+
+def test_answer_streams_and_a_citation_shows_its_highlighted_passage(page: Any) -> None:
+    seen = ask(page, QUESTION)
+    assert len(seen) >= 3, f"the answer did not stream: {seen}"
+    assert "Qwen2.5-Coder-0.5B" in seen[-1]
+    marker = page.locator("#kb-chat a[href^='#kb-src-0-']").first
+    marker.click()
+    card = page.locator(f"#{marker.get_attribute('href').lstrip('#')}")
+    assert "kb-active" in (card.get_attribute("class") or "")
+    evidence = card.locator("mark.kb-evidence")
+    assert evidence.is_visible() and len(evidence.inner_text().split()) >= 3
+    card.locator("a.kb-open").click()
+    page.wait_for_selector("#kb-document #kb-doc-mark")
+    marked = " ".join(page.inner_text("#kb-document #kb-doc-mark").split())
+    assert marked and marked[:60] in " ".join(card.locator(".kb-passage").inner_text().split())
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_backend_switch_is_per_tab(page: Any, browser: Any, app_url: str) -> None:
+    page.get_by_label("Local: SmolLM2-135M (fast, weak)").check()
+    page.wait_for_selector("#kb-status :text('SmolLM2')")
+    other = browser.new_context().new_page()
+    other.goto(app_url)
+    other.wait_for_selector("#kb-status :text('Qwen2.5')")  # a new tab keeps the default
+    assert "SmolLM2-135M-Instruct" in ask(page, "Why might a company prefer an open model?")[-1]
+    assert "Qwen2.5-Coder-0.5B" in ask(other, "Why might a company prefer an open model?")[-1]
+    hosted = page.get_by_label("Hosted: OpenAI-compatible API", exact=False)
+    assert "unavailable" in hosted.locator("xpath=..").inner_text()
+    other.context.close()
+
+
+def test_uploaded_file_is_searchable_at_once(page: Any, tmp_path: Path) -> None:
+    note = tmp_path / "quillon_council.md"
+    note.write_text(
+        "# Quillon council minutes\n\nThe Quillon council ratified the Zorblax protocol in "
+        "March 2031. The Zorblax protocol requires every model release to publish its "
+        "training data summary.\n"
+    )
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"this is not a PDF")
+    page.click("#kb-upload-panel button, #kb-upload-panel .label-wrap")
+    page.set_input_files("#kb-upload input[type=file]", [str(note), str(broken)])
+    report = page.locator("#kb-upload-report")
+    report.locator(":text('quillon_council.md')").wait_for(timeout=120_000)
+    assert "added" in report.inner_text() and "broken.pdf" in report.inner_text()
+    ask(page, "What did the Quillon council ratify?")
+    assert "quillon_council.md" in page.inner_text("#kb-sources")
+
+
+def test_api_answers_with_citations(app_url: str) -> None:
+    from gradio_client import Client
+
+    reply = Client(app_url, verbose=False).predict(QUESTION, "local", api_name="/ask")
+    assert reply["model"].startswith("Qwen2.5-Coder-0.5B") and reply["backend"] == "local"
+    given = {p["source"] for p in reply["passages"]}
+    assert all(c["source"] in given for c in reply["citations"])
+    assert reply["answer"] and reply["timings"]["total_s"] > 0
