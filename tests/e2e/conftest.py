@@ -67,7 +67,10 @@ def app_url(app_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     log = open(tmp_path_factory.mktemp("log") / "app.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT, env=app_env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=app_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
