@@ -45,6 +45,7 @@ test: model lint
 
 bench: index
 	$(PY) bench/ingest_answer.py
+	$(PY) bench/web_page.py
 
 clean:
 	rm -rf .kb

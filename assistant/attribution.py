@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import Stemmer
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
@@ -88,10 +89,15 @@ _STOPWORDS = frozenset(
 )
 
 
+_STEMMER = Stemmer.Stemmer("english")
+
+
 def content_words(text: str) -> set[str]:
-    """Lower-cased words that carry meaning: numbers, and words of 3+ letters that are not stopwords."""
+    """Stems of the words that carry meaning: numbers, and words of 3+ letters that are not
+    stopwords. Stems, so "dimensional" supports "dimension" and "embeddings" "embedding"."""
     words = re.findall(r"\w+", text.lower())
-    return {w for w in words if (w.isdigit() or len(w) >= 3) and w not in _STOPWORDS}
+    kept = [w for w in words if (w.isdigit() or len(w) >= 3) and w not in _STOPWORDS]
+    return set(_STEMMER.stemWords(kept))
 
 
 def _lexical_support(sentence: str, passages: Sequence[str], min_overlap: float) -> int | None:

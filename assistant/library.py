@@ -13,7 +13,7 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,9 @@ from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
+
+
+FileProgress = Callable[[int, int, str], None]
 
 
 class UnknownSourceError(KbError):
@@ -65,20 +68,34 @@ class DocumentLibrary:
         state = self._assistant.retriever.state
         return LibraryStats(len(state.files), len(state.chunks))
 
-    def add_files(self, files: Iterable[tuple[Path, str]]) -> IngestReport:
-        """Copy (temporary path, original name) pairs into the upload folder and ingest them."""
+    def add_files(
+        self, files: Iterable[tuple[Path, str]], on_file: FileProgress | None = None
+    ) -> IngestReport:
+        """Copy (temporary path, original name) pairs into the upload folder and ingest them
+        one by one, calling `on_file(done, total, name)` before each."""
+        targets = self._copy_in(files)
+        report = IngestReport()
+        with self._lock:
+            for done, target in enumerate(targets):
+                if on_file:
+                    on_file(done, len(targets), target.name)
+                one = ingest_paths(
+                    [target], self._index_dir, self._assistant.embedder, self._params
+                )
+                _merge(report, one)
+            if report.changed:
+                self._reload()
+        log.info("upload: %s", report.summary())
+        return report
+
+    def _copy_in(self, files: Iterable[tuple[Path, str]]) -> list[Path]:
         self._upload_dir.mkdir(parents=True, exist_ok=True)
         targets = []
         for path, name in files:
             target = self._upload_dir / safe_file_name(name)
             shutil.copyfile(path, target)
             targets.append(target)
-        with self._lock:
-            report = ingest_paths(targets, self._index_dir, self._assistant.embedder, self._params)
-            if report.changed:
-                self._reload()
-        log.info("upload: %s", report.summary())
-        return report
+        return targets
 
     def _reload(self) -> None:
         state = load_index(self._index_dir)
@@ -91,6 +108,15 @@ class DocumentLibrary:
             raise UnknownSourceError(f"{source} is not in the index")
         document = read_document(Path(source), source)
         return document.title, document.text
+
+
+def _merge(total: IngestReport, one: IngestReport) -> None:
+    total.added += one.added
+    total.updated += one.updated
+    total.unchanged += one.unchanged
+    total.failed += one.failed
+    total.chunks = one.chunks
+    total.seconds += one.seconds
 
 
 def accepted_suffixes() -> list[str]:

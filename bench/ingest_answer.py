@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.evaluation import first_hit_rank, retrieval_query  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.wiring import build_assistant  # noqa: E402
+from bench.report import write_section  # noqa: E402
 
 QUESTIONS = [
     json.loads(line) for line in (ROOT / "eval/dev.jsonl").read_text().splitlines() if line
@@ -106,9 +107,7 @@ def render(
         f"| {name} | {q['hit@1']:.3f} | {q['hit@5']:.3f} | {q['mrr@10']:.3f} |"
         for name, q in retrieval.items()
     )
-    return f"""# Benchmarks
-
-Written by `make bench` (`bench/ingest_answer.py`) on {date.today()}, {platform.machine()},
+    return f"""Written by `bench/ingest_answer.py` on {date.today()}, {platform.machine()},
 {os.cpu_count()} CPU cores, Python {platform.python_version()}, no GPU unless stated.
 Corpus: `corpus/` (9 files). Questions: `eval/dev.jsonl` ({len(QUESTIONS)} questions).
 
@@ -144,8 +143,7 @@ def main() -> None:
     answers = bench_answers(assistant)
     report = render(ingest, retrieval, answers)
     print(report)
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "benchmarks.md").write_text(report)
+    write_section("ingest-answer", report)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from assistant.backends import BackendChoice, ChatModelPool  # noqa: E402
 from assistant.errors import ConfigurationError, KbError  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
-from assistant.library import DocumentLibrary, accepted_suffixes  # noqa: E402
+from assistant.library import DocumentLibrary, FileProgress, accepted_suffixes  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
@@ -32,6 +32,7 @@ from assistant.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+_PROGRESS = gr.Progress()  # Gradio injects the live tracker through this default
 EXAMPLES = [
     "When do open-source models cost less than proprietary APIs at scale?",
     "Why do privacy and compliance push teams to deploy models on-premise?",
@@ -118,7 +119,9 @@ def switch_backend(
     return name, convo, status_line(parts, name)
 
 
-def add_documents(parts: PageParts, paths: list[str] | None) -> tuple[str, None]:
+def add_documents(
+    parts: PageParts, paths: list[str] | None, on_file: FileProgress | None = None
+) -> tuple[str, None]:
     """Ingest uploaded files; a file of the wrong type or size is reported, never fatal."""
     accepted, rejected = [], []
     limit = parts.max_upload_mb * 1024 * 1024
@@ -131,7 +134,7 @@ def add_documents(parts: PageParts, paths: list[str] | None) -> tuple[str, None]
         else:
             accepted.append((path, path.name))
     try:
-        report = parts.library.add_files(accepted) if accepted else None
+        report = parts.library.add_files(accepted, on_file) if accepted else None
     except KbError as exc:
         return f"❌ upload failed: {exc}", None
     return render.upload_markdown(report, rejected), None
@@ -218,8 +221,15 @@ def _sources_column(
     open_button.click(
         lambda key: open_document(parts, key), [open_key], [document], api_visibility="private"
     ).then(None, js=SCROLL_TO_MARK)
+
+    def upload(paths: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[str, None]:
+        def on_file(done: int, total: int, name: str) -> None:
+            progress((done, total), desc=f"Reading and embedding {name}", unit="file")
+
+        return add_documents(parts, paths, on_file)
+
     files.upload(
-        lambda paths: add_documents(parts, paths),
+        upload,
         [files],
         [report, files],
         api_visibility="private",

@@ -1,4 +1,5 @@
-"""The page's stylesheet and its one script: citation clicks and "open document" links.
+"""The page's stylesheet and its one script: citation clicks, "open document" links, and
+backend choices marked unavailable made unclickable.
 
 The script listens at the document level (capture phase), so it works for answers and
 sources rendered after load: a click on an answer's `[n]` opens and highlights source `n` of
@@ -25,6 +26,22 @@ PAGE_SCRIPT = """
     box.dispatchEvent(new Event('input', {bubbles: true}));
     setTimeout(() => button.click(), 50);
   }
+  // Backends that cannot be used are listed with the reason, and cannot be picked.
+  function disableUnavailable() {
+    document.querySelectorAll('#kb-backend label').forEach((label) => {
+      const input = label.querySelector('input[type=radio]');
+      if (input && !input.disabled && label.innerText.includes('(unavailable:')) {
+        input.disabled = true;
+        label.classList.add('kb-disabled');
+      }
+    });
+  }
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; disableUnavailable(); });
+  }).observe(document.documentElement, {childList: true, subtree: true});
   document.addEventListener('click', (event) => {
     const cite = event.target.closest('a[href^="#kb-src-"]');
     if (cite) {
@@ -45,6 +62,7 @@ PAGE_SCRIPT = """
 
 PAGE_CSS = """
 .kb-hidden { display: none !important; }
+.kb-disabled { opacity: 0.55; cursor: not-allowed; }
 #kb-status { font-size: 0.9em; opacity: 0.85; }
 .kb-turn h4 { margin: 0.8em 0 0.3em; }
 .kb-source { border: 1px solid var(--border-color-primary); border-radius: 6px;

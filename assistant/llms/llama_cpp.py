@@ -105,6 +105,9 @@ class LlamaCppChatModel:
                     temperature=temperature,
                     stop=list(stop) or None,
                     stream=True,
+                    seed=self._options[
+                        "seed"
+                    ],  # per call: an answer must not depend on the ones before
                 )
                 for part in parts:
                     text = part["choices"][0]["delta"].get("content")

@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
+def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -74,7 +74,7 @@ def app_url(app_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, server)
+        wait_until_up(url, server)
         yield url
     finally:
         server.terminate()

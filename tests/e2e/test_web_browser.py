@@ -76,7 +76,7 @@ def test_backend_switch_is_per_tab(page: Any, browser: Any, app_url: str) -> Non
     assert "SmolLM2-135M-Instruct" in ask(page, "Why might a company prefer an open model?")[-1]
     assert "Qwen2.5-Coder-0.5B" in ask(other, "Why might a company prefer an open model?")[-1]
     hosted = page.get_by_label("Hosted: OpenAI-compatible API", exact=False)
-    assert "unavailable" in hosted.locator("xpath=..").inner_text()
+    assert "unavailable" in hosted.locator("xpath=..").inner_text() and hosted.is_disabled()
     other.context.close()
 
 

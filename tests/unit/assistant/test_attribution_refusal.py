@@ -1,6 +1,11 @@
 import numpy as np
 
-from assistant.attribution import attribute, split_sentences, strip_invalid_markers
+from assistant.attribution import (
+    attribute,
+    evidence_sentence,
+    split_sentences,
+    strip_invalid_markers,
+)
 from assistant.refusal import copied_share, is_echo, says_it_does_not_know
 
 
@@ -77,3 +82,25 @@ def test_leading_markers_move_to_the_end_and_bare_markers_go() -> None:
         "[1] Mistral is open. [2]", None, np.eye(2, dtype=np.float32), ["a", "b"], 0.5
     )
     assert result.text == "Mistral is open [1]." and result.cited == (1,)
+
+
+def test_word_overlap_compares_stems_not_spellings() -> None:
+    passages = [
+        "The weather is mild.",
+        "all-MiniLM-L6-v2 maps sentences to a 384 dimensional dense vector space for embeddings.",
+    ]
+    result = attribute(
+        "The embedding dimension of all-MiniLM-L6-v2 is 384.",
+        np.array([[0.1, 0.1]], dtype=np.float32),
+        np.eye(2, dtype=np.float32),
+        passages,
+        0.5,
+    )
+    assert result.cited == (2,)
+
+
+def test_evidence_is_the_passage_sentence_sharing_most_words() -> None:
+    passage = "Costs vary. Hosting your own model is cheaper at very high volumes. The end."
+    assert evidence_sentence("Self-hosting is cheaper at high volume", passage) == (
+        "Hosting your own model is cheaper at very high volumes."
+    )
