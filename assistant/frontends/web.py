@@ -1,8 +1,8 @@
 """The web page: chat with streamed answers, a sources panel, a backend switch, uploads.
 
 A thin Gradio adapter over one `Assistant`, a `ChatModelPool` (backend per conversation) and a
-`DocumentLibrary` (uploads). What it shows is rendered by `web_render`; this module wires
-events. Each browser tab holds its own `Conversation` (history, answers, backend).
+`DocumentLibrary` (uploads). This module lays the page out, wires its events to
+`web_events`, and serves it; what it shows is rendered by `web_render`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from assistant.wiring import enforce_offline
@@ -20,14 +18,21 @@ enforce_offline()
 
 import gradio as gr  # noqa: E402
 
-from assistant.backends import BackendChoice, ChatModelPool  # noqa: E402
-from assistant.errors import ConfigurationError, KbError  # noqa: E402
+from assistant.backends import BackendChoice  # noqa: E402
+from assistant.errors import ConfigurationError  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
-from assistant.library import DocumentLibrary, FileProgress, accepted_suffixes  # noqa: E402
-from assistant.llms.base import Message  # noqa: E402
-from assistant.models import Answer  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
+from assistant.frontends.web_events import (  # noqa: E402
+    Conversation,
+    PageParts,
+    add_documents,
+    answer_turn,
+    ask_api,
+    open_document,
+    status_line,
+    switch_backend,
+)
+from assistant.library import accepted_suffixes  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -39,120 +44,6 @@ EXAMPLES = [
     "What does the Gemma licence say about model derivatives?",
     "What is the hybrid strategy for using open and closed models?",
 ]
-
-
-@dataclass
-class Conversation:
-    backend: str
-    history: list[Message] = field(default_factory=list)
-    answers: list[Answer] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class PageParts:
-    """What the page serves: answers, backends to switch between, documents to add to."""
-
-    assistant: Assistant
-    pool: ChatModelPool
-    library: DocumentLibrary
-    max_upload_mb: int = 20
-
-
-def _device(model: object) -> str:
-    layers = getattr(model, "gpu_layers", 0)
-    return "CPU" if not layers else f"GPU ({'all' if layers < 0 else layers} layers offloaded)"
-
-
-def status_line(parts: PageParts, backend: str) -> str:
-    stats = parts.library.stats()
-    model = parts.pool.get(backend)
-    hosted = any(c.available and c.name.startswith("hosted") for c in parts.pool.choices)
-    facts = render.StatusFacts(stats.documents, stats.chunks, model.model, _device(model), hosted)
-    return render.status_markdown(facts)
-
-
-def answer_turn(
-    parts: PageParts, message: str, chat: list[Any], convo: Conversation
-) -> Iterator[tuple[str, list[Any], Conversation, str]]:
-    """Stream one answer into the chat; on failure keep the question in the box and say why."""
-    message = message.strip()
-    if not message:
-        yield "", chat, convo, render.sources_html(convo.answers)
-        return
-    chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    sources = render.sources_html(convo.answers)
-    yield "", chat, convo, sources
-    text = ""
-    try:
-        assistant = parts.assistant.using(parts.pool.get(convo.backend))
-        for event in assistant.stream(message, convo.history):
-            if isinstance(event, Answer):
-                _remember(convo, event)
-                chat[-1]["content"] = render.answer_markdown(event, len(convo.answers) - 1)
-                yield "", chat, convo, render.sources_html(convo.answers)
-            else:
-                text += event
-                chat[-1]["content"] = text
-                yield "", chat, convo, sources
-    except KbError as exc:
-        log.warning("answer failed: %s", exc)
-        chat[-1]["content"] = f"⚠️ {exc}\n\nYour question is back in the box: try again."
-        yield message, chat, convo, sources
-
-
-def _remember(convo: Conversation, answer: Answer) -> None:
-    convo.answers.append(answer)
-    convo.history += [
-        {"role": "user", "content": answer.question},
-        {"role": "assistant", "content": answer.text},
-    ]
-
-
-def switch_backend(
-    parts: PageParts, name: str, convo: Conversation
-) -> tuple[str, Conversation, str]:
-    choice = parts.pool.choice(name)
-    if not choice.available:
-        gr.Warning(f"{choice.label} is unavailable: {choice.reason}")
-        return convo.backend, convo, status_line(parts, convo.backend)
-    convo.backend = name
-    return name, convo, status_line(parts, name)
-
-
-def add_documents(
-    parts: PageParts, paths: list[str] | None, on_file: FileProgress | None = None
-) -> tuple[str, None]:
-    """Ingest uploaded files; a file of the wrong type or size is reported, never fatal."""
-    accepted, rejected = [], []
-    limit = parts.max_upload_mb * 1024 * 1024
-    for raw in paths or []:
-        path = Path(raw)
-        if path.suffix.lower() not in accepted_suffixes():
-            rejected.append((path.name, f"unsupported type; use {', '.join(accepted_suffixes())}"))
-        elif path.stat().st_size > limit:
-            rejected.append((path.name, f"larger than {parts.max_upload_mb} MB"))
-        else:
-            accepted.append((path, path.name))
-    try:
-        report = parts.library.add_files(accepted, on_file) if accepted else None
-    except KbError as exc:
-        return f"❌ upload failed: {exc}", None
-    return render.upload_markdown(report, rejected), None
-
-
-def open_document(parts: PageParts, key: str) -> str:
-    try:
-        source, start, end = render.parse_open_key(key)
-        title, text = parts.library.document_text(source)
-    except (ValueError, KbError) as exc:
-        return f'<div class="kb-empty">Cannot open that document: {exc}</div>'
-    return render.document_html(title, source, text, start, end)
-
-
-def ask_api(parts: PageParts, question: str, backend: str | None = None) -> dict[str, object]:
-    """`/ask` for gradio_client: one question in, the `kb ask --json` object out."""
-    model = parts.pool.get(backend or parts.pool.default)
-    return parts.assistant.using(model).ask(question).as_dict()
 
 
 def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:

@@ -44,7 +44,7 @@ def make_assistant(
 def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
     """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
     from assistant.backends import BackendChoice, ChatModelPool
-    from assistant.frontends.web import PageParts
+    from assistant.frontends.web_events import PageParts
     from assistant.library import DocumentLibrary
 
     assistant = make_assistant(retriever, replies)

@@ -6,6 +6,7 @@ import pytest
 
 from assistant.errors import BackendError, ConfigurationError
 from assistant.frontends import web
+from assistant.frontends import web_events as events
 from assistant.settings import Settings
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
@@ -14,13 +15,13 @@ QUESTION = "Is self-hosting cheaper at high volumes?"
 
 
 @pytest.fixture
-def parts(retriever: HybridRetriever, tmp_path: Path) -> web.PageParts:
+def parts(retriever: HybridRetriever, tmp_path: Path) -> events.PageParts:
     return make_page_parts(retriever, tmp_path / "uploads")
 
 
-def test_answer_streams_then_shows_cited_answer_and_sources(parts: web.PageParts) -> None:
-    convo = web.Conversation("fake")
-    steps = list(web.answer_turn(parts, "Is self-hosting cheaper at high volumes?", [], convo))
+def test_answer_streams_then_shows_cited_answer_and_sources(parts: events.PageParts) -> None:
+    convo = events.Conversation("fake")
+    steps = list(events.answer_turn(parts, "Is self-hosting cheaper at high volumes?", [], convo))
     partials = [chat[-1]["content"] for _, chat, _, _ in steps[1:-1]]
     assert len(partials) >= 3 and partials[0] in partials[-1]  # tokens arrive one by one
     box, chat, convo, sources = steps[-1]
@@ -32,47 +33,47 @@ def test_answer_streams_then_shows_cited_answer_and_sources(parts: web.PageParts
     assert 'id="kb-src-0-1"' in sources and len(convo.history) == 2
 
 
-def test_follow_up_uses_the_conversation_history(parts: web.PageParts) -> None:
-    convo = web.Conversation("fake")
-    list(web.answer_turn(parts, "Is self-hosting cheaper at high volumes?", [], convo))
-    *_, (_, _, convo, sources) = web.answer_turn(parts, "And privacy?", [], convo)
+def test_follow_up_uses_the_conversation_history(parts: events.PageParts) -> None:
+    convo = events.Conversation("fake")
+    list(events.answer_turn(parts, "Is self-hosting cheaper at high volumes?", [], convo))
+    *_, (_, _, convo, sources) = events.answer_turn(parts, "And privacy?", [], convo)
     assert len(convo.answers) == 2 and 'id="kb-src-1-1"' in sources
     model = parts.pool.get("fake")
     assert "Is self-hosting cheaper" in str(model.calls[-2])  # type: ignore[attr-defined]  # condense saw history
 
 
-def test_a_failed_answer_keeps_the_question(parts: web.PageParts) -> None:
+def test_a_failed_answer_keeps_the_question(parts: events.PageParts) -> None:
     def broken(messages: object) -> str:
         raise BackendError("the model crashed")
 
     parts.pool.get("fake")._replies = broken  # type: ignore[attr-defined]
-    *_, (box, chat, convo, _) = web.answer_turn(parts, QUESTION, [], web.Conversation("fake"))
+    *_, (box, chat, convo, _) = events.answer_turn(parts, QUESTION, [], events.Conversation("fake"))
     assert box == QUESTION
     assert "the model crashed" in chat[-1]["content"] and not convo.answers
 
 
 def test_switching_backend_is_per_conversation_and_refuses_unavailable(
-    parts: web.PageParts,
+    parts: events.PageParts,
 ) -> None:
-    mine, other = web.Conversation("fake"), web.Conversation("fake")
-    value, mine, status = web.switch_backend(parts, "fake-2", mine)
+    mine, other = events.Conversation("fake"), events.Conversation("fake")
+    value, mine, status = events.switch_backend(parts, "fake-2", mine)
     assert value == "fake-2" and mine.backend == "fake-2" and "scripted-2" in status
-    *_, (_, chat, _, _) = web.answer_turn(parts, "Is self-hosting cheaper?", [], mine)
+    *_, (_, chat, _, _) = events.answer_turn(parts, "Is self-hosting cheaper?", [], mine)
     assert "scripted-2" in chat[-1]["content"]
-    *_, (_, chat, _, _) = web.answer_turn(parts, "Is self-hosting cheaper?", [], other)
+    *_, (_, chat, _, _) = events.answer_turn(parts, "Is self-hosting cheaper?", [], other)
     assert "fake · scripted ·" in chat[-1]["content"]
-    value, mine, _ = web.switch_backend(parts, "hosted-openai", mine)
+    value, mine, _ = events.switch_backend(parts, "hosted-openai", mine)
     assert value == "fake-2" and mine.backend == "fake-2"
 
 
-def test_uploads_check_type_and_size_then_ingest(parts: web.PageParts, tmp_path: Path) -> None:
+def test_uploads_check_type_and_size_then_ingest(parts: events.PageParts, tmp_path: Path) -> None:
     good = tmp_path / "zorblax.md"
     good.write_text("# Zorblax\n\nThe Zorblax protocol was ratified by the Quillon council.\n")
     exe = tmp_path / "tool.exe"
     exe.write_bytes(b"MZ")
     big = tmp_path / "big.txt"
     big.write_text("word " * 300_000)
-    report, cleared = web.add_documents(parts, [str(good), str(exe), str(big)])
+    report, cleared = events.add_documents(parts, [str(good), str(exe), str(big)])
     assert "✅ **zorblax.md**: added" in report and cleared is None
     assert (
         "❌ **tool.exe**: unsupported type" in report
@@ -81,13 +82,13 @@ def test_uploads_check_type_and_size_then_ingest(parts: web.PageParts, tmp_path:
     assert parts.assistant.retrieve("Zorblax Quillon")[0].chunk.source.endswith("zorblax.md")
 
 
-def test_open_document_serves_indexed_files_only(parts: web.PageParts) -> None:
-    assert '<mark id="kb-doc-mark">' in web.open_document(parts, "docs/privacy.md|0|9")
-    assert "Cannot open" in web.open_document(parts, "/etc/passwd|0|9")
+def test_open_document_serves_indexed_files_only(parts: events.PageParts) -> None:
+    assert '<mark id="kb-doc-mark">' in events.open_document(parts, "docs/privacy.md|0|9")
+    assert "Cannot open" in events.open_document(parts, "/etc/passwd|0|9")
 
 
-def test_ask_api_returns_the_cli_json_shape(parts: web.PageParts) -> None:
-    result = web.ask_api(parts, "Is self-hosting cheaper at high volumes?", "fake-2")
+def test_ask_api_returns_the_cli_json_shape(parts: events.PageParts) -> None:
+    result = events.ask_api(parts, "Is self-hosting cheaper at high volumes?", "fake-2")
     assert result["model"] == "scripted-2" and result["citations"]
     assert {"question", "answer", "citations", "backend", "model", "timings"} <= set(result)
 
