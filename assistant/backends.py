@@ -13,7 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.errors import ConfigurationError
-from assistant.llms.base import ChatModel
+from assistant.fallback import Plan, Router
+from assistant.llms.base import ChatModel, Message
+from assistant.routing import AUTO, HOSTED_ALIAS, route
+
+
+@dataclass(frozen=True)
+class RoutingRules:
+    """Which profiles `auto` and `hosted` mean, and the fallback chain after any choice."""
+
+    private: str = "local"
+    hosted: str = "openai"
+    fallback: tuple[str, ...] = ("local",)
 
 
 @dataclass(frozen=True)
@@ -22,6 +33,7 @@ class BackendChoice:
     label: str
     available: bool = True
     reason: str = ""  # why it is not available
+    hosted: bool = False  # questions leave this machine
 
     @property
     def display(self) -> str:
@@ -34,14 +46,20 @@ class ChatModelPool:
         choices: Sequence[BackendChoice],
         factories: Mapping[str, Callable[[], ChatModel]],
         default: str,
+        rules: RoutingRules | None = None,
     ):
         self.choices = list(choices)
+        self.rules = rules or RoutingRules()
+        for name in (*self.rules.fallback, self.rules.private, self.rules.hosted):
+            self.choice(name)  # a typo in the routing settings fails at start
         self._factories = dict(factories)
         self._models: dict[str, ChatModel] = {}
         self._lock = threading.Lock()
         self.default = default
 
     def choice(self, name: str) -> BackendChoice:
+        if name == HOSTED_ALIAS:
+            name = self.rules.hosted
         for choice in self.choices:
             if choice.name == name:
                 return choice
@@ -52,11 +70,47 @@ class ChatModelPool:
         choice = self.choice(name)
         if not choice.available:
             raise ConfigurationError(f"backend {choice.label!r} is unavailable: {choice.reason}")
+        if name not in self._factories:
+            raise ConfigurationError(f"{name!r} routes questions; it is not a model")
         with self._lock:
             if name not in self._models:
                 self._models[name] = self._factories[name]()
             return self._models[name]
 
+    def hosted_available(self) -> bool:
+        """Whether any usable profile sends questions off this machine."""
+        return any(c.available and c.hosted for c in self.choices)
+
     def loaded(self) -> dict[str, ChatModel]:
         with self._lock:
             return dict(self._models)
+
+    def chain(self, name: str) -> list[ChatModel]:
+        """`name`'s model, then each usable fallback not already in the chain."""
+        models = [self.get(name)]
+        for other in self.rules.fallback:
+            if other != name and self.choice(other).available:
+                model = self.get(other)
+                if all(model is not m for m in models):
+                    models.append(model)
+        return models
+
+    def router(self, requested: str) -> Router:
+        """Per question: `auto` keeps sensitive questions on the private profile and sends the
+        rest to the hosted one (or keeps them local when hosted is not configured)."""
+        if requested != AUTO:
+            self.choice(requested)  # unknown names fail now, not at the first question
+        rules = self.rules
+
+        def plan(question: str, history: Sequence[Message]) -> Plan:
+            chosen = route(requested, question, history, rules.private, rules.hosted)
+            name, reason = chosen.backend, chosen.reason
+            if requested == AUTO and not self.choice(name).available:
+                why = self.choice(name).reason
+                name, reason = (
+                    rules.private,
+                    f"kept on {rules.private}: {rules.hosted} is unavailable ({why})",
+                )
+            return Plan(self.chain(name), reason)
+
+        return plan

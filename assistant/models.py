@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from assistant.llms.base import Usage
 from index.models import Hit
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens; local models cost nothing."""
+
+    prompt_per_mtok: float = 0.0
+    completion_per_mtok: float = 0.0
+
+
+def usage_summary(usages: Sequence[Usage], price: Price | None) -> dict[str, object] | None:
+    """Tokens of every call made for one answer, and their cost when the price is known."""
+    if not usages:
+        return None
+    prompt = sum(u.prompt_tokens for u in usages)
+    completion = sum(u.completion_tokens for u in usages)
+    cost = None
+    if price is not None:
+        cost = (prompt * price.prompt_per_mtok + completion * price.completion_per_mtok) / 1e6
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "estimated": any(u.estimated for u in usages),
+        "cost_usd": None if cost is None else round(cost, 6),
+    }
 
 
 @dataclass(frozen=True)
@@ -45,6 +72,9 @@ class Answer:
     query: str = ""
     refused: bool = False
     note: str | None = None
+    route: str | None = None  # why `auto` chose this backend
+    usage: dict[str, object] | None = None
+    fell_back: bool = False  # a backend failed and another one answered
 
     def as_dict(self) -> dict[str, object]:
         """The `kb ask --json` object (EVAL.md), plus extra fields."""
@@ -58,6 +88,9 @@ class Answer:
             "query": self.query,
             "refused": self.refused,
             "note": self.note,
+            "route": self.route,
+            "usage": self.usage,
+            "fell_back": self.fell_back,
             "passages": [
                 {
                     "n": n,

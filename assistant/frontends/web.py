@@ -194,12 +194,13 @@ def launch(
 
 
 def build_page_parts(settings: Settings) -> PageParts:
-    from assistant.wiring import build_assistant, build_backend_pool, build_library
+    from assistant.wiring import build_assistant, build_library, build_pool
 
-    assistant = build_assistant(settings)
+    pool = build_pool(settings)
+    assistant = build_assistant(settings, pool=pool)
     return PageParts(
         assistant,
-        build_backend_pool(settings, assistant),
+        pool,
         build_library(settings, assistant),
         settings.web.max_upload_mb,
     )

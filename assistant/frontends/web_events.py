@@ -21,11 +21,13 @@ import gradio as gr  # noqa: E402
 
 from assistant.backends import ChatModelPool  # noqa: E402
 from assistant.errors import KbError  # noqa: E402
+from assistant.fallback import Restart  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.library import DocumentLibrary, FileProgress, accepted_suffixes  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
+from assistant.routing import AUTO  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,10 @@ def _device(model: object) -> str:
 
 def status_line(parts: PageParts, backend: str) -> str:
     stats = parts.library.stats()
-    model = parts.pool.get(backend)
-    hosted = any(c.available and c.name.startswith("hosted") for c in parts.pool.choices)
-    facts = render.StatusFacts(stats.documents, stats.chunks, model.model, _device(model), hosted)
+    model = parts.pool.router(backend)("", []).chain[0]
+    name = "routed per question" if backend == AUTO else model.model
+    hosted = parts.pool.hosted_available()
+    facts = render.StatusFacts(stats.documents, stats.chunks, name, _device(model), hosted)
     return render.status_markdown(facts)
 
 
@@ -73,12 +76,16 @@ def answer_turn(
     yield "", chat, convo, sources
     text = ""
     try:
-        assistant = parts.assistant.using(parts.pool.get(convo.backend))
+        assistant = parts.assistant.routed(parts.pool.router(convo.backend))
         for event in assistant.stream(message, convo.history):
             if isinstance(event, Answer):
                 _remember(convo, event)
                 chat[-1]["content"] = render.answer_markdown(event, len(convo.answers) - 1)
                 yield "", chat, convo, render.sources_html(convo.answers)
+            elif isinstance(event, Restart):  # the answer starts over on the next backend
+                text = f"*⚠️ {event.note}…*\n\n"
+                chat[-1]["content"] = text
+                yield "", chat, convo, sources
             else:
                 text += event
                 chat[-1]["content"] = text
@@ -140,5 +147,5 @@ def open_document(parts: PageParts, key: str) -> str:
 
 def ask_api(parts: PageParts, question: str, backend: str | None = None) -> dict[str, object]:
     """`/ask` for gradio_client: one question in, the `kb ask --json` object out."""
-    model = parts.pool.get(backend or parts.pool.default)
-    return parts.assistant.using(model).ask(question).as_dict()
+    router = parts.pool.router(backend or parts.pool.default)
+    return parts.assistant.routed(router).ask(question).as_dict()

@@ -32,13 +32,32 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         return f"[[{n}]](#{source_id(turn, n)})" if n in cited else match.group(0)
 
     lines = [_MARKER.sub(link, answer.text)]
-    if answer.note and not answer.refused:
+    if answer.note and (not answer.refused or answer.fell_back):
         lines.append(f"\n*{answer.note}*")
+    if answer.route:
+        lines.append(f"\n*Route: {answer.route}*")
+    lines.append(
+        f"\n<sub>{answer.backend} · {answer.model} · {_speed(answer)}{_cost(answer)}</sub>"
+    )
+    return "\n".join(lines)
+
+
+def _speed(answer: Answer) -> str:
     total = answer.timings.get("total_s") or 0.0
     first = answer.timings.get("first_token_s")
-    speed = f"{total:.1f} s" + (f", first token {first:.1f} s" if first is not None else "")
-    lines.append(f"\n<sub>{answer.backend} · {answer.model} · {speed}</sub>")
-    return "\n".join(lines)
+    return f"{total:.1f} s" + (f", first token {first:.1f} s" if first is not None else "")
+
+
+def _cost(answer: Answer) -> str:
+    usage = answer.usage
+    if not usage:
+        return ""
+    approx = "~" if usage.get("estimated") else ""
+    tokens = f" · {approx}{usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
+    cost = usage.get("cost_usd")
+    if cost is None:
+        return tokens + " · cost unknown"
+    return tokens + (" · free" if cost == 0 else f" · ${cost:.4f}")
 
 
 def _highlight(passage: str, sentence: str) -> str:

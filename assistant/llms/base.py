@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol, TypedDict
 
 
@@ -11,8 +12,27 @@ class Message(TypedDict):
     content: str
 
 
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one completion used; `estimated` when the backend did not report them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool = False
+
+
+UsageCallback = Callable[[Usage], None]
+
+
+def estimate_usage(messages: Sequence[Message], reply: str) -> Usage:
+    """About four characters a token: for backends that report nothing."""
+    prompt = sum(len(m["content"]) for m in messages)
+    return Usage(max(1, prompt // 4), max(1, len(reply) // 4) if reply else 0, estimated=True)
+
+
 class ChatModel(Protocol):
-    """Streams the reply to a list of messages, piece by piece."""
+    """Streams the reply to a list of messages, piece by piece, and reports its token usage
+    to `on_usage` once the reply is complete."""
 
     @property
     def backend(self) -> str: ...
@@ -27,6 +47,7 @@ class ChatModel(Protocol):
         max_tokens: int,
         temperature: float,
         stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
     ) -> Iterator[str]: ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from assistant.llms.base import Message
+from assistant.llms.base import Message, UsageCallback, estimate_usage
 
 
 def quote_first_passage(messages: Sequence[Message]) -> str:
@@ -50,6 +50,10 @@ class ScriptedChatModel:
         max_tokens: int,
         temperature: float,
         stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
     ) -> Iterator[str]:
         self.calls.append(list(messages))
-        yield from re.findall(r"\S+\s*", self._reply(messages))
+        reply = self._reply(messages)
+        yield from re.findall(r"\S+\s*", reply)
+        if on_usage:
+            on_usage(estimate_usage(messages, reply))

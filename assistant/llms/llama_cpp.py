@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import BackendError, BackendUnavailableError
-from assistant.llms.base import Message
+from assistant.llms.base import Message, Usage, UsageCallback
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class LlamaCppChatModel:
         max_tokens: int,
         temperature: float,
         stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
     ) -> Iterator[str]:
         with self._lock:
             llama = self._load()
@@ -109,9 +110,20 @@ class LlamaCppChatModel:
                         "seed"
                     ],  # per call: an answer must not depend on the ones before
                 )
+                pieces = 0
                 for part in parts:
                     text = part["choices"][0]["delta"].get("content")
                     if text:
+                        pieces += 1
                         yield text
+                if on_usage:
+                    on_usage(Usage(_prompt_tokens(llama, messages), pieces))
             except (ValueError, RuntimeError) as exc:
                 raise BackendError(f"local model failed while answering: {exc}") from exc
+
+
+def _prompt_tokens(llama: Any, messages: Sequence[Message]) -> int:
+    """Tokens of the messages' text (the chat template adds a few more): llama.cpp's streaming
+    replies carry no usage, and each streamed piece is one token."""
+    text = "\n".join(m["content"] for m in messages)
+    return len(llama.tokenize(text.encode("utf-8"), add_bos=False))

@@ -43,7 +43,7 @@ def make_assistant(
 
 def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
     """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
-    from assistant.backends import BackendChoice, ChatModelPool
+    from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
     from assistant.frontends.web_events import PageParts
     from assistant.library import DocumentLibrary
 
@@ -55,6 +55,7 @@ def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: objec
     ]
     second = ScriptedChatModel(lambda m: "Owning hardware is cheaper at volume [1].", "scripted-2")
     factories = {"fake": lambda: assistant.chat_model, "fake-2": lambda: second}
-    pool = ChatModelPool(choices, factories, "fake")
+    rules = RoutingRules(private="fake", hosted="hosted-openai", fallback=())
+    pool = ChatModelPool(choices, factories, "fake", rules)
     library = DocumentLibrary(assistant, Path("index"), upload_dir, ChunkingParams())
     return PageParts(assistant, pool, library, max_upload_mb=1)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends import BackendChoice, ChatModelPool
+from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import ConfigurationError
 from assistant.library import DocumentLibrary, UnknownSourceError, safe_file_name
 from assistant.llms.fake import ScriptedChatModel
@@ -19,7 +19,8 @@ def _pool(built: list[str]) -> ChatModelPool:
         return ScriptedChatModel()
 
     choices = [BackendChoice("fake", "Fake"), BackendChoice("hosted", "Hosted", False, "no key")]
-    return ChatModelPool(choices, {"fake": factory}, "fake")
+    rules = RoutingRules(private="fake", hosted="hosted", fallback=())
+    return ChatModelPool(choices, {"fake": factory}, "fake", rules)
 
 
 def test_pool_builds_each_backend_once() -> None:

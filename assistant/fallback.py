@@ -1,0 +1,107 @@
+"""Generation over a chain of backends: when one fails, the next answers, and the user is told.
+
+A failure before or during streaming moves to the next live backend in the chain; the
+caller receives a `Restart` event (discard what was streamed so far, show why) and the new
+backend's tokens. A backend that failed once in a turn is not asked again in that turn.
+When the last one fails, its error propagates: the frontends keep the question.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from assistant.errors import BackendError, BackendUnavailableError
+from assistant.llms.base import ChatModel, Message, Usage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Restart:
+    """The answer so far is void: `failed` broke (`reason`), `next` answers from scratch."""
+
+    failed: str
+    reason: str
+    next: str
+
+    @property
+    def note(self) -> str:
+        return f"{self.failed} failed ({self.reason}); answered by {self.next}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The backends for one question, first choice first, and why when a rule chose them."""
+
+    chain: Sequence[ChatModel]
+    reason: str | None = None
+
+
+Router = Callable[[str, Sequence[Message]], Plan]
+
+
+@dataclass
+class Turn:
+    """What happened to one question across the chain."""
+
+    chain: Sequence[ChatModel]
+    route: str | None = None
+    dead: set[int] = field(default_factory=set)
+    restarts: list[Restart] = field(default_factory=list)
+    answered_by: ChatModel | None = None
+    usage: list[Usage] = field(default_factory=list)
+
+    def live(self) -> list[int]:
+        return [i for i in range(len(self.chain)) if i not in self.dead]
+
+    def fail(self, index: int, exc: BackendError) -> Restart | None:
+        """Mark `index` dead; the Restart towards the next live backend, or None if none is left."""
+        self.dead.add(index)
+        failed = self.chain[index].backend
+        left = self.live()
+        if not left:
+            log.warning("%s failed: %s; no backend left to try", failed, exc)
+            return None
+        restart = Restart(failed, str(exc), self.chain[left[0]].backend)
+        log.warning("%s failed: %s; falling back to %s", failed, exc, restart.next)
+        self.restarts.append(restart)
+        return restart
+
+
+def stream_with_fallback(
+    turn: Turn, messages: Sequence[Message], *, max_tokens: int, temperature: float
+) -> Iterator[str | Restart]:
+    """Tokens of the first backend that answers whole, with a `Restart` before each switch."""
+    if not turn.live():
+        raise BackendUnavailableError("every configured backend failed for this question")
+    for index in turn.live():
+        model = turn.chain[index]
+        try:
+            yield from model.stream(
+                messages, max_tokens=max_tokens, temperature=temperature, on_usage=turn.usage.append
+            )
+        except BackendError as exc:
+            restart = turn.fail(index, exc)
+            if restart is None:
+                raise
+            yield restart
+            continue
+        turn.answered_by = model
+        return
+
+
+def complete_with_fallback(
+    turn: Turn, messages: Sequence[Message], *, max_tokens: int, temperature: float = 0.0
+) -> str:
+    """The whole reply of the first backend that answers (for query rewriting)."""
+    pieces: list[str] = []
+    for event in stream_with_fallback(
+        turn, messages, max_tokens=max_tokens, temperature=temperature
+    ):
+        if isinstance(event, Restart):
+            pieces.clear()
+        else:
+            pieces.append(event)
+    return "".join(pieces)

