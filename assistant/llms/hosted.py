@@ -95,7 +95,7 @@ class OpenAICompatibleChatModel:
         import openai
 
         reply: list[str] = []
-        usage = None
+        usage, finished = None, False
         try:
             chunks = self._sdk_client().chat.completions.create(
                 model=self._config.model,
@@ -108,12 +108,17 @@ class OpenAICompatibleChatModel:
             )
             for chunk in chunks:
                 usage = chunk.usage or usage
+                finished = finished or any(c.finish_reason for c in chunk.choices)
                 text = chunk.choices[0].delta.content if chunk.choices else None
                 if text:
                     reply.append(text)
                     yield text
         except (openai.APIError, httpx.HTTPError) as exc:
             raise translate_error(openai, exc, self._config) from None
+        if not finished:  # a dropped connection can look like the end of the stream
+            raise BackendUnavailableError(
+                f"{self._config.profile} failed mid-answer: the stream ended without finishing"
+            )
         if on_usage:
             on_usage(
                 Usage(usage.prompt_tokens, usage.completion_tokens)
