@@ -86,10 +86,10 @@ def default_profiles() -> dict[str, ProfileSettings]:
         "anthropic": ProfileSettings(
             kind="anthropic",
             label="Hosted: Anthropic",
-            model="claude-3-5-haiku-latest",
+            model="claude-haiku-4-5",
             api_key_env="ANTHROPIC_API_KEY",
-            price_in_per_mtok=0.80,
-            price_out_per_mtok=4.00,
+            price_in_per_mtok=1.00,
+            price_out_per_mtok=5.00,
         ),
     }
 

@@ -170,10 +170,10 @@ class AnthropicChatModel:
         if stop:
             options["stop_sequences"] = list(stop)
         try:
+            # anthropic 2.x takes no sampling temperature: the model's default applies
             with self._sdk_client().messages.stream(
                 model=self._config.model,
                 max_tokens=max_tokens,
-                temperature=temperature,
                 messages=turns,
                 **options,
             ) as stream:

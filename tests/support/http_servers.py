@@ -102,7 +102,7 @@ ANTHROPIC_STREAM = [
                 "type": "message",
                 "role": "assistant",
                 "content": [],
-                "model": "claude-3-5-haiku-latest",
+                "model": "claude-haiku-4-5",
                 "stop_reason": None,
                 "stop_sequence": None,
                 "usage": {"input_tokens": 57, "output_tokens": 1},

