@@ -102,7 +102,16 @@ def _index(settings: Settings) -> dict[str, Any]:
     return info
 
 
-def diagnose(settings: Settings) -> dict[str, Any]:
+def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
+    from assistant.profiles import describe_profiles
+
+    try:
+        return describe_profiles(settings, probe)
+    except KbError as exc:
+        return {"error": str(exc)}
+
+
+def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
     report: dict[str, Any] = {
         "versions": _versions(),
         "chat_model": _chat_model(settings),
@@ -111,6 +120,12 @@ def diagnose(settings: Settings) -> dict[str, Any]:
         "index": _index(settings),
         "offline": {name: os.environ.get(name) for name in OFFLINE_ENV},
         "backend": settings.llm.backend,
+        "routing": {
+            "hosted": settings.llm.hosted,
+            "private": settings.llm.private,
+            "fallback": settings.llm.fallback,
+        },
+        "profiles": _profiles(settings, probe),
     }
     chat, index = report["chat_model"], report["index"]
     report["ok"] = bool(

@@ -188,3 +188,43 @@ def build_pool(settings: Settings) -> ChatModelPool:
     if llm.backend != AUTO:
         pool.choice(llm.backend)  # a typo in KB_LLM__BACKEND fails at start, listing the names
     return pool
+
+
+def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, object]:
+    """One-token test of a configured profile: reachable or not, and how long it took. Hosted
+    probes wait at most 10 s and do not retry."""
+    import time
+
+    from assistant.errors import KbError
+    from assistant.llms.base import complete
+
+    if profile.kind not in LOCAL_KINDS:
+        profile = profile.model_copy(
+            update={"timeout_s": min(profile.timeout_s, 10), "max_retries": 0}
+        )
+    started = time.perf_counter()
+    try:
+        model = _build(name, profile, settings)
+        complete(model, [{"role": "user", "content": "Say OK."}], max_tokens=1)
+    except KbError as exc:
+        return {"reachable": False, "error": str(exc)}
+    return {"reachable": True, "latency_s": round(time.perf_counter() - started, 3)}
+
+
+def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, dict[str, object]]:
+    """For `kb doctor`: each profile's kind, model, whether it is configured, and its probe."""
+    report = {}
+    for name, profile in _profiles(settings).items():
+        choice = availability(name, profile)
+        info: dict[str, object] = {
+            "kind": profile.kind,
+            "model": profile.model,
+            "base_url": profile.base_url,
+            "configured": choice.available,
+        }
+        if not choice.available:
+            info["fix"] = choice.reason
+        elif run_probe:
+            info.update(probe(name, profile, settings))
+        report[name] = info
+    return report

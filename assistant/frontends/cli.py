@@ -48,8 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
-    doctor = commands.add_parser("doctor", help="check models, index, GPU and offline settings")
+    doctor = commands.add_parser(
+        "doctor", help="check models, index, GPU, offline settings and each backend profile"
+    )
     doctor.add_argument("--json", action="store_true")
+    doctor.add_argument(
+        "--no-probe", action="store_true", help="skip the one-token test of each profile"
+    )
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -226,7 +231,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.doctor import diagnose, render
 
-    report = diagnose(settings)
+    report = diagnose(settings, probe=not args.no_probe)
     if args.json:
         _print_json(report)
     else:

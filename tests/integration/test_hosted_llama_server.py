@@ -139,3 +139,23 @@ def test_server_killed_mid_stream_restarts_on_local(
         and answer.backend == "local"
         and "llamacpp-server failed" in (answer.note or "")
     )
+
+
+def test_doctor_probes_each_profile(qwen_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.profiles import describe_profiles
+    from assistant.settings import Settings
+
+    for name, url in (("SERVER", qwen_server), ("DEAD", f"http://127.0.0.1:{free_port()}/v1")):
+        monkeypatch.setenv(f"KB_PROFILES__{name}__KIND", "openai")
+        monkeypatch.setenv(f"KB_PROFILES__{name}__MODEL", "qwen2.5-coder-0.5b")
+        monkeypatch.setenv(f"KB_PROFILES__{name}__BASE_URL", url)
+    report = describe_profiles(Settings())
+    assert report["server"]["reachable"] is True and report["server"]["latency_s"] > 0  # type: ignore[operator]
+    assert report["dead"]["reachable"] is False and "cannot reach dead" in report["dead"]["error"]  # type: ignore[operator]
+    assert report["openai"] == {
+        "kind": "openai",
+        "model": "gpt-4o-mini",
+        "base_url": None,
+        "configured": False,
+        "fix": "not configured: set OPENAI_API_KEY",
+    }
