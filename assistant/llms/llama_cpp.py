@@ -43,17 +43,19 @@ class LlamaCppChatModel:
         n_gpu_layers: int | None = None,
         n_threads: int | None = None,
         seed: int = 0,
+        backend: str = "local",
     ):
         self._path = model_path
         self._id = model_id or model_path.stem
         self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
         self._requested_gpu_layers = n_gpu_layers
+        self._backend = backend  # the profile name users chose it by
         self._llama: Any = None
         self._lock = threading.Lock()
 
     @property
     def backend(self) -> str:
-        return "local"
+        return self._backend
 
     @property
     def model(self) -> str:

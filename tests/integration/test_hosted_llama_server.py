@@ -118,7 +118,7 @@ def test_server_killed_mid_stream_restarts_on_local(
     gguf = smollm2_path()
     assert gguf is not None
     server, url = _start(gguf, "smollm2")
-    local = LlamaCppChatModel(gguf, SMOLLM2_ID, n_ctx=4096)
+    local = LlamaCppChatModel(gguf, SMOLLM2_ID, n_ctx=4096, backend="local-small")
     assistant = Assistant(retriever, _backend(url, "smollm2"), embedder, fallbacks=[local])
     events: list[object] = []
     try:
@@ -136,7 +136,7 @@ def test_server_killed_mid_stream_restarts_on_local(
     assert events.index(restarts[0]) >= 1  # something was streamed before the cut
     assert (
         answer.fell_back
-        and answer.backend == "local"
+        and answer.backend == "local-small"
         and "llamacpp-server failed" in (answer.note or "")
     )
 

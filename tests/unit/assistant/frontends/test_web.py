@@ -100,3 +100,23 @@ def test_page_refuses_to_serve_off_loopback_without_a_login() -> None:
     settings = Settings(web={"username": "ann", "password": "s3cret"})  # type: ignore[arg-type]
     assert web.page_auth(settings, "0.0.0.0") == ("ann", "s3cret")
     assert "s3cret" not in repr(settings)
+
+
+def test_a_failing_backend_restarts_the_answer_on_the_fallback_with_a_note(
+    parts: events.PageParts,
+) -> None:
+    from assistant.backends import RoutingRules
+    from assistant.errors import BackendUnavailableError
+
+    def down(messages: object) -> str:
+        raise BackendUnavailableError("cannot reach fake-2: connection failed")
+
+    parts.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
+    parts.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
+    convo = events.Conversation("fake-2")
+    steps = list(events.answer_turn(parts, QUESTION, [], convo))
+    shown = [chat[-1]["content"] for _, chat, _, _ in steps]
+    assert any("cannot reach fake-2" in s and "answered by fake" in s for s in shown[:-1])
+    final = shown[-1]
+    assert "fake · scripted ·" in final and "cannot reach fake-2" in final  # who answered, and why
+    assert convo.answers[-1].fell_back
