@@ -46,6 +46,7 @@ test: model lint
 bench: index
 	$(PY) bench/ingest_answer.py
 	$(PY) bench/web_page.py
+	$(PY) bench/fallback.py
 
 clean:
 	rm -rf .kb
