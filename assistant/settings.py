@@ -63,7 +63,9 @@ class ProfileSettings(BaseModel):
     api_key_env: str | None = Field(
         None, description="environment (or .env) variable holding the key; none: no key needed"
     )
-    timeout_s: float = Field(60.0, gt=0, description="per request, streaming included")
+    timeout_s: float = Field(
+        30.0, gt=0, description="per request; a silent server costs this times (retries + 1)"
+    )
     max_retries: int = Field(2, ge=0, description="retries with backoff on 429, 5xx, connection")
     price_in_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens")
     price_out_per_mtok: float | None = Field(None, ge=0, description="USD per 1M reply tokens")
