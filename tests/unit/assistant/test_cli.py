@@ -124,3 +124,27 @@ def test_usage_errors_exit_2(workspace: Path, capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exited:
         run(["ask", "q", "--backend", "nonsense"])
     assert exited.value.code == 2
+
+
+def test_hosted_without_a_key_names_the_variable(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, "ingest")
+    code, out, err = _run(
+        capsys, "ask", "Is self-hosting cheaper?", "--json", "--backend", "hosted"
+    )
+    assert code == 1 and out == "" and "set OPENAI_API_KEY" in err
+
+
+def test_auto_routing_is_reported_in_the_json(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_LLM__PRIVATE", "fake")
+    monkeypatch.setenv("KB_LLM__FALLBACK", '["fake"]')
+    _run(capsys, "ingest")
+    question = "Is self-hosting cheaper? Reply to ann@example.com"
+    code, out, _ = _run(capsys, "ask", question, "--json", "--backend", "auto")
+    answer = json.loads(out)
+    assert code == 0 and answer["backend"] == "fake"
+    assert answer["route"].startswith("kept on fake") and "e-mail address" in answer["route"]
+    assert answer["usage"]["cost_usd"] == 0 and answer["fell_back"] is False
