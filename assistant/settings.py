@@ -142,6 +142,21 @@ class WebSettings(BaseModel):
     max_upload_mb: int = Field(20, ge=1, description="largest file the page accepts")
 
 
+class SlackSettings(BaseModel):
+    """Names of the variables holding Slack's secrets (environment or `.env`), not the secrets."""
+
+    bot_token_env: str = Field("SLACK_BOT_TOKEN", description="xoxb-... bot token")
+    app_token_env: str = Field("SLACK_APP_TOKEN", description="xapp-... token, Socket Mode")
+    signing_secret_env: str = Field("SLACK_SIGNING_SECRET", description="HTTP events mode")
+    api_base_url: str | None = Field(None, description="Slack Web API root; tests use loopback")
+    backend: str | None = Field(
+        None, description="default profile for threads; llm.backend if unset"
+    )
+    requests_per_minute: int = Field(6, ge=1, description="answers per user per minute")
+    update_every_s: float = Field(1.0, gt=0, description="how often a growing answer is edited")
+    port: int = Field(3000, ge=1, le=65535, description="`kb slack --http` port")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_",
@@ -176,6 +191,7 @@ class Settings(BaseSettings):
 
     answer: AnswerSettings = AnswerSettings()
     web: WebSettings = WebSettings()
+    slack: SlackSettings = SlackSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -55,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--no-probe", action="store_true", help="skip the one-token test of each profile"
     )
+    slack = commands.add_parser("slack", help="run the Slack bot (Socket Mode, or --http)")
+    slack.add_argument("--http", action="store_true", help="Events API over HTTP instead")
+    slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
+    slack.add_argument("--port", type=int, default=None, help="--http: port (default 3000)")
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -246,6 +250,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.frontends.slack import serve
+
+    serve(settings, args.http, args.host, args.port or settings.slack.port)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ingest": cmd_ingest,
     "retrieve": cmd_retrieve,
@@ -253,6 +264,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "eval": cmd_eval,
     "doctor": cmd_doctor,
     "serve": cmd_serve,
+    "slack": cmd_slack,
 }
 
 

@@ -1,0 +1,304 @@
+"""The Slack bot: answers mentions and direct messages in threads, with cited sources.
+
+A thin Bolt adapter over the same `Assistant` and backend pool as the web page. Each thread
+is a conversation (its turns feed follow-ups; `use NAME` picks its backend). The bot posts a
+"searching" reply, edits it as the answer grows, then replaces it with the answer and its
+sources. It ignores bots (itself included), edits and Slack's retried deliveries, limits
+answers per user, and apologises in the thread on errors. Building the app never calls
+Slack, so it starts and is tested offline; `api_base_url` points the Web API elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from assistant.backends import ChatModelPool
+from assistant.errors import ConfigurationError, KbError
+from assistant.fallback import Restart
+from assistant.frontends import slack_render as render
+from assistant.llms.base import Message
+from assistant.models import Answer
+from assistant.pipeline import Assistant
+from assistant.profiles import read_key
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+_USE = re.compile(r"^\s*use\s+([\w.-]+)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class SlackThread:
+    backend: str
+    history: list[Message] = field(default_factory=list)
+
+
+class Recent:
+    """A bounded memory of keys: threads, or deliveries already handled."""
+
+    def __init__(self, size: int = 2000):
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def setdefault(self, key: Any, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = make()
+                if len(self._items) > self._size:
+                    self._items.popitem(last=False)
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def first_time(self, key: Any) -> bool:
+        marker = object()
+        return self.setdefault(key, lambda: marker) is marker
+
+
+class RateLimiter:
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
+        self._limit, self._clock = per_minute, clock
+        self._calls: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, user: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            calls = self._calls.setdefault(user, deque())
+            while calls and now - calls[0] > 60:
+                calls.popleft()
+            if len(calls) >= self._limit:
+                return False
+            calls.append(now)
+            return True
+
+
+class SlackBot:
+    """What the bot does with one incoming message; Bolt wiring is in `build_slack_app`."""
+
+    def __init__(self, assistant: Assistant, pool: ChatModelPool, settings: Settings):
+        self.assistant, self.pool = assistant, pool
+        self.default_backend = settings.slack.backend or settings.llm.backend
+        self.update_every_s = settings.slack.update_every_s
+        self.threads = Recent()
+        self.deliveries = Recent()
+        self.limiter = RateLimiter(settings.slack.requests_per_minute)
+
+    def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:
+        if retry_num is not None:  # Slack re-sent it: the first delivery is being answered
+            return False
+        if event.get("bot_id") or event.get("subtype"):  # bots, edits, deletions, joins
+            return False
+        return self.deliveries.first_time((event.get("channel"), event.get("ts")))
+
+    def handle(self, event: dict[str, Any], client: WebClient) -> None:
+        channel, user = event["channel"], event.get("user", "")
+        thread_ts = event.get("thread_ts") or event["ts"]
+        text = _MENTION.sub("", event.get("text", "")).strip()
+        thread = self.threads.setdefault(
+            (channel, thread_ts), lambda: SlackThread(self.default_backend)
+        )
+        if _USE.match(text):
+            self._choose_backend(client, channel, thread_ts, thread, _USE.match(text).group(1))  # type: ignore[union-attr]
+        elif not text:
+            client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text="Ask me a question about the documents."
+            )
+        elif not self.limiter.allow(user):
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text="You are asking faster than I can answer: please wait a minute.",
+            )
+        else:
+            self._answer(client, channel, thread_ts, thread, text)
+
+    def _choose_backend(
+        self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, name: str
+    ) -> None:
+        try:
+            if name != "auto":
+                choice = self.pool.choice(name)
+                if not choice.available:
+                    raise ConfigurationError(f"{choice.label} is unavailable: {choice.reason}")
+            self.pool.router(name)
+            thread.backend = self.pool.choice(name).name if name != "auto" else name
+            reply = f"This thread now uses *{thread.backend}*."
+        except ConfigurationError as exc:
+            names = ", ".join(c.name for c in self.pool.choices if c.available)
+            reply = (
+                f"I can't use {render.escape(name)}: {render.escape(str(exc))}. Available: {names}."
+            )
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply)
+
+    def _answer(
+        self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, question: str
+    ) -> None:
+        posted = client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=render.SEARCHING
+        )
+        reply_ts = posted["ts"]
+        try:
+            final = self._stream_into(client, channel, reply_ts, thread, question)
+        except Exception as exc:  # the thread gets an apology, the log gets the detail
+            log.exception("slack: answer failed in %s/%s", channel, thread_ts)
+            why = str(exc) if isinstance(exc, KbError) else "an internal error"
+            client.chat_update(
+                channel=channel,
+                ts=reply_ts,
+                text=f"Sorry, I could not answer that ({render.escape(why)}). Please try again.",
+            )
+            return
+        thread.history += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": final.text},
+        ]
+        client.chat_update(
+            channel=channel, ts=reply_ts, text=final.text, blocks=render.answer_blocks(final)
+        )
+
+    def _stream_into(
+        self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
+    ) -> Answer:
+        assistant = self.assistant.routed(self.pool.router(thread.backend))
+        shown, last_edit, final = "", 0.0, None  # the first token is shown at once
+        for event in assistant.stream(question, list(thread.history)):
+            if isinstance(event, Answer):
+                final = event
+                continue
+            shown = f"_{event.note}…_\n" if isinstance(event, Restart) else shown + event
+            if isinstance(event, Restart) or time.monotonic() - last_edit >= self.update_every_s:
+                client.chat_update(channel=channel, ts=ts, text=render.escape(shown) + " …")
+                last_edit = time.monotonic()
+        assert final is not None
+        return final
+
+
+def _secret(variable: str) -> str | None:
+    value = read_key(variable)
+    return value.get_secret_value() if value else None
+
+
+def build_slack_app(
+    assistant: Assistant, settings: Settings, pool: ChatModelPool | None = None
+) -> App:
+    """The Bolt app; nothing here talks to Slack (no token check at construction)."""
+    from assistant.profiles import build_pool
+
+    token = _secret(settings.slack.bot_token_env)
+    if token is None:
+        raise ConfigurationError(f"set {settings.slack.bot_token_env} (the bot's xoxb- token)")
+    client = WebClient(token=token, base_url=settings.slack.api_base_url or WebClient.BASE_URL)
+    app = App(
+        token=token,
+        client=client,
+        signing_secret=_secret(settings.slack.signing_secret_env) or "socket-mode-unused",
+        token_verification_enabled=False,
+        ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
+    )
+    bot = SlackBot(assistant, pool or build_pool(settings), settings)
+
+    def on_event(event: dict[str, Any], client: WebClient, request: Any) -> None:
+        retry = request.headers.get("x-slack-retry-num")
+        if event.get("type") == "message" and event.get("channel_type") != "im":
+            return  # in channels the bot answers mentions only
+        if bot.should_answer(event, retry[0] if retry else None):
+            bot.handle(event, client)
+
+    app.event("app_mention")(on_event)
+    app.event("message")(on_event)
+    return app
+
+
+def http_server(app: App, host: str, port: int, path: str = "/slack/events") -> Any:
+    """Events API over HTTP (signature-checked by Bolt), threaded; `serve_forever()` to run."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from slack_bolt.request import BoltRequest
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            log.debug("slack http: " + args[0], *args[1:])
+
+        def do_POST(self) -> None:
+            if self.path.split("?")[0] != path:
+                self.send_error(404)
+                return
+            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode("utf-8")
+            headers: dict[str, str | Sequence[str]] = {
+                k.lower(): v for k, v in self.headers.items()
+            }
+            response = app.dispatch(BoltRequest(body=body, headers=headers))
+            payload = (response.body or "").encode("utf-8")
+            self.send_response(response.status)
+            for name, values in response.headers.items():
+                for value in values:
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def run_socket_mode(
+    app: App, app_token: str, handler_factory: Callable[..., Any] | None = None
+) -> Any:
+    """Connect over Socket Mode (no public URL) and block until interrupted; returns the handler.
+
+    `handler_factory` defaults to Bolt's `SocketModeHandler`; tests pass a stand-in transport."""
+    if handler_factory is None:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        handler_factory = SocketModeHandler
+    handler = handler_factory(app, app_token)
+    try:
+        handler.connect()
+        log.info("kb slack: connected over Socket Mode")
+        _wait_forever()
+    except KeyboardInterrupt:
+        log.info("kb slack: stopping")
+    finally:
+        handler.close()
+    return handler
+
+
+def _wait_forever() -> None:
+    threading.Event().wait()
+
+
+def serve(settings: Settings, http: bool, host: str, port: int) -> None:
+    """`kb slack`: build the assistant and the app, then Socket Mode or HTTP events."""
+    from assistant.profiles import build_pool
+    from assistant.wiring import build_assistant
+
+    if http and not read_key(settings.slack.signing_secret_env):
+        raise ConfigurationError(f"set {settings.slack.signing_secret_env} for --http")
+    app_token = None if http else _secret(settings.slack.app_token_env)
+    if not http and app_token is None:
+        raise ConfigurationError(f"set {settings.slack.app_token_env} (xapp- token) or use --http")
+    pool = build_pool(settings)
+    app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
+    if http:
+        server = http_server(app, host, port)
+        log.info("kb slack: Events API on http://%s:%d/slack/events", host, port)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            server.shutdown()
+    else:
+        assert app_token is not None
+        run_socket_mode(app, app_token)

@@ -1,0 +1,64 @@
+"""What the Slack bot posts: Block Kit for a finished answer (text, then its sources as a
+context block, then who answered), and mrkdwn escaping. Pure functions, tested without Slack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.models import Answer
+
+SEARCHING = "_Searching the documents…_"
+SNIPPET_CHARS = 200
+
+
+def escape(text: str) -> str:
+    """Slack mrkdwn's three control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """One line per cited passage: number, title, section or page, file, quoted snippet."""
+    lines = []
+    for c in answer.citations:
+        chunk = c.hit.chunk
+        where = " · ".join(filter(None, [chunk.location, f"`{chunk.source}`"]))
+        quote = _snippet(c.evidence or chunk.text)
+        lines.append(
+            f"*[{c.n}] {escape(chunk.title or chunk.source)}* — {escape(where)}\n> {escape(quote)}"
+        )
+    return lines
+
+
+def footer(answer: Answer) -> str:
+    total = answer.timings.get("total_s") or 0.0
+    parts = [f"{answer.backend} · {answer.model} · {total:.1f} s"]
+    if answer.note:
+        parts.append(answer.note)
+    if answer.route:
+        parts.append(answer.route)
+    return escape(" — ".join(parts))
+
+
+def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(answer.text)}}
+    ]
+    sources = source_lines(answer)
+    if sources:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {"type": "mrkdwn", "text": line}
+                    for line in sources[:10]  # Slack's element limit
+                ],
+            }
+        )
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer(answer)}]})
+    return blocks

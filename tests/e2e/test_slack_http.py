@@ -1,0 +1,219 @@
+"""The real Bolt app over HTTP on loopback: Slack-signed event payloads in, Web API calls out
+to a loopback recorder (`tests/support/slack_api.py`). The assistant behind it uses fakes here
+(scripted model, hashing embedder); `test_slack_real_models.py` runs the real ones.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.frontends.slack import RateLimiter, build_slack_app, http_server, run_socket_mode
+from assistant.settings import Settings
+from tests.support.slack_api import SECRET, Recorder, event_body, signed_headers, slack_api
+from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.e2e
+
+QUESTION = "<@UKB> Is self-hosting cheaper at high volumes?"
+
+
+@pytest.fixture
+def bot(  # type: ignore[no-untyped-def]
+    retriever,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[str, Recorder, Any]]:
+    parts = make_page_parts(retriever, tmp_path / "uploads")
+    with slack_api() as (api_url, recorder):
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-0000")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+        monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
+        monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
+        monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
+        app = build_slack_app(parts.assistant, Settings(), parts.pool)
+        server = http_server(app, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        yield url, recorder, parts
+        server.shutdown()
+
+
+def post(url: str, body: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, body.encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def mention(text: str, ts: str, thread_ts: str | None = None) -> dict[str, Any]:
+    event = {
+        "type": "app_mention",
+        "user": "U1",
+        "text": text,
+        "ts": ts,
+        "channel": "C1",
+        "event_ts": ts,
+    }
+    return event | ({"thread_ts": thread_ts} if thread_ts else {})
+
+
+def finals(recorder: Recorder) -> list[dict[str, Any]]:
+    return [u for u in recorder.of("chat.update") if u.get("blocks")]
+
+
+def test_mention_answered_in_its_thread_with_sources_then_a_follow_up(bot: Any) -> None:
+    url, recorder, parts = bot
+    body = event_body(mention(QUESTION, "1700000000.000100"), "Ev1")
+    assert post(url, body, signed_headers(body)) == 200
+    recorder.wait_for(lambda: finals(recorder))
+    first = recorder.of("chat.postMessage")[0]
+    assert first["channel"] == "C1" and first["thread_ts"] == "1700000000.000100"
+    assert "Searching" in first["text"]
+    updates = recorder.of("chat.update")
+    assert len(updates) >= 2 and len({u["ts"] for u in updates}) == 1  # one reply, edited in place
+    final = finals(recorder)[0]
+    sources = final["blocks"][1]["elements"]
+    assert "[1]" in final["text"] and sources[0]["text"].startswith("*[1] ")
+    assert "docs/" in sources[0]["text"] and "\n> " in sources[0]["text"]
+    assert "fake · scripted" in final["blocks"][-1]["elements"][0]["text"]
+
+    follow = event_body(
+        mention("<@UKB> And what about privacy?", "1700000000.000300", "1700000000.000100"), "Ev2"
+    )
+    assert post(url, follow, signed_headers(follow)) == 200
+    recorder.wait_for(lambda: len(finals(recorder)) == 2)
+    assert recorder.of("chat.postMessage")[1]["thread_ts"] == "1700000000.000100"
+    condense = parts.pool.get("fake").calls[-2]  # the rewrite of the follow-up saw the first turn
+    assert "Is self-hosting cheaper at high volumes?" in str(condense)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"content-type": "application/json"}, id="unsigned"),
+        pytest.param("bad", id="bad-signature"),
+        pytest.param("stale", id="stale-timestamp"),
+    ],
+)
+def test_unsigned_forged_or_stale_requests_get_401_and_no_answer(bot: Any, headers: Any) -> None:
+    url, recorder, _ = bot
+    body = event_body(mention(QUESTION, "1700000000.000100"), "Ev3")
+    if headers == "bad":
+        headers = signed_headers(body, secret="not-the-secret")
+    elif headers == "stale":
+        headers = signed_headers(body, timestamp=int(time.time()) - 600)
+    assert post(url, body, headers) == 401
+    time.sleep(0.5)
+    assert recorder.calls == []
+
+
+def test_a_retried_delivery_is_answered_once(bot: Any) -> None:
+    url, recorder, _ = bot
+    body = event_body(mention(QUESTION, "1700000000.000100"), "Ev4")
+    assert post(url, body, signed_headers(body)) == 200
+    retry = signed_headers(body) | {
+        "x-slack-retry-num": "1",
+        "x-slack-retry-reason": "http_timeout",
+    }
+    assert post(url, body, retry) == 200
+    assert post(url, body, signed_headers(body)) == 200  # a duplicate without the header, too
+    recorder.wait_for(lambda: finals(recorder))
+    time.sleep(0.5)
+    assert len(recorder.of("chat.postMessage")) == 1
+
+
+def test_direct_messages_are_answered_bots_and_edits_are_not(bot: Any) -> None:
+    url, recorder, _ = bot
+    dm = {
+        "type": "message",
+        "channel_type": "im",
+        "user": "U1",
+        "text": "Is self-hosting cheaper at high volumes?",
+        "ts": "1.1",
+        "channel": "D1",
+    }
+    own = dm | {"bot_id": "BKB", "ts": "1.2"}
+    edit = dm | {"subtype": "message_changed", "ts": "1.3"}
+    for n, event in enumerate([own, edit, dm]):
+        body = event_body(event, f"Ev5{n}")
+        assert post(url, body, signed_headers(body)) == 200
+    recorder.wait_for(lambda: finals(recorder))
+    time.sleep(0.5)
+    posts = recorder.of("chat.postMessage")
+    assert len(posts) == 1 and posts[0]["channel"] == "D1" and posts[0]["thread_ts"] == "1.1"
+
+
+def test_a_thread_picks_its_backend(bot: Any) -> None:
+    url, recorder, _ = bot
+    use = event_body(mention("<@UKB> use fake-2", "1.1"), "Ev6")
+    post(url, use, signed_headers(use))
+    recorder.wait_for(lambda: recorder.of("chat.postMessage"))
+    assert "This thread now uses *fake-2*" in recorder.of("chat.postMessage")[0]["text"]
+    ask = event_body(mention(QUESTION, "1.2", "1.1"), "Ev7")
+    post(url, ask, signed_headers(ask))
+    recorder.wait_for(lambda: finals(recorder))
+    assert "scripted-2" in finals(recorder)[0]["blocks"][-1]["elements"][0]["text"]
+    refuse = event_body(mention("<@UKB> use hosted-openai", "1.3", "1.1"), "Ev8")
+    post(url, refuse, signed_headers(refuse))
+    recorder.wait_for(lambda: len(recorder.of("chat.postMessage")) == 3)
+    assert "can't use hosted-openai" in recorder.of("chat.postMessage")[2]["text"]
+
+
+def test_errors_get_a_short_apology_in_the_thread(bot: Any) -> None:
+    url, recorder, parts = bot
+
+    def broken(messages: object) -> str:
+        raise RuntimeError("secret internal detail")
+
+    parts.pool.get("fake")._replies = broken
+    parts.pool.rules = type(parts.pool.rules)("fake", "hosted-openai", ())
+    body = event_body(mention(QUESTION, "1.1"), "Ev9")
+    post(url, body, signed_headers(body))
+    recorder.wait_for(lambda: any("Sorry" in u["text"] for u in recorder.of("chat.update")))
+    apology = next(u for u in recorder.of("chat.update") if "Sorry" in u["text"])
+    assert (
+        "an internal error" in apology["text"] and "secret internal detail" not in apology["text"]
+    )
+
+
+def test_rate_limit_per_user() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    assert limiter.allow("U1") and limiter.allow("U1") and not limiter.allow("U1")
+    assert limiter.allow("U2")
+    now[0] = 61.0
+    assert limiter.allow("U1")
+
+
+def test_socket_mode_starts_and_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transport is a stand-in: Socket Mode needs Slack's websocket, unreachable offline."""
+    from assistant.frontends import slack
+
+    events: list[str] = []
+
+    class FakeTransport:
+        def __init__(self, app: Any, token: str):
+            events.append(f"init {token}")
+
+        def connect(self) -> None:
+            events.append("connect")
+
+        def close(self) -> None:
+            events.append("close")
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(slack, "_wait_forever", interrupted)
+    run_socket_mode(object(), "xapp-test", FakeTransport)  # type: ignore[arg-type]
+    assert events == ["init xapp-test", "connect", "close"]

@@ -1,0 +1,109 @@
+"""A loopback stand-in for Slack's Web API that records what the bot posts, and a signer
+that makes Events API requests the way Slack does (v0 HMAC-SHA256 over timestamp and body)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+SECRET = "test-signing-secret-0123456789"
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self._ts = itertools.count(1)
+
+    def add(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            self.calls.append((method, args))
+            ts = f"1800000000.{next(self._ts):06d}"
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": args.get("channel"), "ts": ts}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        return {"ok": True, "user_id": "UKB", "bot_id": "BKB", "team_id": "T1"}
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [args for m, args in self.calls if m == method]
+
+    def wait_for(self, check: Any, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; calls so far: {[m for m, _ in self.calls]}")
+
+
+def _args(body: bytes, content_type: str) -> dict[str, Any]:
+    if "json" in content_type:
+        return dict(json.loads(body or b"{}"))
+    args: dict[str, Any] = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+    if isinstance(args.get("blocks"), str):
+        args["blocks"] = json.loads(args["blocks"])
+    return args
+
+
+@contextmanager
+def slack_api() -> Iterator[tuple[str, Recorder]]:
+    recorder = Recorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            method = self.path.rsplit("/", 1)[-1]
+            reply = json.dumps(
+                recorder.add(method, _args(body, self.headers.get("content-type", "")))
+            ).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/api/", recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def signed_headers(body: str, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": f"v0={digest}",
+    }
+
+
+def event_body(event: dict[str, Any], event_id: str) -> str:
+    return json.dumps(
+        {
+            "token": "legacy-unused",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
