@@ -111,6 +111,23 @@ def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
         return {"error": str(exc)}
 
 
+def _slack(settings: Settings) -> dict[str, Any]:
+    """Which Slack secrets are set (never their values) and so which modes can run."""
+    from assistant.profiles import read_key
+
+    slack = settings.slack
+    present = {
+        name: read_key(name) is not None
+        for name in (slack.bot_token_env, slack.app_token_env, slack.signing_secret_env)
+    }
+    bot = present[slack.bot_token_env]
+    return {
+        "variables_set": present,
+        "socket_mode_ready": bot and present[slack.app_token_env],
+        "http_ready": bot and present[slack.signing_secret_env],
+    }
+
+
 def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
     report: dict[str, Any] = {
         "versions": _versions(),
@@ -126,6 +143,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
             "fallback": settings.llm.fallback,
         },
         "profiles": _profiles(settings, probe),
+        "slack": _slack(settings),
     }
     chat, index = report["chat_model"], report["index"]
     report["ok"] = bool(

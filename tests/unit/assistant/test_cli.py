@@ -148,3 +148,17 @@ def test_auto_routing_is_reported_in_the_json(
     assert code == 0 and answer["backend"] == "fake"
     assert answer["route"].startswith("kept on fake") and "e-mail address" in answer["route"]
     assert answer["usage"]["cost_usd"] == 0 and answer["fell_back"] is False
+
+
+def test_slack_without_tokens_says_which_variable(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = _run(capsys, "slack")
+    assert code == 1 and out == "" and "SLACK_APP_TOKEN" in err
+    code, _, err = _run(capsys, "slack", "--http")
+    assert code == 1 and "SLACK_SIGNING_SECRET" in err
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value-123")
+    code, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    slack = json.loads(out)["slack"]
+    assert slack["variables_set"]["SLACK_BOT_TOKEN"] and not slack["socket_mode_ready"]
+    assert "xoxb-secret-value-123" not in out

@@ -1,0 +1,64 @@
+"""A Slack thread answered by the real stack: the packaged embedder over the corpus index and
+the bundled GGUF model, through the real Bolt app over signed HTTP on loopback. Prints the
+thread as a transcript (run with -s to see it)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+
+from assistant.frontends.slack import build_slack_app, http_server
+from assistant.profiles import build_pool
+from assistant.settings import Settings
+from assistant.wiring import build_assistant
+from tests.e2e.test_slack_http import finals, mention, post
+from tests.support.slack_api import SECRET, Recorder, event_body, signed_headers, slack_api
+
+pytestmark = pytest.mark.e2e
+
+
+def transcript(recorder: Recorder) -> str:
+    lines = []
+    for method, args in recorder.calls:
+        if method in ("chat.postMessage", "chat.update"):
+            text = (
+                json.dumps(args.get("blocks"), ensure_ascii=False)
+                if args.get("blocks")
+                else args["text"]
+            )
+            lines.append(
+                f"{method} ts={args.get('ts') or '-'} thread={args.get('thread_ts') or '-'}: {text}"
+            )
+    return "\n".join(lines)
+
+
+def test_thread_answered_with_real_models(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("KB_INDEX__DIR", "KB_LLM__MODEL_DIR"):
+        monkeypatch.setenv(name, app_env[name])
+    with slack_api() as (api_url, recorder):
+        monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-0000")
+        monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
+        monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
+        settings = Settings()
+        pool = build_pool(settings)
+        app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
+        server = http_server(app, "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        question = "<@UKB> What does vendor lock-in mean when you build on a proprietary LLM?"
+        body = event_body(mention(question, "1700000000.000100"), "EvReal1")
+        assert post(url, body, signed_headers(body)) == 200
+        recorder.wait_for(lambda: finals(recorder), seconds=300)
+        server.shutdown()
+    print("\n" + transcript(recorder))
+    final: dict[str, Any] = finals(recorder)[0]
+    assert "vendor" in final["text"].lower()
+    assert recorder.of("chat.postMessage")[0]["thread_ts"] == "1700000000.000100"
+    sources = final["blocks"][1]["elements"]
+    assert sources and "corpus/" in sources[0]["text"]
+    assert "Qwen2.5-Coder-0.5B" in final["blocks"][-1]["elements"][0]["text"]
