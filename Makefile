@@ -11,7 +11,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install model index run test lint check bench clean
+.PHONY: install model index run test lint check bench bench-quality clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: index
 	$(PY) bench/ingest_answer.py
 	$(PY) bench/web_page.py
 	$(PY) bench/fallback.py
+
+# kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (about 30 minutes).
+bench-quality: index
+	$(PIP) install -q -e '.[dev,bench]'
+	$(PY) bench/quality.py $(if $(ANSWERS),--answers,)
 
 clean:
 	rm -rf .kb
