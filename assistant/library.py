@@ -20,7 +20,6 @@ from pathlib import Path
 from assistant.errors import KbError
 from assistant.pipeline import Assistant
 from index.builder import IngestReport, ingest_paths
-from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams
@@ -55,13 +54,11 @@ class DocumentLibrary:
         index_dir: Path,
         upload_dir: Path,
         params: ChunkingParams,
-        candidates: int = 20,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
         self._upload_dir = upload_dir
         self._params = params
-        self._candidates = candidates
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
@@ -99,8 +96,7 @@ class DocumentLibrary:
 
     def _reload(self) -> None:
         state = load_index(self._index_dir)
-        embedder = self._assistant.embedder
-        self._assistant.retriever = HybridRetriever(state, embedder, self._candidates)
+        self._assistant.retriever = self._assistant.retriever.reloaded(state)
 
     def document_text(self, source: str) -> tuple[str | None, str]:
         """(title, cleaned text) of an indexed source, read again from its file."""

@@ -32,10 +32,10 @@ class EmbedderSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    max_tokens: int = Field(200, ge=32, description="largest chunk, in word-piece-like tokens")
-    min_tokens: int = Field(120, ge=0, description="a chunk ends at a heading once this long")
+    max_tokens: int = Field(300, ge=32, description="largest chunk, in word-piece-like tokens")
+    min_tokens: int = Field(180, ge=0, description="a chunk ends at a heading once this long")
     overlap_tokens: int = Field(
-        40, ge=0, description="trailing sentences repeated in the next chunk"
+        60, ge=0, description="trailing sentences repeated in the next chunk"
     )
 
 
@@ -46,7 +46,13 @@ class IngestSettings(BaseModel):
 
 class IndexSettings(BaseModel):
     dir: Path = Field(Path(".kb/index"), description="where the index lives")
-    candidates: int = Field(20, ge=1, description="dense and BM25 candidates before fusion")
+    candidates: int = Field(40, ge=1, description="dense and BM25 candidates before fusion")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted", description="`weighted` (cosine and scaled BM25) or `rrf` (reciprocal rank)"
+    )
+    dense_weight: float = Field(
+        0.6, ge=0, le=1, description="weighted fusion: share of the cosine similarity"
+    )
 
 
 class ProfileSettings(BaseModel):
@@ -130,6 +136,12 @@ class AnswerSettings(BaseModel):
     echo_threshold: float = Field(
         0.8,
         description="share of an answer's 6-word runs copied from passages that makes it an echo",
+    )
+    echo_min_words: int = Field(
+        60, ge=1, description="shorter replies are never echoes: quoting a passage is fine"
+    )
+    context_words: int = Field(
+        0, ge=0, description="words of each passage shown to the model, best sentences; 0: all"
     )
 
 

@@ -19,7 +19,7 @@ from index.embedders import (
     SentenceTransformerEmbedder,
     packaged_minilm_path,
 )
-from index.retriever import HybridRetriever
+from index.retriever import FusionParams, HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
 
@@ -73,18 +73,25 @@ def chunking_params(settings: Settings) -> ChunkingParams:
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
     state = load_index(Path(settings.index.dir))
     state.manifest.check(embedder.id, chunking_params(settings).as_dict())
-    return HybridRetriever(state, embedder, settings.index.candidates)
+    return HybridRetriever(state, embedder, fusion_params(settings))
+
+
+def fusion_params(settings: Settings) -> FusionParams:
+    index = settings.index
+    return FusionParams(index.candidates, index.fusion, index.dense_weight)
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
     a, llm = settings.answer, settings.llm
     return AnswerOptions(
-        a.top_k,
-        a.min_relevance,
-        a.attribution_threshold,
-        a.echo_threshold,
-        llm.max_tokens,
-        llm.temperature,
+        top_k=a.top_k,
+        min_relevance=a.min_relevance,
+        attribution_threshold=a.attribution_threshold,
+        echo_threshold=a.echo_threshold,
+        echo_min_words=a.echo_min_words,
+        context_words=a.context_words,
+        max_tokens=llm.max_tokens,
+        temperature=llm.temperature,
     )
 
 
@@ -115,5 +122,4 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         Path(settings.index.dir),
         Path(settings.web.upload_dir),
         chunking_params(settings),
-        settings.index.candidates,
     )

@@ -1,28 +1,40 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused by reciprocal rank."""
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused into one ranking."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from index.bm25 import Bm25Index
 from index.embedders import Embedder
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import reciprocal_rank_fusion, weighted_fusion
 from index.models import Hit
 from index.storage import IndexState
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    candidates: int = 40  # from each of dense and BM25, before fusion
+    method: Literal["weighted", "rrf"] = "weighted"
+    dense_weight: float = 0.6  # weighted: share of the cosine in the fused score
+    rrf_k: int = 60  # rrf: the rank offset
 
 
 class HybridRetriever:
     """Retrieves chunks for a query from a loaded index state."""
 
-    def __init__(
-        self, state: IndexState, embedder: Embedder, candidates: int = 20, rrf_k: int = 60
-    ):
+    def __init__(self, state: IndexState, embedder: Embedder, params: FusionParams | None = None):
         self.state = state
         self._embedder = embedder
-        self._candidates = candidates
-        self._rrf_k = rrf_k
+        self.params = params or FusionParams()
         ids = list(state.chunks)
         self._bm25 = Bm25Index(ids, [state.chunks[i].text for i in ids])
+
+    def reloaded(self, state: IndexState) -> HybridRetriever:
+        """The same embedder and fusion over another index state (after an ingest)."""
+        return HybridRetriever(state, self._embedder, self.params)
 
     @property
     def embedder_id(self) -> str:
@@ -36,16 +48,16 @@ class HybridRetriever:
         if not query.strip() or not self.state.chunks:
             return []
         vector = self.embed_query(query)
-        dense = self.state.store.search(vector, self._candidates)
-        lexical = self._bm25.search(query, self._candidates)
-        fused = reciprocal_rank_fusion(
-            [[i for i, _ in dense], [i for i, _ in lexical]], self._rrf_k
-        )
-        top = [chunk_id for chunk_id, _ in fused[:top_k]]
-        cosines = self.state.store.vectors(top) @ vector if top else np.zeros(0)
-        lexical_scores = dict(lexical)
-        fused_scores = dict(fused)
-        return [
-            Hit(self.state.chunks[i], fused_scores[i], float(cos), lexical_scores.get(i))
-            for i, cos in zip(top, cosines, strict=True)
-        ]
+        dense = self.state.store.search(vector, self.params.candidates)
+        lexical = dict(self._bm25.search(query, self.params.candidates))
+        pool = list(dict.fromkeys([i for i, _ in dense] + list(lexical)))
+        cosines = dict(zip(pool, (self.state.store.vectors(pool) @ vector).tolist(), strict=True))
+        fused = self._fuse([i for i, _ in dense], cosines, lexical)[:top_k]
+        return [Hit(self.state.chunks[i], score, cosines[i], lexical.get(i)) for i, score in fused]
+
+    def _fuse(
+        self, dense: list[int], cosines: dict[int, float], lexical: dict[int, float]
+    ) -> list[tuple[int, float]]:
+        if self.params.method == "rrf":
+            return reciprocal_rank_fusion([dense, list(lexical)], self.params.rrf_k)
+        return weighted_fusion(cosines, lexical, self.params.dense_weight)

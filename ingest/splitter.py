@@ -27,9 +27,9 @@ def count_tokens(text: str) -> int:
 
 @dataclass(frozen=True)
 class ChunkingParams:
-    max_tokens: int = 200
-    min_tokens: int = 120
-    overlap_tokens: int = 40
+    max_tokens: int = 300
+    min_tokens: int = 180
+    overlap_tokens: int = 60
 
     def as_dict(self) -> dict[str, int]:
         return {
