@@ -103,10 +103,13 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
     )
     text = answer.text.lower()
     if item["type"] == "unanswerable":
-        tally.refusal_ok.append(answer.refused or says_it_does_not_know(answer.text))
+        ok = answer.refused or says_it_does_not_know(answer.text)
+        tally.refusal_ok.append(ok)
     else:
-        tally.answer_ok.append(all(term.lower() in text for term in item.get("answer_must") or []))
+        ok = all(term.lower() in text for term in item.get("answer_must") or [])
+        tally.answer_ok.append(ok)
     return {
+        "ok": ok,
         "answer": answer.text,
         "refused": answer.refused,
         "citations": [c.n for c in answer.citations],
@@ -132,6 +135,22 @@ def evaluate(
         if progress:
             progress(done, len(questions))
     return _metrics(tally, questions, assistant, retriever.embedder_id)
+
+
+def _by_type(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per question type: how many, hit@5 (answerable types) and the share answered well."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind in sorted({row["type"] for row in rows}):
+        own = [row for row in rows if row["type"] == kind]
+        ranks = [row.get("first_hit_rank") for row in own]
+        out[kind] = {
+            "questions": len(own),
+            "hit@5": None
+            if kind == "unanswerable"
+            else _share([bool(r and r <= 5) for r in ranks]),
+            "ok": _share([row["ok"] for row in own if "ok" in row]),
+        }
+    return out
 
 
 def _metrics(
@@ -160,6 +179,7 @@ def _metrics(
             "answer_p50_s": _percentile(tally.answer_s, 50),
             "answer_p95_s": _percentile(tally.answer_s, 95),
         },
+        "by_type": _by_type(tally.rows),
         "backend": assistant.chat_model.backend if assistant else None,
         "model": assistant.chat_model.model if assistant else None,
         "embedder": embedder_id,

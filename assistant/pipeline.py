@@ -1,27 +1,22 @@
 """The assistant: question (and history) in, streamed tokens and a cited `Answer` out.
 
 Steps: condense a follow-up into a standalone query, retrieve, refuse when retrieval is weak,
-generate, then decide what to show: a refusal when the model declined, the best-matching
-passage when the reply only echoed the passages, else the reply with application-made
-citations.
+generate, then decide what to show: when the model declined, added nothing to the question or
+gave figures no passage holds, a refusal quoting the closest passage sentence; the best-matching
+passage when the reply only echoed the passages; else the reply with application-made citations.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.attribution import (
-    attribute,
-    evidence_sentence,
-    sentences_to_embed,
-    split_sentences,
-)
+from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
+from assistant.context import focused_passages
 from assistant.fallback import (
     Restart,
     Router,
@@ -29,6 +24,7 @@ from assistant.fallback import (
     complete_with_fallback,
     stream_with_fallback,
 )
+from assistant.grounding import adds_nothing, closest_sentence, unsupported_numbers
 from assistant.llms.base import ChatModel, Message
 from assistant.models import Answer, Citation, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label
@@ -40,9 +36,8 @@ from index.retriever import HybridRetriever
 log = logging.getLogger(__name__)
 
 NOT_COVERED = "The documents do not cover this."
-# (lead shown to the user, note) for replies that are replaced by a quote of the best passage
+NOT_ANSWERED = "The documents do not clearly answer this."
 ECHO = ("The model only repeated the passages", "the model's reply echoed the passages")
-NO_REPLY = ("The model gave no answer of its own", "the model's reply was empty")
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,8 @@ class AnswerOptions:
     min_relevance: float = 0.30
     attribution_threshold: float = 0.45
     echo_threshold: float = 0.8
+    echo_min_words: int = 60
+    context_words: int = 0
     max_tokens: int = 256
     temperature: float = 0.1
 
@@ -139,7 +136,7 @@ class Assistant:
         tokens: list[str] = []
         for event in stream_with_fallback(
             turn,
-            answer_messages(draft.query, draft.hits),
+            answer_messages(draft.query, self._context(draft)),
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
         ):
@@ -152,6 +149,10 @@ class Assistant:
                 tokens.append(event)
             yield event
         yield self._finish(draft, "".join(tokens).strip())
+
+    def _context(self, draft: _Draft) -> list[str]:
+        budget = self.options.context_words
+        return focused_passages(draft.query, draft.hits, self.embedder, budget)
 
     def condense(self, question: str, history: Sequence[Message], turn: Turn | None = None) -> str:
         """A standalone query for retrieval; the question itself when there is no history."""
@@ -168,32 +169,45 @@ class Assistant:
             )
             reply = ""
         line = reply.strip().splitlines()[0].strip().strip('"') if reply.strip() else ""
-        if 3 <= len(line) <= 300 and not says_it_does_not_know(line):
+        # A rewrite that brings no word in from the conversation resolved nothing.
+        resolved = not adds_nothing(line, question)
+        if 3 <= len(line) <= 300 and resolved and not says_it_does_not_know(line):
             return line
         last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
         return f"{last_user} {question}".strip()
 
     def _finish(self, draft: _Draft, reply: str) -> Answer:
-        if says_it_does_not_know(reply):
-            return self._refusal(draft, "the model found no answer")
-        sentences = [s for s in sentences_to_embed(reply) if s]
         passages = [h.chunk.text for h in draft.hits]
-        if not sentences:  # empty, or nothing but [n] markers
-            return self._extract(draft, NO_REPLY)
-        if is_echo(reply, passages, self.options.echo_threshold):
+        problem = self._unusable(draft, reply, passages)
+        if problem:
+            return self._decline(draft, problem)
+        options = self.options
+        if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
             return self._extract(draft, ECHO)
+        sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(
             reply,
             self.embedder.embed(sentences),
             self._passage_vectors(draft.hits),
             passages,
-            self.options.attribution_threshold,
+            options.attribution_threshold,
         )
         citations = tuple(
             _citation(n, draft.hits[n - 1], result.support.get(n, "")) for n in result.cited
         )
         note = None if citations else "No passage clearly supports this answer; check the sources."
         return self._answer(draft, result.text, citations, note=note)
+
+    def _unusable(self, draft: _Draft, reply: str, passages: list[str]) -> str | None:
+        """Why the reply must not be shown as an answer, or None when it may."""
+        if says_it_does_not_know(reply):
+            return "the model found no answer"
+        if adds_nothing(reply, draft.query):
+            return "the model's reply added nothing to the question"
+        invented = unsupported_numbers(reply, draft.query, passages)
+        if invented:
+            return f"the model's reply gave {', '.join(invented)}, which no passage holds"
+        return None
 
     def _passage_vectors(self, hits: list[Hit]) -> np.ndarray:
         """Stored vectors: no second embedding pass over the passages."""
@@ -205,18 +219,22 @@ class Assistant:
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
         return self._answer(draft, text, (), refused=True, note=why)
 
+    def _decline(self, draft: _Draft, why: str) -> Answer:
+        """A refusal that still shows the passage sentence closest to the question, cited."""
+        closest = closest_sentence(draft.query, draft.hits, self.embedder)
+        if closest is None:
+            return self._refusal(draft, why)
+        n, sentence = closest
+        text = f'{NOT_ANSWERED} The closest passage says: "{sentence}" [{n}]'
+        citation = Citation(n, draft.hits[n - 1], sentence, sentence)
+        return self._answer(draft, text, (citation,), refused=True, note=why)
+
     def _extract(self, draft: _Draft, why: tuple[str, str]) -> Answer:
         """Show the passage sentence closest to the question, quoted and cited, saying why."""
-        candidates = [
-            (n, s)
-            for n, h in enumerate(draft.hits, start=1)
-            for s in split_sentences(h.chunk.text)
-            if len(re.findall(r"\w+", s)) >= 5
-        ]
-        if not candidates:
+        closest = closest_sentence(draft.query, draft.hits, self.embedder)
+        if closest is None:
             return self._refusal(draft, why[1])
-        vectors = self.embedder.embed([s for _, s in candidates])
-        n, sentence = candidates[int(np.argmax(vectors @ self.embedder.embed([draft.query])[0]))]
+        n, sentence = closest
         text = f'{why[0]}; the closest passage says: "{sentence}" [{n}]'
         citation = Citation(n, draft.hits[n - 1], sentence, sentence)
         return self._answer(draft, text, (citation,), note=why[1])

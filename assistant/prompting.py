@@ -20,15 +20,14 @@ def passage_label(hit: Hit) -> str:
     return " — ".join(p for p in parts if p)
 
 
-def format_passages(hits: Sequence[Hit]) -> str:
+def format_passages(texts: Sequence[str]) -> str:
     # No titles or paths in the context: small models echo such headers back as the answer.
-    return "\n\n".join(
-        f"[{n}] {' '.join(hit.chunk.text.split())}" for n, hit in enumerate(hits, start=1)
-    )
+    return "\n\n".join(f"[{n}] {' '.join(text.split())}" for n, text in enumerate(texts, start=1))
 
 
-def answer_messages(question: str, hits: Sequence[Hit]) -> list[Message]:
-    user = template("answer").format(passages=format_passages(hits), question=question.strip())
+def answer_messages(question: str, passages: Sequence[str]) -> list[Message]:
+    """The answer prompt over the passage texts shown to the model, numbered from 1."""
+    user = template("answer").format(passages=format_passages(passages), question=question.strip())
     return [
         {"role": "system", "content": template("system").strip()},
         {"role": "user", "content": user},

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 
 from assistant.llms.base import Message
 from assistant.models import Answer
-from assistant.pipeline import NOT_COVERED
+from assistant.pipeline import NOT_ANSWERED, NOT_COVERED
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_assistant
 
@@ -33,7 +33,9 @@ def test_weak_retrieval_refuses_without_calling_the_model(retriever: HybridRetri
 
 def test_model_saying_it_does_not_know_becomes_a_refusal(retriever: HybridRetriever) -> None:
     answer = make_assistant(retriever, ["I don't know."]).ask("Is self-hosting cheaper?")
-    assert answer.refused and "not" in answer.text and answer.citations == ()
+    assert answer.refused and answer.text.startswith(NOT_ANSWERED)
+    assert answer.note == "the model found no answer"
+    assert [c.supports in answer.text for c in answer.citations] == [True]
 
 
 def test_an_echo_is_replaced_by_a_cited_quote(retriever: HybridRetriever) -> None:
@@ -74,7 +76,45 @@ def test_a_failed_condense_keeps_the_question(retriever: HybridRetriever) -> Non
     assert answer.question == "And is it safe?"
 
 
-def test_a_marker_only_reply_is_replaced_by_a_cited_quote(retriever: HybridRetriever) -> None:
+def test_a_marker_only_reply_is_declined_with_a_cited_quote(retriever: HybridRetriever) -> None:
     answer = make_assistant(retriever, ["[1]"]).ask("Is self-hosting cheaper at high volumes?")
-    assert answer.text.startswith("The model gave no answer of its own") and not answer.refused
+    assert answer.text.startswith(NOT_ANSWERED) and answer.refused
     assert len(answer.citations) == 1 and answer.citations[0].supports in answer.text
+    assert "cheaper at very high volumes" in answer.text
+
+
+def test_a_reply_that_only_restates_the_question_is_declined(retriever: HybridRetriever) -> None:
+    answer = make_assistant(retriever, ["Self-hosting is cheaper at high [1]."]).ask(
+        "Is self-hosting cheaper at high volumes?"
+    )
+    assert answer.refused and answer.note == "the model's reply added nothing to the question"
+
+
+def test_a_figure_no_passage_holds_is_declined(retriever: HybridRetriever) -> None:
+    answer = make_assistant(retriever, ["It is cheaper above 4,000 requests a day [1]."]).ask(
+        "When is self-hosting cheaper?"
+    )
+    assert answer.refused and answer.text.startswith(NOT_ANSWERED)
+    assert answer.note and "4000" in answer.note
+    assert "4,000" not in answer.text
+
+
+def test_a_short_reply_quoting_a_passage_is_an_answer(retriever: HybridRetriever) -> None:
+    quote = "Self-hosting open models is cheaper at very high volumes than per-token API fees."
+    answer = make_assistant(retriever, [quote]).ask("When is self-hosting cheaper?")
+    assert not answer.refused and answer.note is None
+    assert answer.text.startswith("Self-hosting open models is cheaper")
+    assert [c.n for c in answer.citations] == [1]
+
+
+def test_a_rewrite_that_resolves_nothing_falls_back_to_the_last_question(
+    retriever: HybridRetriever,
+) -> None:
+    def script(messages: Sequence[Message]) -> str:
+        if "Rewritten question" in messages[-1]["content"]:
+            return "How long did they spend on it?"
+        return "Three months [1]."
+
+    history: list[Message] = [{"role": "user", "content": "Tell me about privacy on premises."}]
+    answer = make_assistant(retriever, script).ask("How long did they spend on it?", history)
+    assert answer.query == "Tell me about privacy on premises. How long did they spend on it?"

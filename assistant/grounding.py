@@ -1,0 +1,58 @@
+"""Checks that a reply says something the passages back, and the quote kb shows when it does not.
+
+A small local model, asked something the documents do not answer, tends to make an answer up:
+a figure ("0.0 on the benchmark"), or the question turned into a statement with nothing after
+it ("Llama 3 was released on ."). Such replies are not shown as answers: kb says the documents
+do not clearly answer the question and quotes the passage sentence closest to it instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+from assistant.attribution import content_words, split_sentences
+from index.embedders import Embedder
+from index.models import Hit
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(_MARKER.sub(" ", text))}
+
+
+def unsupported_numbers(reply: str, question: str, passages: Sequence[str]) -> list[str]:
+    """Figures in the reply that appear neither in the question nor in any passage."""
+    known = _numbers(question).union(*(_numbers(p) for p in passages))
+    return sorted(_numbers(reply) - known)
+
+
+def adds_nothing(reply: str, question: str) -> bool:
+    """The reply only repeats the question's own words (or has no words at all)."""
+    return not (content_words(_MARKER.sub(" ", reply)) - content_words(question))
+
+
+def closest_sentence(
+    query: str, hits: Sequence[Hit], embedder: Embedder, min_words: int = 6
+) -> tuple[int, str] | None:
+    """(passage number, sentence) best matching the query: cosine similarity plus the share of
+    the query's content words the sentence holds (MiniLM alone favours short generic lines)."""
+    candidates = [
+        (n, s)
+        for n, hit in enumerate(hits, start=1)
+        for s in split_sentences(hit.chunk.text)
+        if len(re.findall(r"\w+", s)) >= min_words
+    ]
+    if not candidates:
+        return None
+    wanted = content_words(query)
+    vectors = embedder.embed([s for _, s in candidates])
+    cosines = vectors @ embedder.embed([query])[0]
+    overlap = np.array(
+        [len(wanted & content_words(s)) / max(len(wanted), 1) for _, s in candidates]
+    )
+    return candidates[int(np.argmax(cosines + overlap))]

@@ -1,0 +1,33 @@
+from assistant.grounding import adds_nothing, closest_sentence, unsupported_numbers
+from index.embedders import HashingEmbedder
+from index.retriever import HybridRetriever
+
+
+def test_figures_must_come_from_the_question_or_a_passage() -> None:
+    passages = ["Free below 700M monthly users.", "Trained for 100k steps at batch 1,024."]
+    assert unsupported_numbers("Up to 700M users [2].", "How many users?", passages) == []
+    assert unsupported_numbers("Batch 1024, 100k steps.", "Batch size?", passages) == []
+    assert unsupported_numbers(
+        "Llama 3 came out in 2024 [1].", "When was Llama 3 out?", passages
+    ) == ["2024"]
+    assert unsupported_numbers("It scores 0.0 [1].", "Score?", passages) == ["0.0"]
+
+
+def test_a_reply_adds_nothing_when_it_only_has_the_questions_words() -> None:
+    assert adds_nothing("Llama 3 was released on [1].", "When was Llama 3 released?")
+    assert adds_nothing("[1] [2]", "Anything?")
+    assert not adds_nothing("It was released in April [1].", "When was Llama 3 released?")
+
+
+def test_closest_sentence_prefers_the_one_holding_the_question_words(
+    retriever: HybridRetriever,
+) -> None:
+    hits = retriever.retrieve("Where does sensitive data stay when models run on premises?", 3)
+    found = closest_sentence(
+        "Where does sensitive data stay when models run on premises?", hits, HashingEmbedder()
+    )
+    assert found is not None
+    n, sentence = found
+    assert "inside your own infrastructure" in sentence and hits[n - 1].chunk.source.endswith(
+        "privacy.md"
+    )
