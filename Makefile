@@ -51,7 +51,8 @@ bench: index
 # kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (about 30 minutes).
 bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
-	$(PY) bench/quality.py $(if $(ANSWERS),--answers,)
+	$(PY) bench/levers.py
+	$(PY) bench/quality.py $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
 
 clean:
 	rm -rf .kb

@@ -81,6 +81,7 @@ class _Tally:
     answer_ok: list[bool] = field(default_factory=list)
     refusal_ok: list[bool] = field(default_factory=list)
     citation_ok: list[bool] = field(default_factory=list)
+    over_refused: list[bool] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -108,6 +109,7 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
     else:
         ok = all(term.lower() in text for term in item.get("answer_must") or [])
         tally.answer_ok.append(ok)
+        tally.over_refused.append(answer.refused)
     return {
         "ok": ok,
         "answer": answer.text,
@@ -173,6 +175,8 @@ def _metrics(
         "answer_ok": _share(tally.answer_ok) if answers else None,
         "refusal_ok": _share(tally.refusal_ok) if answers else None,
         "citation_ok": _share(tally.citation_ok) if answers else None,
+        # kb's addition: answerable questions kb declined (a quote may still hold the answer)
+        "answerable_refused": _share(tally.over_refused) if answers else None,
         "latency": {
             "retrieve_p50_s": _percentile(tally.retrieve_s, 50),
             "retrieve_p95_s": _percentile(tally.retrieve_s, 95),

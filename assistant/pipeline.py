@@ -43,10 +43,10 @@ ECHO = ("The model only repeated the passages", "the model's reply echoed the pa
 @dataclass(frozen=True)
 class AnswerOptions:
     top_k: int = 4
-    min_relevance: float = 0.30
+    min_relevance: float = 0.33
     attribution_threshold: float = 0.45
     echo_threshold: float = 0.8
-    echo_min_words: int = 60
+    echo_min_words: int = 100
     context_words: int = 0
     max_tokens: int = 256
     temperature: float = 0.1

@@ -45,6 +45,6 @@ def copied_share(reply: str, passages: Sequence[str], n: int = 6) -> float:
     return len(grams & source) / len(grams)
 
 
-def is_echo(reply: str, passages: Sequence[str], threshold: float, min_words: int = 60) -> bool:
+def is_echo(reply: str, passages: Sequence[str], threshold: float, min_words: int = 100) -> bool:
     """A long reply made almost entirely of text copied from the passages."""
     return len(_WORDS.findall(reply)) >= min_words and copied_share(reply, passages) >= threshold

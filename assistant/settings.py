@@ -128,7 +128,7 @@ class LlmSettings(BaseModel):
 class AnswerSettings(BaseModel):
     top_k: int = Field(4, ge=1, le=12, description="passages given to the model")
     min_relevance: float = Field(
-        0.30, description="refuse when the best passage's cosine similarity is below this"
+        0.33, description="refuse when the best passage's cosine similarity is below this"
     )
     attribution_threshold: float = Field(
         0.45, description="cosine similarity a sentence needs to cite a passage"
@@ -138,7 +138,7 @@ class AnswerSettings(BaseModel):
         description="share of an answer's 6-word runs copied from passages that makes it an echo",
     )
     echo_min_words: int = Field(
-        60, ge=1, description="shorter replies are never echoes: quoting a passage is fine"
+        100, ge=1, description="shorter replies are never echoes: quoting passages is fine"
     )
     context_words: int = Field(
         0, ge=0, description="words of each passage shown to the model, best sentences; 0: all"

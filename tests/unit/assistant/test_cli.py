@@ -104,6 +104,9 @@ def test_eval_reports_every_metric(workspace: Path, capsys: pytest.CaptureFixtur
     metrics = json.loads(out)
     assert code == 0 and set(metrics) >= METRICS
     assert metrics["hit@1"] == 1.0 and metrics["citation_ok"] == 1.0 and metrics["answer_ok"] == 1.0
+    assert metrics["answerable_refused"] == 0.0
+    assert metrics["by_type"]["fact"] == {"questions": 1, "hit@5": 1.0, "ok": 1.0}
+    assert metrics["by_type"]["unanswerable"]["hit@5"] is None
     code, out, _ = _run(capsys, "eval", "q.jsonl", "--json", "--no-answers")
     assert json.loads(out)["answer_ok"] is None
 

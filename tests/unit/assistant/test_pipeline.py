@@ -40,7 +40,7 @@ def test_model_saying_it_does_not_know_becomes_a_refusal(retriever: HybridRetrie
 
 def test_an_echo_is_replaced_by_a_cited_quote(retriever: HybridRetriever) -> None:
     echo = next(c.text for c in retriever.state.chunks.values() if c.source.endswith("scale.md"))
-    answer = make_assistant(retriever, [echo]).ask(
+    answer = make_assistant(retriever, [echo], echo_min_words=30).ask(
         "Do per-token fees grow at high request volumes?"
     )
     assert answer.note and "echo" in answer.note
