@@ -54,7 +54,7 @@ def test_dont_know_detection() -> None:
 
 
 def test_echo_detection() -> None:
-    passage = " ".join(f"word{i}" for i in range(80))
+    passage = " ".join(f"word{i}" for i in range(120))
     assert copied_share(" ".join(passage.split()[:40]), [passage]) == 1.0
     assert is_echo(passage, [passage], 0.8)
     assert not is_echo(
