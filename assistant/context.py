@@ -1,9 +1,9 @@
 """The context budget: what of each retrieved passage the model is shown.
 
 A 0.5B model loses the answer in four 300-token passages, and every prompt token costs time
-on a CPU. Each passage is cut to its sentences closest to the question (cosine similarity plus
-the share of the question's words they hold), kept in document order, up to a word budget.
-Citations still name the whole passage.
+on a CPU. Each passage is cut to its sentences most relevant to the question (`relevance`),
+kept in document order, up to a word budget. Citations still name the whole passage. Measured
+on eval/tune.jsonl it lost answers (docs/benchmarks.md), so the default budget is 0: off.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.attribution import content_words, split_sentences
+from assistant.attribution import split_sentences
+from assistant.grounding import relevance
 from index.embedders import Embedder
 from index.models import Hit
 
@@ -56,10 +57,7 @@ def focused_passages(
     flat = [s for sentences in split for s in sentences]
     if not flat:
         return texts
-    wanted = content_words(query)
-    cosines = embedder.embed(flat) @ embedder.embed([query])[0]
-    overlap = np.array([len(wanted & content_words(s)) / max(len(wanted), 1) for s in flat])
-    scores = cosines + overlap
+    scores = relevance(query, flat, embedder)
     out, start = [], 0
     for text, sentences in zip(texts, split, strict=True):
         own = scores[start : start + len(sentences)]

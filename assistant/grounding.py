@@ -36,11 +36,19 @@ def adds_nothing(reply: str, question: str) -> bool:
     return not (content_words(_MARKER.sub(" ", reply)) - content_words(question))
 
 
+def relevance(query: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
+    """Cosine similarity to the query plus the share of the query's content words each sentence
+    holds (MiniLM alone favours short generic lines)."""
+    wanted = content_words(query)
+    cosines = embedder.embed(list(sentences)) @ embedder.embed([query])[0]
+    overlap = [len(wanted & content_words(s)) / max(len(wanted), 1) for s in sentences]
+    return np.asarray(cosines + np.array(overlap))
+
+
 def closest_sentence(
     query: str, hits: Sequence[Hit], embedder: Embedder, min_words: int = 6
 ) -> tuple[int, str] | None:
-    """(passage number, sentence) best matching the query: cosine similarity plus the share of
-    the query's content words the sentence holds (MiniLM alone favours short generic lines)."""
+    """(passage number, sentence) most relevant to the query among the hits' sentences."""
     candidates = [
         (n, s)
         for n, hit in enumerate(hits, start=1)
@@ -49,10 +57,5 @@ def closest_sentence(
     ]
     if not candidates:
         return None
-    wanted = content_words(query)
-    vectors = embedder.embed([s for _, s in candidates])
-    cosines = vectors @ embedder.embed([query])[0]
-    overlap = np.array(
-        [len(wanted & content_words(s)) / max(len(wanted), 1) for _, s in candidates]
-    )
-    return candidates[int(np.argmax(cosines + overlap))]
+    scores = relevance(query, [s for _, s in candidates], embedder)
+    return candidates[int(np.argmax(scores))]
