@@ -114,6 +114,7 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
         "ok": ok,
         "answer": answer.text,
         "refused": answer.refused,
+        "note": answer.note,
         "citations": [c.n for c in answer.citations],
         "total_s": answer.timings["total_s"],
     }
