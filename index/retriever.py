@@ -50,8 +50,11 @@ class HybridRetriever:
         vector = self.embed_query(query)
         dense = self.state.store.search(vector, self.params.candidates)
         lexical = dict(self._bm25.search(query, self.params.candidates))
-        pool = list(dict.fromkeys([i for i, _ in dense] + list(lexical)))
-        cosines = dict(zip(pool, (self.state.store.vectors(pool) @ vector).tolist(), strict=True))
+        cosines = dict(dense)  # the store's inner products are the cosines of unit vectors
+        lexical_only = [i for i in lexical if i not in cosines]
+        if lexical_only:
+            scores = self.state.store.vectors(lexical_only) @ vector
+            cosines.update(zip(lexical_only, scores.tolist(), strict=True))
         fused = self._fuse([i for i, _ in dense], cosines, lexical)[:top_k]
         return [Hit(self.state.chunks[i], score, cosines[i], lexical.get(i)) for i, score in fused]
 
