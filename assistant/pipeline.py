@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 NOT_COVERED = "The documents do not cover this."
 NOT_ANSWERED = "The documents do not clearly answer this."
-ECHO = ("The model only repeated the passages", "the model's reply echoed the passages")
+# Leads of the answers that quote the closest passage sentence instead of the model's reply
+DECLINED_LEAD = f"{NOT_ANSWERED} The closest passage says"
+ECHO_LEAD = "The model only repeated the passages; the closest passage says"
+ECHO_NOTE = "the model's reply echoed the passages"
 
 
 @dataclass(frozen=True)
@@ -180,10 +183,10 @@ class Assistant:
         passages = [h.chunk.text for h in draft.hits]
         problem = self._unusable(draft, reply, passages)
         if problem:
-            return self._decline(draft, problem)
+            return self._quote_closest(draft, DECLINED_LEAD, problem, refused=True)
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
-            return self._extract(draft, ECHO)
+            return self._quote_closest(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
         sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(
             reply,
@@ -219,25 +222,16 @@ class Assistant:
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
         return self._answer(draft, text, (), refused=True, note=why)
 
-    def _decline(self, draft: _Draft, why: str) -> Answer:
-        """A refusal that still shows the passage sentence closest to the question, cited."""
+    def _quote_closest(self, draft: _Draft, lead: str, why: str, refused: bool) -> Answer:
+        """`lead`, then the passage sentence closest to the question, quoted and cited; a plain
+        refusal when no passage has a sentence to quote."""
         closest = closest_sentence(draft.query, draft.hits, self.embedder)
         if closest is None:
             return self._refusal(draft, why)
         n, sentence = closest
-        text = f'{NOT_ANSWERED} The closest passage says: "{sentence}" [{n}]'
+        text = f'{lead}: "{sentence}" [{n}]'
         citation = Citation(n, draft.hits[n - 1], sentence, sentence)
-        return self._answer(draft, text, (citation,), refused=True, note=why)
-
-    def _extract(self, draft: _Draft, why: tuple[str, str]) -> Answer:
-        """Show the passage sentence closest to the question, quoted and cited, saying why."""
-        closest = closest_sentence(draft.query, draft.hits, self.embedder)
-        if closest is None:
-            return self._refusal(draft, why[1])
-        n, sentence = closest
-        text = f'{why[0]}; the closest passage says: "{sentence}" [{n}]'
-        citation = Citation(n, draft.hits[n - 1], sentence, sentence)
-        return self._answer(draft, text, (citation,), note=why[1])
+        return self._answer(draft, text, (citation,), refused=refused, note=why)
 
     def _answer(
         self,
