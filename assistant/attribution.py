@@ -44,8 +44,9 @@ def strip_invalid_markers(sentence: str, passages: int) -> tuple[str, list[int]]
     return _MARKER.sub(keep, sentence), valid
 
 
-def _bare(sentence: str) -> str:
-    return _MARKER.sub("", sentence).strip()
+def strip_markers(text: str) -> str:
+    """The text without its [n] citation markers."""
+    return _MARKER.sub("", text).strip()
 
 
 _STOPWORDS = frozenset(
@@ -147,7 +148,7 @@ def attribute(
     support: dict[int, str] = {}
     for i, sentence in enumerate(split_sentences(answer)):
         _, valid = strip_invalid_markers(sentence, len(passage_vectors))
-        bare = _bare(sentence)
+        bare = strip_markers(sentence)
         if not bare:
             continue
         if not valid:
@@ -173,7 +174,7 @@ def _with_markers(sentence: str, numbers: list[int]) -> str:
 
 
 def sentences_to_embed(answer: str) -> Sequence[str]:
-    return [_bare(s) for s in split_sentences(answer)]
+    return [strip_markers(s) for s in split_sentences(answer)]
 
 
 def evidence_sentence(claim: str, passage: str) -> str:

@@ -9,21 +9,16 @@ on eval/tune.jsonl it lost answers (docs/benchmarks.md), so the default budget i
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from assistant.attribution import split_sentences
-from assistant.grounding import relevance
+from assistant.grounding import relevance, word_count
 from index.embedders import Embedder
 from index.models import Hit
 
 GAP = " … "
-
-
-def _words(text: str) -> int:
-    return len(re.findall(r"\w+", text))
 
 
 def _keep(sentences: list[str], scores: np.ndarray, budget: int) -> list[int]:
@@ -31,7 +26,7 @@ def _keep(sentences: list[str], scores: np.ndarray, budget: int) -> list[int]:
     kept: list[int] = []
     used = 0
     for i in np.argsort(-scores):
-        cost = _words(sentences[i])
+        cost = word_count(sentences[i])
         if kept and used + cost > budget:
             continue
         kept.append(int(i))
@@ -62,6 +57,6 @@ def focused_passages(
     for text, sentences in zip(texts, split, strict=True):
         own = scores[start : start + len(sentences)]
         start += len(sentences)
-        fits = _words(text) <= budget_words
+        fits = word_count(text) <= budget_words
         out.append(text if fits else _joined(sentences, _keep(sentences, own, budget_words)))
     return out

@@ -13,16 +13,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.attribution import content_words, split_sentences
+from assistant.attribution import content_words, split_sentences, strip_markers
 from index.embedders import Embedder
 from index.models import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MARKER = re.compile(r"\[\d+\]")
+
+
+def word_count(text: str) -> int:
+    return len(re.findall(r"\w+", text))
 
 
 def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_MARKER.sub(" ", text))}
+    return {n.replace(",", "") for n in _NUMBER.findall(strip_markers(text))}
 
 
 def unsupported_numbers(reply: str, question: str, passages: Sequence[str]) -> list[str]:
@@ -33,7 +36,7 @@ def unsupported_numbers(reply: str, question: str, passages: Sequence[str]) -> l
 
 def adds_nothing(reply: str, question: str) -> bool:
     """The reply only repeats the question's own words (or has no words at all)."""
-    return not (content_words(_MARKER.sub(" ", reply)) - content_words(question))
+    return not (content_words(strip_markers(reply)) - content_words(question))
 
 
 def relevance(query: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
@@ -53,7 +56,7 @@ def closest_sentence(
         (n, s)
         for n, hit in enumerate(hits, start=1)
         for s in split_sentences(hit.chunk.text)
-        if len(re.findall(r"\w+", s)) >= min_words
+        if word_count(s) >= min_words
     ]
     if not candidates:
         return None
