@@ -69,8 +69,15 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1], 4)
 
 
-def _share(flags: list[bool]) -> float | None:
+def share(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def retrieval_metrics(ranks: list[int | None]) -> dict[str, float | None]:
+    """hit@1/3/5 and mrr@10 from the rank of each answerable question's first hit."""
+    hits = {f"hit@{k}": share([r is not None and r <= k for r in ranks]) for k in (1, 3, 5)}
+    mrr = round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None
+    return {**hits, "mrr@10": mrr}
 
 
 @dataclass
@@ -148,10 +155,8 @@ def _by_type(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         ranks = [row.get("first_hit_rank") for row in own]
         out[kind] = {
             "questions": len(own),
-            "hit@5": None
-            if kind == "unanswerable"
-            else _share([bool(r and r <= 5) for r in ranks]),
-            "ok": _share([row["ok"] for row in own if "ok" in row]),
+            "hit@5": None if kind == "unanswerable" else share([bool(r and r <= 5) for r in ranks]),
+            "ok": share([row["ok"] for row in own if "ok" in row]),
         }
     return out
 
@@ -161,23 +166,16 @@ def _metrics(
 ) -> dict[str, Any]:
     answers = assistant is not None
     ranks = tally.ranks
-
-    def hit_at(k: int) -> float | None:
-        return _share([r is not None and r <= k for r in ranks])
-
     return {
         "questions": len(questions),
         "answerable": len(ranks),
         "unanswerable": sum(q["type"] == "unanswerable" for q in questions),
-        "hit@1": hit_at(1),
-        "hit@3": hit_at(3),
-        "hit@5": hit_at(5),
-        "mrr@10": round(sum(1 / r for r in ranks if r) / len(ranks), 4) if ranks else None,
-        "answer_ok": _share(tally.answer_ok) if answers else None,
-        "refusal_ok": _share(tally.refusal_ok) if answers else None,
-        "citation_ok": _share(tally.citation_ok) if answers else None,
+        **retrieval_metrics(ranks),
+        "answer_ok": share(tally.answer_ok) if answers else None,
+        "refusal_ok": share(tally.refusal_ok) if answers else None,
+        "citation_ok": share(tally.citation_ok) if answers else None,
         # kb's addition: answerable questions kb declined (a quote may still hold the answer)
-        "answerable_refused": _share(tally.over_refused) if answers else None,
+        "answerable_refused": share(tally.over_refused) if answers else None,
         "latency": {
             "retrieve_p50_s": _percentile(tally.retrieve_s, 50),
             "retrieve_p95_s": _percentile(tally.retrieve_s, 95),

