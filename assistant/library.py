@@ -21,6 +21,7 @@ from assistant.errors import KbError
 from assistant.pipeline import Assistant
 from index.builder import IngestReport, ingest_paths
 from index.storage import load_index
+from index.stores import StoreSpec
 from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams
 
@@ -54,11 +55,13 @@ class DocumentLibrary:
         index_dir: Path,
         upload_dir: Path,
         params: ChunkingParams,
+        store: StoreSpec | None = None,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
         self._upload_dir = upload_dir
         self._params = params
+        self._store = store or StoreSpec()
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
@@ -77,7 +80,11 @@ class DocumentLibrary:
                 if on_file:
                     on_file(done, len(targets), target.name)
                 one = ingest_paths(
-                    [target], self._index_dir, self._assistant.embedder, self._params
+                    [target],
+                    self._index_dir,
+                    self._assistant.embedder,
+                    self._params,
+                    store=self._store,
                 )
                 _merge(report, one)
             if report.changed:
@@ -95,7 +102,7 @@ class DocumentLibrary:
         return targets
 
     def _reload(self) -> None:
-        state = load_index(self._index_dir)
+        state = load_index(self._index_dir, self._store)
         self._assistant.retriever = self._assistant.retriever.reloaded(state)
 
     def document_text(self, source: str) -> tuple[str | None, str]:

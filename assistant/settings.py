@@ -53,6 +53,16 @@ class IndexSettings(BaseModel):
     dense_weight: float = Field(
         0.6, ge=0, le=1, description="weighted fusion: share of the cosine similarity"
     )
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="vector store of a new index (`kb ingest --rebuild` to switch)"
+    )
+    ann_threshold: int = Field(
+        200_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
+    )
+    milvus_uri: str = Field(
+        ".kb/milvus.db", description="milvus: a file (Milvus Lite, embedded) or a cluster URL"
+    )
+    milvus_collection: str = Field("kb_chunks", description="milvus: the collection's name")
 
 
 class ProfileSettings(BaseModel):

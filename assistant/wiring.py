@@ -21,6 +21,7 @@ from index.embedders import (
 )
 from index.retriever import FusionParams, HybridRetriever
 from index.storage import load_index
+from index.stores import StoreSpec
 from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,13 @@ def chunking_params(settings: Settings) -> ChunkingParams:
     return ChunkingParams(**settings.chunking.model_dump())
 
 
+def store_spec(settings: Settings) -> StoreSpec:
+    index = settings.index
+    return StoreSpec(index.store, index.ann_threshold, index.milvus_uri, index.milvus_collection)
+
+
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
-    state = load_index(Path(settings.index.dir))
+    state = load_index(Path(settings.index.dir), store_spec(settings))
     state.manifest.check(embedder.id, chunking_params(settings).as_dict())
     return HybridRetriever(state, embedder, fusion_params(settings))
 
@@ -122,4 +128,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         Path(settings.index.dir),
         Path(settings.web.upload_dir),
         chunking_params(settings),
+        store_spec(settings),
     )

@@ -19,9 +19,9 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embedders import Embedder
-from index.faiss_store import FaissStore
 from index.manifest import Manifest
 from index.storage import FileRecord, IndexState, index_exists, load_index, save_index
+from index.stores import StoreSpec
 from ingest.errors import IngestError
 from ingest.models import Chunk
 from ingest.readers import read_document, supported_suffixes
@@ -97,9 +97,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _empty_state(embedder: Embedder, params: ChunkingParams) -> IndexState:
+def _empty_state(embedder: Embedder, params: ChunkingParams, spec: StoreSpec) -> IndexState:
     manifest = Manifest(embedder.id, embedder.dimension, params.as_dict())
-    return IndexState(manifest, FaissStore(embedder.dimension))
+    return IndexState(manifest, spec.create(embedder.dimension))
 
 
 def _gone(state: IndexState, folders: list[Path], files: list[Path]) -> list[str]:
@@ -196,15 +196,20 @@ def ingest_paths(
     params: ChunkingParams,
     exclude: Iterable[str] = (),
     rebuild: bool = False,
+    store: StoreSpec | None = None,
 ) -> IngestReport:
-    """Bring the index at `index_dir` up to date with `paths`; see the module docstring."""
+    """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
+
+    `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
+    """
+    spec = store or StoreSpec()
     started = time.perf_counter()
     report = IngestReport()
     files, folders, missing = discover(paths, exclude)
     report.failed += [(m, "no such file or folder") for m in missing]
     state = None
     if index_exists(index_dir) and not rebuild:
-        state = load_index(index_dir)
+        state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
     plan = _plan(state, files, folders, report)
     read = _read_all(plan, params, report)
@@ -212,7 +217,7 @@ def ingest_paths(
         (report.updated if state and source in state.files else report.added).append(source)
     report.removed = plan.removed
     if report.changed or state is None:
-        state = state or _empty_state(embedder, params)
+        state = state or _empty_state(embedder, params, spec)
         _apply(state, read, plan.removed, embedder, report)
         state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
         save_index(index_dir, state)

@@ -48,7 +48,9 @@ class HybridRetriever:
         if not query.strip() or not self.state.chunks:
             return []
         vector = self.embed_query(query)
-        dense = self.state.store.search(vector, self.params.candidates)
+        # A store outside the index folder (Milvus) may hold ids of an unfinished ingest.
+        found = self.state.store.search(vector, self.params.candidates)
+        dense = [(i, score) for i, score in found if i in self.state.chunks]
         lexical = dict(self._bm25.search(query, self.params.candidates))
         cosines = dict(dense)  # the store's inner products are the cosines of unit vectors
         lexical_only = [i for i in lexical if i not in cosines]

@@ -1,6 +1,6 @@
 """Index persistence: one folder per generation, switched atomically by a `CURRENT` pointer.
 
-A generation (manifest.json, chunks.jsonl, files.json, vectors.faiss) is written in full to a
+A generation (manifest.json, chunks.jsonl, files.json, the store's files) is written in full to a
 temporary folder, renamed into place, and only then made current by `os.replace` of the pointer
 file. A crash at any moment leaves either the old index or the new one, never a mix.
 """
@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.errors import IndexNotBuiltError
-from index.faiss_store import FaissStore
 from index.manifest import Manifest
+from index.stores import StoreSpec, VectorStore, open_store
 from ingest.models import Chunk
 
 POINTER = "CURRENT"
@@ -35,7 +35,7 @@ class FileRecord:
 @dataclass
 class IndexState:
     manifest: Manifest
-    store: FaissStore
+    store: VectorStore
     chunks: dict[int, Chunk] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
 
@@ -72,7 +72,7 @@ def index_exists(index_dir: Path) -> bool:
 
 
 def _write_files(folder: Path, state: IndexState) -> None:
-    state.store.save(folder / "vectors.faiss")
+    state.store.save(folder)
     _fsync_write(
         folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values())
     )
@@ -95,6 +95,7 @@ def save_index(index_dir: Path, state: IndexState) -> Path:
     staging.rename(index_dir / name)
     _fsync_write(index_dir / f".{POINTER}.tmp", name)
     os.replace(index_dir / f".{POINTER}.tmp", index_dir / POINTER)
+    state.store.committed()
     _remove_stale(index_dir, keep=name)
     return index_dir / name
 
@@ -119,7 +120,7 @@ def _require_generation(index_dir: Path) -> Path:
     return generation
 
 
-def load_index(index_dir: Path) -> IndexState:
+def load_index(index_dir: Path, store_spec: StoreSpec | None = None) -> IndexState:
     """Load the current generation; raises `IndexNotBuiltError` when there is none."""
     generation = _require_generation(index_dir)
     manifest = read_manifest(index_dir)
@@ -130,4 +131,4 @@ def load_index(index_dir: Path) -> IndexState:
         src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
         for src, r in raw_files.items()
     }
-    return IndexState(manifest, FaissStore.load(generation / "vectors.faiss"), chunks, files)
+    return IndexState(manifest, open_store(generation, store_spec), chunks, files)

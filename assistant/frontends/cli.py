@@ -83,7 +83,7 @@ def _stdin_lines() -> Iterator[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.wiring import build_embedder, chunking_params
+    from assistant.wiring import build_embedder, chunking_params, store_spec
     from index.builder import ingest_paths
 
     paths = args.paths or settings.ingest.paths
@@ -94,6 +94,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         chunking_params(settings),
         settings.ingest.exclude,
         args.rebuild,
+        store_spec(settings),
     )
     for source, reason in report.failed:
         print(f"kb: skipped {source}: {reason}", file=sys.stderr)

@@ -1,0 +1,61 @@
+"""Vector stores behind one small protocol, and the setting that picks one.
+
+A store lives beside a generation's other files: `save(folder)` writes what the generation
+needs to find its vectors again, and `open_store(folder)` reads it back, so loading an index
+needs no settings. Stores that keep vectors outside the folder (Milvus) must not delete
+anything an older generation still uses before the new one is current: `committed()` is
+called after the switch, and is where they drop what was removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from index.faiss_store import ANN_THRESHOLD, FaissStore
+
+MILVUS_FILE = "vectors.milvus.json"
+
+
+class VectorStore(Protocol):
+    """Chunk vectors by 64-bit chunk id; `search` returns (id, inner product), best first."""
+
+    dimension: int
+
+    def __len__(self) -> int: ...
+    def add(self, ids: list[int], vectors: np.ndarray) -> None: ...
+    def remove(self, ids: list[int]) -> None: ...
+    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def vectors(self, ids: list[int]) -> np.ndarray: ...
+    def save(self, folder: Path) -> None: ...
+    def committed(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """Which store a new index gets (an existing index keeps the one it was built with)."""
+
+    kind: Literal["faiss", "milvus"] = "faiss"
+    ann_threshold: int = ANN_THRESHOLD  # faiss: exact search below this many vectors, HNSW above
+    milvus_uri: str = ".kb/milvus.db"  # a file: Milvus Lite, embedded; http(s)://: a cluster
+    milvus_collection: str = "kb_chunks"
+
+    def create(self, dimension: int) -> VectorStore:
+        if self.kind == "milvus":
+            from index.milvus_store import MilvusStore
+
+            return MilvusStore(dimension, self.milvus_uri, self.milvus_collection)
+        return FaissStore(dimension, ann_threshold=self.ann_threshold)
+
+
+def open_store(folder: Path, spec: StoreSpec | None = None) -> VectorStore:
+    """The store a generation folder was saved with."""
+    if (folder / MILVUS_FILE).is_file():
+        from index.milvus_store import MilvusStore
+
+        return MilvusStore.load(folder / MILVUS_FILE)
+    threshold = (spec or StoreSpec()).ann_threshold
+    return FaissStore.load(folder, ann_threshold=threshold)
