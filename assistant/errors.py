@@ -4,7 +4,12 @@ The root (`KbError`) and the ingest/index errors live in the lower layers so tha
 packages never import `assistant`; they are re-exported here.
 """
 
-from index.errors import EmbedderError, IndexMismatchError, IndexNotBuiltError
+from index.errors import (
+    EmbedderError,
+    IndexMismatchError,
+    IndexNotBuiltError,
+    VectorStoreError,
+)
 from ingest.errors import IngestError, KbError
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     "IngestError",
     "KbError",
     "ModelFileError",
+    "VectorStoreError",
 ]
 
 

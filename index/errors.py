@@ -13,3 +13,7 @@ class IndexMismatchError(KbError):
 
 class EmbedderError(KbError):
     """The embedding model could not be loaded or run."""
+
+
+class VectorStoreError(KbError):
+    """The vector store cannot be used: a missing extra, a locked or unreachable database."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -32,3 +33,8 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(reason)
+
+
+def milvus_available() -> bool:
+    """pymilvus and Milvus Lite, the `milvus` extra (in `dev` too, so CI always has them)."""
+    return all(importlib.util.find_spec(name) for name in ("pymilvus", "milvus_lite"))

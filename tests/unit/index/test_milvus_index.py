@@ -1,0 +1,172 @@
+"""Milvus Lite: deletes wait for the switch, rebuilds, errors, and an index built on it."""
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from index.builder import ingest_paths
+from index.embedders import HashingEmbedder
+from index.errors import IndexMismatchError, VectorStoreError
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from index.stores import StoreSpec, open_store
+from ingest.splitter import ChunkingParams
+from tests.conftest import milvus_available, require
+
+IDS = [2**60 + i for i in range(6)]
+
+
+@pytest.fixture
+def uri(tmp_path: Path) -> str:
+    require(
+        milvus_available(),
+        "pymilvus and milvus-lite are not installed (pip install -e '.[milvus]')",
+    )
+    return str(tmp_path / "milvus.db")
+
+
+def _unit(rows: int, dim: int) -> np.ndarray:
+    data = np.random.default_rng(0).normal(size=(rows, dim)).astype(np.float32)
+    return data / np.linalg.norm(data, axis=1, keepdims=True)
+
+
+def _stored_ids(uri: str, ids: list[int]) -> list[int]:
+    """What the collection really holds of `ids`, asked through pymilvus itself."""
+    from pymilvus import MilvusClient
+
+    rows = MilvusClient(uri).get("kb_chunks", ids=ids, output_fields=["id"])
+    return sorted(int(r["id"]) for r in rows)
+
+
+def _generation(tmp_path: Path, name: str, store: Any) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    store.save(folder)
+    return folder
+
+
+def test_removed_vectors_stay_for_the_old_generation_until_committed(
+    uri: str, tmp_path: Path
+) -> None:
+    from index.milvus_store import MilvusStore
+
+    vectors = _unit(6, 8)
+    store = MilvusStore(8, uri, "kb_chunks")
+    store.add(IDS, vectors)
+    old = _generation(tmp_path, "gen-1", store)
+    store.remove(IDS[:2])
+    new = _generation(tmp_path, "gen-2", store)
+    # Before the switch: the old generation still finds everything, the new one hides the two.
+    np.testing.assert_allclose(open_store(old).vectors(IDS[:2]), vectors[:2], rtol=1e-6)
+    assert len(open_store(old)) == 6 and len(open_store(new)) == 4
+    assert _stored_ids(uri, IDS) == IDS
+    store.committed()
+    assert _stored_ids(uri, IDS) == IDS[2:] and len(open_store(old)) == 4
+    with pytest.raises(KeyError):
+        open_store(old).vectors(IDS[:1])
+
+
+def test_a_crash_before_committed_still_hides_and_later_deletes(uri: str, tmp_path: Path) -> None:
+    from index.milvus_store import MilvusStore
+
+    store = MilvusStore(8, uri, "kb_chunks")
+    store.add(IDS, _unit(6, 8))
+    store.remove(IDS[:3])
+    current = _generation(tmp_path, "gen-2", store)  # switched, then the process died
+    reopened = open_store(current)
+    assert len(reopened) == 3 and IDS[0] not in dict(reopened.search(_unit(6, 8)[0], 6))
+    assert _stored_ids(uri, IDS) == IDS
+    reopened.committed()
+    assert _stored_ids(uri, IDS) == IDS[3:]
+
+
+def test_a_new_store_on_a_used_collection_starts_empty(uri: str) -> None:
+    from index.milvus_store import MilvusStore
+
+    vectors = _unit(6, 8)
+    MilvusStore(8, uri, "kb_chunks").add(IDS, vectors)
+    rebuilt = MilvusStore(8, uri, "kb_chunks")  # `kb ingest --rebuild`
+    assert len(rebuilt) == 0 and rebuilt.search(vectors[0], 3) == []
+    rebuilt.add(IDS[:1], vectors[:1])
+    rebuilt.committed()  # the old rows the rebuild did not add again go
+    assert _stored_ids(uri, IDS) == IDS[:1]
+
+
+def test_another_dimension_is_a_mismatch_naming_the_setting(uri: str) -> None:
+    from index.milvus_store import MilvusStore
+
+    MilvusStore(8, uri, "kb_chunks")
+    with pytest.raises(IndexMismatchError, match="KB_INDEX__MILVUS_COLLECTION"):
+        MilvusStore(16, uri, "kb_chunks")
+
+
+def test_bad_lite_paths_are_named(tmp_path: Path, uri: str) -> None:
+    from index.milvus_store import MilvusStore
+
+    with pytest.raises(VectorStoreError, match=r"must end in \.db"):
+        MilvusStore(8, str(tmp_path / "milvus.sqlite"), "kb_chunks")
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "gen" / "vectors.milvus.json").write_text(
+        '{"uri": "%s", "collection": "kb_chunks", "dimension": 8}' % (tmp_path / "gone.db")
+    )
+    with pytest.raises(VectorStoreError, match="no Milvus Lite database"):
+        open_store(tmp_path / "gen")
+
+
+def test_without_pymilvus_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from index.milvus_store import MilvusStore
+
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # makes `import pymilvus` fail
+    with pytest.raises(VectorStoreError, match=r"pip install 'kb\[milvus\]'"):
+        MilvusStore(8, "x.db", "kb_chunks")
+
+
+def test_a_cluster_gets_the_token_from_the_environment_or_dotenv(
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pymilvus
+
+    from index import milvus_store
+
+    seen: list[dict[str, str]] = []
+    monkeypatch.setattr(pymilvus, "MilvusClient", lambda **kw: seen.append(kw))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("KB_MILVUS_TOKEN=from-dotenv\n")
+    milvus_store._connect("https://milvus.example:19530", create=True)
+    monkeypatch.setenv("KB_MILVUS_TOKEN", "user:secret")
+    milvus_store._connect("https://milvus.example:19530", create=True)
+    milvus_store._connect(uri, create=True)
+    assert seen == [
+        {"uri": "https://milvus.example:19530", "token": "from-dotenv"},
+        {"uri": "https://milvus.example:19530", "token": "user:secret"},
+        {"uri": uri, "token": ""},  # Milvus Lite has no users
+    ]
+
+
+def test_an_index_on_milvus_lite_follows_file_changes(
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
+    (docs / "b.txt").write_text("Bravo discusses hosting costs at scale.\n")
+    embedder, spec = HashingEmbedder(64), StoreSpec(kind="milvus", milvus_uri=uri)
+
+    def ask(question: str) -> list[str]:
+        state = load_index(Path("index"))
+        assert len(state.store) == len(state.chunks)
+        return [h.chunk.text for h in HybridRetriever(state, embedder).retrieve(question, 1)]
+
+    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    assert "licences" in ask("licences open weights")[0]
+    old_ids = list(load_index(Path("index")).files["docs/a.md"].chunk_ids)
+    (docs / "a.md").write_text("# Alpha\n\nAlpha now covers privacy on premises.\n")
+    report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    assert report.updated == ["docs/a.md"]
+    assert _stored_ids(uri, old_ids) == []  # deleted after the switch, not only hidden
+    assert not any("licences" in text for text in ask("licences open weights"))
+    assert "privacy" in ask("privacy on premises")[0]
