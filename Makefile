@@ -43,7 +43,10 @@ lint: install
 test: model lint
 	$(PY) -m pytest
 
+# Speed against stock llama-index (installs python3.11-doc with apt for its corpus: ~30 minutes).
 bench: index
+	$(PIP) install -q -e '.[dev,bench]'
+	$(PY) bench/speed.py
 	$(PY) bench/ingest_answer.py
 	$(PY) bench/web_page.py
 	$(PY) bench/fallback.py
