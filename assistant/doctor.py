@@ -82,6 +82,7 @@ def _gpu(settings: Settings) -> dict[str, Any]:
 
 def _index(settings: Settings) -> dict[str, Any]:
     from index.storage import current_generation, read_manifest
+    from index.stores import describe_store
 
     index_dir = Path(settings.index.dir)
     generation = current_generation(index_dir)
@@ -93,6 +94,7 @@ def _index(settings: Settings) -> dict[str, Any]:
         "built": True,
         "generation": generation.name,
         "manifest": manifest.as_dict(),
+        "store": describe_store(generation),
     }
     try:
         manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())

@@ -9,13 +9,14 @@ called after the switch, and is where they drop what was removed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
 
-from index.faiss_store import ANN_THRESHOLD, FaissStore
+from index.faiss_store import ANN_FILE, ANN_THRESHOLD, FaissStore
 
 MILVUS_FILE = "vectors.milvus.json"
 
@@ -49,6 +50,15 @@ class StoreSpec:
 
             return MilvusStore(dimension, self.milvus_uri, self.milvus_collection)
         return FaissStore(dimension, ann_threshold=self.ann_threshold)
+
+
+def describe_store(folder: Path) -> dict[str, str]:
+    """What a generation folder keeps its vectors in, read from its files (nothing is loaded)."""
+    if (folder / MILVUS_FILE).is_file():
+        saved = json.loads((folder / MILVUS_FILE).read_text(encoding="utf-8"))
+        return {"kind": "milvus", "uri": saved["uri"], "collection": saved["collection"]}
+    search = "hnsw" if (folder / ANN_FILE).is_file() else "exact"
+    return {"kind": "faiss", "search": search}
 
 
 def open_store(folder: Path, spec: StoreSpec | None = None) -> VectorStore:

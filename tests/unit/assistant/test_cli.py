@@ -164,4 +164,13 @@ def test_slack_without_tokens_says_which_variable(
     code, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
     slack = json.loads(out)["slack"]
     assert slack["variables_set"]["SLACK_BOT_TOKEN"] and not slack["socket_mode_ready"]
+
     assert "xoxb-secret-value-123" not in out
+
+
+def test_doctor_says_where_the_vectors_are(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, "ingest")
+    _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")  # 1: no GGUF in this folder
+    assert json.loads(out)["index"]["store"] == {"kind": "faiss", "search": "exact"}
