@@ -18,6 +18,7 @@ from index.embedders import Embedder
 from index.models import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
 
 
 def word_count(text: str) -> int:
@@ -37,6 +38,11 @@ def unsupported_numbers(reply: str, question: str, passages: Sequence[str]) -> l
 def adds_nothing(reply: str, question: str) -> bool:
     """The reply only repeats the question's own words (or has no words at all)."""
     return not (content_words(strip_markers(reply)) - content_words(question))
+
+
+def picks_an_option(reply: str, question: str) -> bool:
+    """An "A or B?" question is answered with words of the question: naming one is an answer."""
+    return bool(_CHOICE.search(question)) and bool(content_words(strip_markers(reply)))
 
 
 def relevance(query: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:

@@ -24,7 +24,12 @@ from assistant.fallback import (
     complete_with_fallback,
     stream_with_fallback,
 )
-from assistant.grounding import adds_nothing, closest_sentence, unsupported_numbers
+from assistant.grounding import (
+    adds_nothing,
+    closest_sentence,
+    picks_an_option,
+    unsupported_numbers,
+)
 from assistant.llms.base import ChatModel, Message
 from assistant.models import Answer, Citation, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label
@@ -205,7 +210,7 @@ class Assistant:
         """Why the reply must not be shown as an answer, or None when it may."""
         if says_it_does_not_know(reply):
             return "the model found no answer"
-        if adds_nothing(reply, draft.query):
+        if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
         invented = unsupported_numbers(reply, draft.query, passages)
         if invented:

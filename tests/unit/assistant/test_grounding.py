@@ -1,4 +1,9 @@
-from assistant.grounding import adds_nothing, closest_sentence, unsupported_numbers
+from assistant.grounding import (
+    adds_nothing,
+    closest_sentence,
+    picks_an_option,
+    unsupported_numbers,
+)
 from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
 
@@ -17,6 +22,13 @@ def test_a_reply_adds_nothing_when_it_only_has_the_questions_words() -> None:
     assert adds_nothing("Llama 3 was released on [1].", "When was Llama 3 released?")
     assert adds_nothing("[1] [2]", "Anything?")
     assert not adds_nothing("It was released in April [1].", "When was Llama 3 released?")
+
+
+def test_naming_one_option_of_a_choice_question_is_an_answer() -> None:
+    question = "Are Llama weights open or closed?"
+    assert adds_nothing("Open [1].", question) and picks_an_option("Open [1].", question)
+    assert not picks_an_option("[1]", question)
+    assert not picks_an_option("Open [1].", "Are Llama weights open?")
 
 
 def test_closest_sentence_prefers_the_one_holding_the_question_words(

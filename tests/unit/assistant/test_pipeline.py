@@ -90,6 +90,13 @@ def test_a_reply_that_only_restates_the_question_is_declined(retriever: HybridRe
     assert answer.refused and answer.note == "the model's reply added nothing to the question"
 
 
+def test_naming_one_option_of_a_choice_question_is_an_answer(retriever: HybridRetriever) -> None:
+    answer = make_assistant(retriever, ["Self-hosting is cheaper [1]."]).ask(
+        "At high volumes, is self-hosting or per-token API fees cheaper?"
+    )
+    assert not answer.refused and answer.text.startswith("Self-hosting is cheaper")
+
+
 def test_a_figure_no_passage_holds_is_declined(retriever: HybridRetriever) -> None:
     answer = make_assistant(retriever, ["It is cheaper above 4,000 requests a day [1]."]).ask(
         "When is self-hosting cheaper?"
