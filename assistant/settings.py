@@ -29,6 +29,8 @@ class EmbedderSettings(BaseModel):
     model_id: str = Field("all-MiniLM-L6-v2", description="name recorded in the index manifest")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda`, ...")
     batch_size: int = Field(32, ge=1, description="chunks embedded per batch")
+    onnx: bool = Field(True, description="on a CPU, run the model with ONNX Runtime (same vectors)")
+    onnx_dir: Path = Field(Path(".kb/models"), description="where the ONNX export is kept")
 
 
 class ChunkingSettings(BaseModel):

@@ -43,8 +43,9 @@ def enforce_offline() -> None:
 
 def _sentence_transformer(settings: EmbedderSettings) -> Embedder:
     path = settings.model_path or packaged_minilm_path()
+    onnx_dir = settings.onnx_dir if settings.onnx else None
     return SentenceTransformerEmbedder(
-        path, settings.model_id, settings.device, settings.batch_size
+        path, settings.model_id, settings.device, settings.batch_size, onnx_dir
     )
 
 

@@ -45,20 +45,34 @@ def pick_device(requested: str) -> str:
     """`auto` means CUDA when torch sees a GPU, else CPU."""
     if requested != "auto":
         return requested
+    if not Path("/dev/nvidiactl").exists():
+        return "cpu"  # no NVIDIA driver: no need to import torch (a second or more) to know
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class SentenceTransformerEmbedder:
-    """all-MiniLM-L6-v2 (or any local sentence-transformers folder), loaded on first use."""
+    """all-MiniLM-L6-v2 (or any local sentence-transformers folder), loaded on first use.
 
-    def __init__(self, model_path: Path, model_id: str, device: str = "auto", batch_size: int = 32):
+    On a CPU, with `onnx_dir` given, the same model runs through ONNX Runtime instead
+    (index/onnx_encoder.py: same vectors, much less overhead per query)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        model_id: str,
+        device: str = "auto",
+        batch_size: int = 32,
+        onnx_dir: Path | None = None,
+    ):
         self._path = model_path
         self._id = model_id
         self._device = device
         self._batch_size = batch_size
+        self._onnx_dir = onnx_dir
         self._model: Any = None
+        self._onnx: Any = None  # the ONNX encoder; False once it was found unusable
 
     @property
     def id(self) -> str:
@@ -66,11 +80,30 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        encoder = self._fast_encoder()
+        if encoder:
+            return int(encoder.dimension)
         return int(self.model.get_embedding_dimension())
 
     @property
     def device(self) -> str:
-        return str(self.model.device)
+        return "cpu (onnxruntime)" if self._fast_encoder() else str(self.model.device)
+
+    def _fast_encoder(self) -> Any:
+        if self._onnx is None:
+            self._onnx = False
+            if self._onnx_dir is not None and pick_device(self._device) == "cpu":
+                self._onnx = self._load_onnx(self._onnx_dir) or False
+        return self._onnx
+
+    def _load_onnx(self, cache_dir: Path) -> Any:
+        try:
+            from index.onnx_encoder import verified_encoder
+
+            return verified_encoder(self._path, cache_dir, lambda: self.model)
+        except Exception as exc:  # any failure: sentence-transformers still works
+            log.warning("ONNX Runtime not used for the embedder (%s): %s", type(exc).__name__, exc)
+            return None
 
     @property
     def model(self) -> Any:
@@ -97,6 +130,9 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        encoder = self._fast_encoder()
+        if encoder:
+            return encoder.encode(texts, self._batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self._batch_size,

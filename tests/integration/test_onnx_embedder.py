@@ -1,0 +1,70 @@
+"""The ONNX Runtime path of the real embedder: same vectors as sentence-transformers, exported
+once, and a failed check falls back to sentence-transformers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import index.onnx_encoder
+from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
+from tests.conftest import require
+
+pytestmark = pytest.mark.integration
+
+TEXTS = [
+    "What does vendor lock-in mean?",
+    "Open models " * 200,  # past the model's 256 tokens: truncated the same way
+    "Fine-tuning on private data keeps it in house. " * 12,
+    "x",
+]
+
+
+def _embedder(onnx_dir: Path | None) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(
+        packaged_minilm_path(), "all-MiniLM-L6-v2", "cpu", 2, onnx_dir
+    )
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require(_onnx_installed(), "onnxruntime or onnx not installed")
+    return tmp_path_factory.mktemp("onnx")
+
+
+def _onnx_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) for name in ("onnxruntime", "onnx"))
+
+
+def test_onnx_vectors_match_sentence_transformers(cache: Path) -> None:
+    fast = _embedder(cache)
+    vectors = fast.embed(TEXTS)
+    assert fast.device == "cpu (onnxruntime)"
+    expected = _embedder(None).embed(TEXTS)
+    assert vectors.shape == expected.shape == (4, 384)
+    np.testing.assert_allclose(vectors, expected, atol=1e-4)
+
+
+def test_the_export_is_made_once_and_reused(cache: Path) -> None:
+    _embedder(cache).embed(["first"])
+    (export,) = cache.glob("*.onnx")
+    made = export.stat().st_mtime_ns
+    again = _embedder(cache)
+    assert again.device == "cpu (onnxruntime)" and again.dimension == 384
+    assert again.embed(["second"]).shape == (1, 384)
+    assert export.stat().st_mtime_ns == made
+
+
+def test_an_export_that_fails_its_check_is_not_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require(_onnx_installed(), "onnxruntime or onnx not installed")
+    monkeypatch.setattr(index.onnx_encoder, "TOLERANCE", -1.0)  # nothing can pass
+    rejected = _embedder(tmp_path)
+    assert rejected.embed(["a question"]).shape == (1, 384)
+    assert rejected.device == "cpu"
+    assert list(tmp_path.glob("*.rejected"))
