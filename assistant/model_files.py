@@ -98,8 +98,17 @@ def assemble_default_model(model_dir: Path) -> Path:
     return target
 
 
+def prepare_embedder() -> None:
+    """Load the configured embedder once, so its ONNX export (first use only) is made now."""
+    from assistant.settings import Settings
+    from assistant.wiring import build_embedder
+
+    build_embedder(Settings()).embed(["warm up"])
+
+
 def main() -> None:
-    """`python -m assistant.model_files [DIR]`: assemble the default model (used by `make`)."""
+    """`python -m assistant.model_files [DIR]`: assemble the default model and prepare the
+    embedder (used by `make`)."""
     import sys
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -107,6 +116,7 @@ def main() -> None:
         print(assemble_default_model(Path(sys.argv[1] if len(sys.argv) > 1 else ".kb/models")))
     except ModelFileError as exc:
         sys.exit(f"kb: {exc}")
+    prepare_embedder()
 
 
 if __name__ == "__main__":
