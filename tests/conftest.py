@@ -1,4 +1,5 @@
-"""Shared fixtures: environment isolation, the corpus, and `require` (fail in CI, skip locally)."""
+"""Shared fixtures: environment isolation, the network guard, the corpus, and `require` (fail
+in CI, skip locally)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.network_guard import GUARD, NetworkGuardPlugin
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 SEED_000 = CORPUS / "000_f78ef12f1b6dd304.txt"
 DEV_SET = ROOT / "eval" / "dev.jsonl"
 MODEL_DIR = ROOT / ".kb" / "models"
 _CLEARED = ("KB_", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SLACK_")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The whole session runs under the network guard: any connection or name lookup past
+    loopback raises and fails the test (in this process; see tests/support/network_guard.py)."""
+    if not config.pluginmanager.has_plugin("kb-network-guard"):
+        config.pluginmanager.register(NetworkGuardPlugin(GUARD), "kb-network-guard")
 
 
 @pytest.fixture(autouse=True)
