@@ -6,6 +6,7 @@ packages never import `assistant`; they are re-exported here.
 
 from index.errors import (
     EmbedderError,
+    IndexBusyError,
     IndexMismatchError,
     IndexNotBuiltError,
     VectorStoreError,
@@ -18,6 +19,7 @@ __all__ = [
     "BackendUnavailableError",
     "ConfigurationError",
     "EmbedderError",
+    "IndexBusyError",
     "IndexMismatchError",
     "IndexNotBuiltError",
     "IngestError",

@@ -2,8 +2,9 @@
 
 Used by long-running frontends (the web page): an upload is copied into the upload folder,
 ingested incrementally, and the assistant's retriever is swapped for one over the new index,
-so the file is searchable at once. Ingests are serialised; answering goes on meanwhile with
-the previous retriever. It does not decide what the user may upload: frontends check types
+so the file is searchable at once. Ingests are serialised, within the process by a thread
+lock and with other processes (`kb ingest`) by the index's writer lock, which an upload waits
+for up to a minute before it fails; answering goes on meanwhile with the previous retriever. It does not decide what the user may upload: frontends check types
 and sizes first.
 """
 
@@ -76,19 +77,21 @@ class DocumentLibrary:
         targets = self._copy_in(files)
         report = IngestReport()
         with self._lock:
-            for done, target in enumerate(targets):
-                if on_file:
-                    on_file(done, len(targets), target.name)
-                one = ingest_paths(
-                    [target],
-                    self._index_dir,
-                    self._assistant.embedder,
-                    self._params,
-                    store=self._store,
-                )
-                _merge(report, one)
-            if report.changed:
-                self._reload()
+            try:
+                for done, target in enumerate(targets):
+                    if on_file:
+                        on_file(done, len(targets), target.name)
+                    one = ingest_paths(
+                        [target],
+                        self._index_dir,
+                        self._assistant.embedder,
+                        self._params,
+                        store=self._store,
+                    )
+                    _merge(report, one)
+            finally:  # files ingested before a failure (e.g. a busy index) are searchable too
+                if report.changed:
+                    self._reload()
         log.info("upload: %s", report.summary())
         return report
 

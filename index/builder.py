@@ -3,6 +3,9 @@
 Unchanged files are skipped without loading the embedder; a changed file's chunks are
 replaced; a file gone from a scanned folder loses its chunks; a file that cannot be read is
 reported and keeps whatever the index already had of it.
+
+One ingest at a time per index folder: `ingest_paths` holds the folder's writer lock
+(`index.lock`) for its whole run, waiting for another holder up to `lock_wait_s` seconds.
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embedders import Embedder
+from index.lock import DEFAULT_WAIT_S, index_lock
 from index.manifest import Manifest
-from index.storage import FileRecord, IndexState, index_exists, load_index, save_index
+from index.storage import (
+    FileRecord,
+    IndexState,
+    index_exists,
+    load_index,
+    remove_stale,
+    save_index,
+)
 from index.stores import StoreSpec
 from ingest.errors import IngestError
 from ingest.models import Chunk
@@ -28,6 +39,8 @@ from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams, split_document
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MAX_FILE_MB = 20  # a 20 MB text file is ~17,000 chunks: minutes to embed on a CPU
 
 
 @dataclass
@@ -65,28 +78,55 @@ def _excluded(path: Path, exclude: Iterable[str]) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in exclude)
 
 
-def discover(paths: list[Path], exclude: Iterable[str]) -> tuple[list[Path], list[Path], list[str]]:
-    """Return (supported files, scanned folders, missing paths)."""
+def _skipped_link(path: Path, suffixes: tuple[str, ...]) -> str | None:
+    """Why a symbolic link found in a folder is not read, or None to read it.
+
+    Links to folders are not followed: one that points back up (`d/loop -> d`) would
+    otherwise repeat the folder without end. Name the target itself to ingest it.
+    """
+    if not path.is_symlink():
+        return None
+    if path.is_dir():
+        return "symbolic link to a folder: not followed (it could loop); ingest the folder itself"
+    if not path.exists() and path.suffix.lower() in suffixes:
+        return "symbolic link that leads nowhere (it points to itself, loops or its target is gone)"
+    return None
+
+
+def _scan(folder: Path, exclude: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Supported files in `folder` (pathlib's rglob does not descend into folder links) and
+    (source, reason) for the links skipped."""
+    files, skipped = [], []
+    suffixes = supported_suffixes()
+    for path in sorted(folder.rglob("*")):
+        if path.name.startswith(".") or _excluded(path, exclude):
+            continue
+        reason = _skipped_link(path, suffixes)
+        if reason:
+            skipped.append((source_name(path.parent) + "/" + path.name, reason))
+        elif path.is_file() and path.suffix.lower() in suffixes:
+            files.append(path)
+    return files, skipped
+
+
+def discover(
+    paths: list[Path], exclude: Iterable[str]
+) -> tuple[list[Path], list[Path], list[tuple[str, str]]]:
+    """Return (supported files, scanned folders, (path, reason) for what cannot be read)."""
     files: list[Path] = []
     folders: list[Path] = []
-    missing: list[str] = []
-    suffixes = supported_suffixes()
+    problems: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
             folders.append(path)
-            files += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in suffixes
-                and not _excluded(p, exclude)
-                and not p.name.startswith(".")
-            )
+            found, skipped = _scan(path, exclude)
+            files += found
+            problems += skipped
         elif path.is_file():
             files.append(path)
         else:
-            missing.append(str(path))
-    return files, folders, missing
+            problems.append((str(path), "no such file or folder"))
+    return files, folders, problems
 
 
 def file_sha256(path: Path) -> str:
@@ -117,14 +157,32 @@ class _Plan:
     removed: list[str] = field(default_factory=list)
 
 
+def _too_large(path: Path, max_file_mb: float | None) -> str | None:
+    """Why a file is refused for its size (checked before it is read), or None."""
+    megabytes = path.stat().st_size / (1024 * 1024)
+    if max_file_mb is None or megabytes <= max_file_mb:
+        return None
+    return (
+        f"too large: {megabytes:.1f} MB, over the {max_file_mb:g} MB limit for one file; "
+        "split it, or raise the limit (KB_INGEST__MAX_FILE_MB)"
+    )
+
+
 def _plan(
-    state: IndexState | None, files: list[Path], folders: list[Path], report: IngestReport
+    state: IndexState | None,
+    files: list[Path],
+    folders: list[Path],
+    report: IngestReport,
+    max_file_mb: float | None,
 ) -> _Plan:
     plan = _Plan()
     known = state.files if state else {}
     for path in files:
         source = source_name(path)
         try:
+            if reason := _too_large(path, max_file_mb):
+                report.failed.append((source, reason))
+                continue
             digest = file_sha256(path)
         except OSError as exc:
             report.failed.append((source, f"cannot open: {exc.strerror or exc}"))
@@ -142,6 +200,8 @@ def _read_all(
 ) -> dict[str, tuple[str, list[Chunk]]]:
     """source -> (sha256, chunks) for every file that could be read and split."""
     results = {}
+    if plan.to_read:
+        log.info("reading %d new or changed files", len(plan.to_read))
     for path, source, digest in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
         try:
             document = read_document(path, source)
@@ -154,6 +214,8 @@ def _read_all(
 
 def _embed(embedder: Embedder, chunks: list[Chunk], batch_size: int = 32) -> np.ndarray:
     batches = []
+    if chunks:
+        log.info("embedding %d chunks", len(chunks))
     with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=None) as bar:
         for start in range(0, len(chunks), batch_size):
             batch = chunks[start : start + batch_size]
@@ -197,21 +259,45 @@ def ingest_paths(
     exclude: Iterable[str] = (),
     rebuild: bool = False,
     store: StoreSpec | None = None,
+    lock_wait_s: float = DEFAULT_WAIT_S,
+    max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
 
     `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
+    A file over `max_file_mb` (None: no limit) is reported and not read.
+    Raises `IndexBusyError` when another ingest still holds the index after `lock_wait_s`.
     """
-    spec = store or StoreSpec()
     started = time.perf_counter()
+    with index_lock(index_dir, lock_wait_s):
+        log.info("holding the writer lock of %s", index_dir)
+        remove_stale(index_dir)
+        report = _ingest_locked(
+            paths, index_dir, embedder, params, exclude, rebuild, store, max_file_mb
+        )
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _ingest_locked(
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkingParams,
+    exclude: Iterable[str],
+    rebuild: bool,
+    store: StoreSpec | None,
+    max_file_mb: float | None,
+) -> IngestReport:
+    spec = store or StoreSpec()
     report = IngestReport()
-    files, folders, missing = discover(paths, exclude)
-    report.failed += [(m, "no such file or folder") for m in missing]
+    files, folders, problems = discover(paths, exclude)
+    report.failed += problems
     state = None
     if index_exists(index_dir) and not rebuild:
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
-    plan = _plan(state, files, folders, report)
+    plan = _plan(state, files, folders, report, max_file_mb)
     read = _read_all(plan, params, report)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
@@ -220,7 +306,7 @@ def ingest_paths(
         state = state or _empty_state(embedder, params, spec)
         _apply(state, read, plan.removed, embedder, report)
         state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
+        log.info("saving a new generation")
         save_index(index_dir, state)
     report.chunks = len(state.chunks)
-    report.seconds = time.perf_counter() - started
     return report

@@ -17,3 +17,7 @@ class EmbedderError(KbError):
 
 class VectorStoreError(KbError):
     """The vector store cannot be used: a missing extra, a locked or unreachable database."""
+
+
+class IndexBusyError(KbError):
+    """Another ingest holds the index folder's writer lock."""

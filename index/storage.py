@@ -2,12 +2,18 @@
 
 A generation (manifest.json, chunks.jsonl, files.json, the store's files) is written in full to a
 temporary folder, renamed into place, and only then made current by `os.replace` of the pointer
-file. A crash at any moment leaves either the old index or the new one, never a mix.
+file. A crash at any moment leaves either the old index or the new one, never a mix; what the
+crashed writer left behind (a staging folder, a generation never made current) is removed by the
+next one.
+
+Writing is not safe against another writer: callers hold `index.lock.index_lock` from loading
+the generation they build on until `save_index` returns. Reading needs no lock.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -19,6 +25,8 @@ from index.errors import IndexNotBuiltError
 from index.manifest import Manifest
 from index.stores import StoreSpec, VectorStore, open_store
 from ingest.models import Chunk
+
+log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
 
@@ -95,14 +103,30 @@ def save_index(index_dir: Path, state: IndexState) -> Path:
     staging.rename(index_dir / name)
     _fsync_write(index_dir / f".{POINTER}.tmp", name)
     os.replace(index_dir / f".{POINTER}.tmp", index_dir / POINTER)
+    log.info("generation %s is current", name)
     state.store.committed()
-    _remove_stale(index_dir, keep=name)
+    _remove_stale(index_dir, keep=name, prefixes=("gen-", ".tmp-gen-"))
     return index_dir / name
 
 
-def _remove_stale(index_dir: Path, keep: str) -> None:
+def remove_stale(index_dir: Path) -> None:
+    """Remove what a killed writer left: staging folders and generations that are not current.
+
+    Only while holding the writer lock. Without a current generation, only staging folders go:
+    a complete generation that lost its pointer is kept for whoever wants to recover it.
+    """
+    if not index_dir.is_dir():
+        return
+    current = current_generation(index_dir)
+    prefixes = ("gen-", ".tmp-gen-") if current else (".tmp-gen-",)
+    _remove_stale(index_dir, keep=current.name if current else "", prefixes=prefixes)
+    (index_dir / f".{POINTER}.tmp").unlink(missing_ok=True)
+
+
+def _remove_stale(index_dir: Path, keep: str, prefixes: tuple[str, ...]) -> None:
     for entry in index_dir.iterdir():
-        if entry.is_dir() and entry.name != keep and entry.name.startswith(("gen-", ".tmp-gen-")):
+        if entry.is_dir() and entry.name != keep and entry.name.startswith(prefixes):
+            log.info("removing %s (not current)", entry.name)
             shutil.rmtree(entry, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ enforce_offline()
 
 from assistant.errors import ConfigurationError, KbError  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from index.lock import DEFAULT_WAIT_S  # noqa: E402
 
 log = logging.getLogger("kb")
 
@@ -32,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="build or update the index")
     ingest.add_argument("paths", nargs="*", type=Path, help="files and folders (default: corpus/)")
     ingest.add_argument("--rebuild", action="store_true", help="start a new index from scratch")
+    ingest.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help="how long to wait for another ingest of the same index before giving up "
+        f"(default {DEFAULT_WAIT_S:.0f}; 0 refuses at once)",
+    )
     retrieve = commands.add_parser("retrieve", help="show the passages found for a question")
     retrieve.add_argument("question", help="the question, or - to read one per line from stdin")
     retrieve.add_argument("--top-k", type=int, default=5)
@@ -95,6 +104,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         settings.ingest.exclude,
         args.rebuild,
         store_spec(settings),
+        lock_wait_s=args.wait,
     )
     for source, reason in report.failed:
         print(f"kb: skipped {source}: {reason}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Incremental ingest with the hashing fake: add, modify, delete, skip, fail, crash."""
+"""Incremental ingest with the hashing fake: add, modify, delete, skip, fail, crash, clean up."""
 
 from pathlib import Path
 
@@ -134,6 +134,28 @@ def test_crash_mid_write_keeps_the_old_index(docs: Path, monkeypatch: pytest.Mon
         _ingest(docs, CountingEmbedder())
     assert _sources() == {"docs/a.md", "docs/b.txt"}  # the old generation is intact and current
     assert _ingest(docs, CountingEmbedder()).added == ["docs/c.md"]
+
+
+def test_an_ingest_removes_what_a_killed_one_left_even_with_nothing_to_do(docs: Path) -> None:
+    _ingest(docs, CountingEmbedder())
+    index_dir = Path(".kb/index")
+    current = storage.current_generation(index_dir)
+    leftovers = [index_dir / ".tmp-gen-killed", index_dir / "gen-never-current"]
+    for folder in leftovers:
+        folder.mkdir()
+        (folder / "chunks.jsonl").write_text("half")
+    (index_dir / ".CURRENT.tmp").write_text("gen-never-current")
+    assert not _ingest(docs, CountingEmbedder()).changed
+    assert not any(folder.exists() for folder in leftovers)
+    assert not (index_dir / ".CURRENT.tmp").exists()
+    assert storage.current_generation(index_dir) == current
+
+
+def test_without_a_current_generation_only_staging_folders_are_removed(tmp_path: Path) -> None:
+    (tmp_path / ".tmp-gen-killed").mkdir()
+    (tmp_path / "gen-lost-pointer").mkdir()
+    storage.remove_stale(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["gen-lost-pointer"]
 
 
 def test_loading_without_an_index_names_the_command(tmp_path: Path) -> None:
