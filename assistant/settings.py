@@ -44,6 +44,11 @@ class ChunkingSettings(BaseModel):
 class IngestSettings(BaseModel):
     paths: list[Path] = Field([Path("corpus")], description="default files and folders to ingest")
     exclude: list[str] = Field(["SOURCES.md"], description="file-name patterns never ingested")
+    max_file_mb: float = Field(
+        20,
+        gt=0,
+        description="a larger file is reported and skipped (a 20 MB text file is ~17,000 chunks)",
+    )
 
 
 class IndexSettings(BaseModel):

@@ -24,16 +24,28 @@ def _markdown_document(source: str, text: str, plain_headings: bool = False) -> 
     return Document(source, title_from(meta, headings), text, tuple(headings))
 
 
+def _decoded_text(source: str, data: bytes) -> str:
+    """Repaired text of a text file; a NUL byte, which no text encoding without a byte-order
+    mark produces, means the file is binary, not text (an image or archive renamed .txt)."""
+    text = decode_bytes(data)
+    if "\x00" in text:
+        raise IngestError(
+            f"{source}: this looks like a binary file, not text (it holds NUL bytes); "
+            "UTF-16 text needs a byte-order mark, or save it as UTF-8"
+        )
+    return repair_text(text)
+
+
 def read_text(source: str, data: bytes) -> Document:
-    return _markdown_document(source, repair_text(decode_bytes(data)), plain_headings=True)
+    return _markdown_document(source, _decoded_text(source, data), plain_headings=True)
 
 
 def read_markdown(source: str, data: bytes) -> Document:
-    return _markdown_document(source, repair_text(decode_bytes(data)))
+    return _markdown_document(source, _decoded_text(source, data))
 
 
 def read_html(source: str, data: bytes) -> Document:
-    title, text = html_to_text(repair_text(decode_bytes(data)))
+    title, text = html_to_text(_decoded_text(source, data))
     headings = find_atx_headings(text)
     return Document(source, title or title_from({}, headings), text, tuple(headings))
 
@@ -42,9 +54,11 @@ def read_pdf(source: str, data: bytes) -> Document:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
+    # An empty user password only restricts printing or copying: any viewer opens it, so do we.
+    if reader.is_encrypted and not reader.decrypt(""):
         raise IngestError(
-            f"{source}: the PDF is encrypted; save an unencrypted copy and ingest that"
+            f"{source}: the PDF is encrypted with a password; save an unencrypted copy "
+            "and ingest that"
         )
     text, pages = "", []
     for number, page in enumerate(reader.pages, start=1):
@@ -105,12 +119,18 @@ def read_document(path: Path, source: str | None = None) -> Document:
             f"{source}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}"
         )
     try:
-        document = reader(source, path.read_bytes())
+        data = path.read_bytes()
+        if not data:
+            raise IngestError(f"{source}: the file is empty")
+        document = reader(source, data)
     except IngestError:
         raise
+    except OSError as exc:
+        raise IngestError(f"{source}: cannot open: {exc.strerror or exc}") from exc
     except Exception as exc:  # third-party parsers raise anything on corrupt input
         raise IngestError(
-            f"{source}: could not read {path.suffix} file ({type(exc).__name__}: {exc})"
+            f"{source}: could not read {path.suffix} file: it is damaged, cut short or not "
+            f"really a {path.suffix} file ({type(exc).__name__}: {exc})"
         ) from exc
     if not document.text.strip():
         raise IngestError(f"{source}: the file holds no text")

@@ -6,13 +6,26 @@ was decoded with the wrong codec (seed 000 was UTF-8 read as Mac-Roman).
 
 from __future__ import annotations
 
+import codecs
+
 import ftfy
 
 _CODECS = ("utf-8-sig", "cp1252", "latin-1")
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 
 
 def decode_bytes(data: bytes) -> str:
-    """Decode file bytes, preferring UTF-8; latin-1 never fails, so this always returns."""
+    """Decode file bytes: UTF-16/32 when a byte-order mark says so (Windows Notepad writes
+    UTF-16), else UTF-8, then cp1252; latin-1 never fails, so this always returns."""
+    for mark, codec in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            return data.decode(codec, errors="replace")
     for codec in _CODECS:
         try:
             return data.decode(codec)

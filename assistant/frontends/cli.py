@@ -105,6 +105,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         args.rebuild,
         store_spec(settings),
         lock_wait_s=args.wait,
+        max_file_mb=settings.ingest.max_file_mb,
     )
     for source, reason in report.failed:
         print(f"kb: skipped {source}: {reason}", file=sys.stderr)
