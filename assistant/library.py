@@ -4,8 +4,12 @@ Used by long-running frontends (the web page): an upload is copied into the uplo
 ingested incrementally, and the assistant's retriever is swapped for one over the new index,
 so the file is searchable at once. Ingests are serialised, within the process by a thread
 lock and with other processes (`kb ingest`) by the index's writer lock, which an upload waits
-for up to a minute before it fails; answering goes on meanwhile with the previous retriever. It does not decide what the user may upload: frontends check types
-and sizes first.
+for up to a minute before it fails; answering goes on meanwhile with the previous retriever.
+
+It decides what an upload may hold (`UploadLimits`), before anything is written: a file of an
+unsupported type or over the size limit is refused and the others go in; a batch of too many
+files is refused whole. Whatever name a browser sends, the copy lands directly in the upload
+folder.
 """
 
 from __future__ import annotations
@@ -36,16 +40,34 @@ class UnknownSourceError(KbError):
     """A source that is not in the index was asked for."""
 
 
+class UploadRefusedError(KbError):
+    """A whole upload was refused (too many files); nothing of it was written."""
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_mb: float = 20
+    max_files: int = 20
+
+
 @dataclass(frozen=True)
 class LibraryStats:
     documents: int
     chunks: int
 
 
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes of UTF-8 in a name
+
+
 def safe_file_name(name: str) -> str:
-    """A plain file name from whatever a browser sent: no folders, no odd characters."""
+    """A plain file name from whatever a browser sent: no folders, no odd characters, not
+    too long (the suffix is kept)."""
     stem = Path(name.replace("\\", "/")).name
     cleaned = re.sub(r"[^\w.\- ]+", "_", stem).strip(" .")
+    if len(cleaned.encode()) > _MAX_NAME_BYTES:
+        suffix = Path(cleaned).suffix[:10]
+        room = _MAX_NAME_BYTES - len(suffix.encode())
+        cleaned = cleaned.encode()[:room].decode(errors="ignore").rstrip(" .") + suffix
     return cleaned or "upload"
 
 
@@ -57,12 +79,14 @@ class DocumentLibrary:
         upload_dir: Path,
         params: ChunkingParams,
         store: StoreSpec | None = None,
+        limits: UploadLimits | None = None,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
         self._upload_dir = upload_dir
         self._params = params
         self._store = store or StoreSpec()
+        self.limits = limits or UploadLimits()
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
@@ -73,9 +97,11 @@ class DocumentLibrary:
         self, files: Iterable[tuple[Path, str]], on_file: FileProgress | None = None
     ) -> IngestReport:
         """Copy (temporary path, original name) pairs into the upload folder and ingest them
-        one by one, calling `on_file(done, total, name)` before each."""
-        targets = self._copy_in(files)
-        report = IngestReport()
+        one by one, calling `on_file(done, total, name)` before each. A refused file is in
+        the report's `failed` and was not copied; too many files raise `UploadRefusedError`."""
+        accepted, refused = self._check(list(files))
+        targets = self._copy_in(accepted)
+        report = IngestReport(failed=refused, chunks=self.stats().chunks)
         with self._lock:
             try:
                 for done, target in enumerate(targets):
@@ -87,6 +113,7 @@ class DocumentLibrary:
                         self._assistant.embedder,
                         self._params,
                         store=self._store,
+                        max_file_mb=self.limits.max_file_mb,
                     )
                     _merge(report, one)
             finally:  # files ingested before a failure (e.g. a busy index) are searchable too
@@ -95,11 +122,34 @@ class DocumentLibrary:
         log.info("upload: %s", report.summary())
         return report
 
-    def _copy_in(self, files: Iterable[tuple[Path, str]]) -> list[Path]:
+    def _check(
+        self, files: list[tuple[Path, str]]
+    ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+        """(files to take, (name, reason) for each refused file); too many refuse them all."""
+        limits = self.limits
+        if len(files) > limits.max_files:
+            raise UploadRefusedError(
+                f"{len(files)} files in one upload, over the limit of {limits.max_files}: "
+                f"nothing was added; upload at most {limits.max_files} at a time"
+            )
+        accepted, refused = [], []
+        for path, name in files:
+            safe = safe_file_name(name)
+            if Path(safe).suffix.lower() not in supported_suffixes():
+                refused.append((safe, f"unsupported type; use {', '.join(accepted_suffixes())}"))
+            elif path.stat().st_size > limits.max_file_mb * 1024 * 1024:
+                refused.append((safe, f"larger than {limits.max_file_mb:g} MB"))
+            else:
+                accepted.append((path, safe))
+        return accepted, refused
+
+    def _copy_in(self, files: list[tuple[Path, str]]) -> list[Path]:
         self._upload_dir.mkdir(parents=True, exist_ok=True)
         targets = []
-        for path, name in files:
-            target = self._upload_dir / safe_file_name(name)
+        for path, safe in files:
+            target = self._upload_dir / safe
+            if target.is_symlink():  # replace the link itself, never write where it points
+                target.unlink()
             shutil.copyfile(path, target)
             targets.append(target)
         return targets

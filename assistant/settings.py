@@ -169,6 +169,9 @@ class WebSettings(BaseModel):
     password: SecretStr | None = Field(None, description="login password; from env or .env")
     upload_dir: Path = Field(Path(".kb/uploads"), description="where uploaded files are kept")
     max_upload_mb: int = Field(20, ge=1, description="largest file the page accepts")
+    max_upload_files: int = Field(
+        20, ge=1, description="most files in one upload; a bigger batch is refused whole"
+    )
 
 
 class SlackSettings(BaseModel):

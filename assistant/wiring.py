@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.backends import ChatModelPool
-from assistant.library import DocumentLibrary
+from assistant.library import DocumentLibrary, UploadLimits
 from assistant.llms.base import ChatModel
 from assistant.pipeline import AnswerOptions, Assistant
 from assistant.profiles import build_pool, profile_prices
@@ -130,4 +130,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         Path(settings.web.upload_dir),
         chunking_params(settings),
         store_spec(settings),
+        UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
     )

@@ -104,7 +104,8 @@ def _sources_column(
         files = gr.File(
             file_count="multiple",
             file_types=accepted_suffixes(),
-            label=f"Drop files here ({', '.join(accepted_suffixes())}; up to {parts.max_upload_mb} MB)",
+            label=f"Drop files here ({', '.join(accepted_suffixes())}; up to "
+            f"{parts.library.limits.max_files} files of {parts.max_upload_mb} MB at a time)",
             elem_id="kb-upload",
         )
         report = gr.Markdown(elem_id="kb-upload-report")

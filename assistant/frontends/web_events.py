@@ -23,7 +23,7 @@ from assistant.backends import ChatModelPool  # noqa: E402
 from assistant.errors import KbError  # noqa: E402
 from assistant.fallback import Restart  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
-from assistant.library import DocumentLibrary, FileProgress, accepted_suffixes  # noqa: E402
+from assistant.library import DocumentLibrary, FileProgress  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
@@ -118,22 +118,15 @@ def switch_backend(
 def add_documents(
     parts: PageParts, paths: list[str] | None, on_file: FileProgress | None = None
 ) -> tuple[str, None]:
-    """Ingest uploaded files; a file of the wrong type or size is reported, never fatal."""
-    accepted, rejected = [], []
-    limit = parts.max_upload_mb * 1024 * 1024
-    for raw in paths or []:
-        path = Path(raw)
-        if path.suffix.lower() not in accepted_suffixes():
-            rejected.append((path.name, f"unsupported type; use {', '.join(accepted_suffixes())}"))
-        elif path.stat().st_size > limit:
-            rejected.append((path.name, f"larger than {parts.max_upload_mb} MB"))
-        else:
-            accepted.append((path, path.name))
+    """Ingest uploaded files; the library refuses a file of the wrong type or size (listed with
+    its reason, the others go in) and a batch of too many files (nothing goes in)."""
+    if not paths:
+        return "", None
     try:
-        report = parts.library.add_files(accepted, on_file) if accepted else None
+        report = parts.library.add_files([(Path(raw), Path(raw).name) for raw in paths], on_file)
     except KbError as exc:
         return f"❌ upload failed: {exc}", None
-    return render.upload_markdown(report, rejected), None
+    return render.upload_markdown(report, []), None
 
 
 def open_document(parts: PageParts, key: str) -> str:

@@ -45,7 +45,7 @@ def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: objec
     """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
     from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
     from assistant.frontends.web_events import PageParts
-    from assistant.library import DocumentLibrary
+    from assistant.library import DocumentLibrary, UploadLimits
 
     assistant = make_assistant(retriever, replies)
     choices = [
@@ -57,5 +57,6 @@ def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: objec
     factories = {"fake": lambda: assistant.chat_model, "fake-2": lambda: second}
     rules = RoutingRules(private="fake", hosted="hosted-openai", fallback=())
     pool = ChatModelPool(choices, factories, "fake", rules)
-    library = DocumentLibrary(assistant, Path("index"), upload_dir, ChunkingParams())
+    limits = UploadLimits(max_file_mb=1, max_files=5)
+    library = DocumentLibrary(assistant, Path("index"), upload_dir, ChunkingParams(), None, limits)
     return PageParts(assistant, pool, library, max_upload_mb=1)
