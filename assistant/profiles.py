@@ -214,13 +214,15 @@ def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, 
 
 def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, dict[str, object]]:
     """For `kb doctor`: each profile's kind, model, whether it is configured, and its probe."""
+    from assistant.llms.hosted import redact_url
+
     report = {}
     for name, profile in _profiles(settings).items():
         choice = availability(name, profile)
         info: dict[str, object] = {
             "kind": profile.kind,
             "model": profile.model,
-            "base_url": profile.base_url,
+            "base_url": redact_url(profile.base_url),
             "configured": choice.available,
         }
         if not choice.available:

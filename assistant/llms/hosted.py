@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
@@ -37,9 +38,21 @@ class HostedConfig:
         return self.api_key.get_secret_value() if self.api_key else NO_KEY
 
 
+def redact_url(url: str | None) -> str | None:
+    """`url` as shown to people: credentials in it (`user:password@`) and query values
+    (`?api-key=...`) become `***`; some servers take their key that way."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"***@{host}" if "@" in parts.netloc else host
+    query = "&".join(f"{name}=***" for name, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
 def translate_error(sdk: Any, exc: Exception, config: HostedConfig) -> BackendError:
     """An SDK or transport exception as a kb error that says what happened, without secrets."""
-    where = f"{config.profile} ({config.base_url or 'default endpoint'})"
+    where = f"{config.profile} ({redact_url(config.base_url) or 'default endpoint'})"
     if isinstance(exc, sdk.APITimeoutError):
         return BackendTimeoutError(f"{where} did not answer within {config.timeout_s:.0f} s")
     if isinstance(exc, sdk.APIConnectionError):
