@@ -139,10 +139,11 @@ def test_unix_sockets_work(tmp_path: Path) -> None:
         assert b.recv(1) == b"x"
 
 
-@pytest.mark.skipif(not RUN_SELFTEST, reason="run by test_a_swallowed_block_still_fails_the_test")
-def test_selftest_swallows_a_blocked_connection() -> None:
-    with contextlib.suppress(Exception):  # what careless code under test would do
-        socket.create_connection(("10.255.255.1", 80), timeout=1)
+if RUN_SELFTEST:  # only collected inside the child pytest below: no skip shows up in CI
+
+    def test_selftest_swallows_a_blocked_connection() -> None:
+        with contextlib.suppress(Exception):  # what careless code under test would do
+            socket.create_connection(("10.255.255.1", 80), timeout=1)
 
 
 def test_a_swallowed_block_still_fails_the_test() -> None:
