@@ -172,6 +172,12 @@ class WebSettings(BaseModel):
     max_upload_files: int = Field(
         20, ge=1, description="most files in one upload; a bigger batch is refused whole"
     )
+    max_waiting: int = Field(
+        32,
+        ge=1,
+        description="questions the page holds at once (being answered or waiting for the model); "
+        "one more is answered 'kb is busy ... try again in a minute' at once",
+    )
 
 
 class SlackSettings(BaseModel):

@@ -22,6 +22,7 @@ from assistant.backends import BackendChoice  # noqa: E402
 from assistant.errors import ConfigurationError  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
+from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate  # noqa: E402
 from assistant.frontends.web_events import (  # noqa: E402
     Conversation,
     PageParts,
@@ -33,6 +34,7 @@ from assistant.frontends.web_events import (  # noqa: E402
     switch_backend,
 )
 from assistant.library import accepted_suffixes  # noqa: E402
+from assistant.llms.base import Message  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,16 @@ EXAMPLES = [
     "What does the Gemma licence say about model derivatives?",
     "What is the hybrid strategy for using open and closed models?",
 ]
+
+
+# Chat turns and `/ask` share one concurrency group with room for more handlers than the busy
+# gate admits, so a question past the gate's limit is answered "busy" at once rather than
+# waiting unseen in Gradio's queue.
+ANSWERS = "answers"
+
+
+def _answer_slots(parts: PageParts) -> dict[str, Any]:
+    return {"concurrency_id": ANSWERS, "concurrency_limit": parts.gate.limit + BUSY_HEADROOM}
 
 
 def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
@@ -62,10 +74,12 @@ def build_web_ui(parts: PageParts) -> gr.Blocks:
                 _sources_column(parts, convo, chat, status)
         page.load(lambda c: status_line(parts, c.backend), [convo], [status])
 
-        def ask(question: str, backend: str | None = None) -> dict[str, object]:
-            return ask_api(parts, question, backend)
+        def ask(
+            question: str, backend: str | None = None, history: list[Message] | None = None
+        ) -> dict[str, object]:
+            return ask_api(parts, question, backend, history)
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **_answer_slots(parts))
     return page
 
 
@@ -139,7 +153,13 @@ def _wire_chat(
 
     outputs = [chat["box"], chat["chatbot"], convo, sources]
     for trigger in (chat["box"].submit, chat["send"].click):
-        trigger(turn, [chat["box"], chat["chatbot"], convo], outputs, api_visibility="private")
+        trigger(
+            turn,
+            [chat["box"], chat["chatbot"], convo],
+            outputs,
+            api_visibility="private",
+            **_answer_slots(parts),
+        )
 
     def new_chat(c: Conversation) -> tuple[list[Any], Conversation, str, str]:
         return [], Conversation(c.backend), render.sources_html([]), ""
@@ -178,9 +198,13 @@ def launch(
     block: bool = True,
     auth: tuple[str, str] | None = None,
     max_upload_mb: int = 20,
+    max_waiting: int = 32,
 ) -> None:
-    """Serve on `host:port`; never a public share link."""
-    page.queue(default_concurrency_limit=4).launch(
+    """Serve on `host:port`; never a public share link. The busy gate (`max_waiting`) refuses
+    extra questions politely; Gradio's queue, sized well past it, only stops a flood."""
+    answer_slots = max_waiting + BUSY_HEADROOM
+    page.queue(default_concurrency_limit=4, max_size=4 * answer_slots).launch(
+        max_threads=max(40, answer_slots + 8),  # questions waiting for the model hold a thread
         server_name=host,
         server_port=port,
         share=False,
@@ -204,6 +228,7 @@ def build_page_parts(settings: Settings) -> PageParts:
         pool,
         build_library(settings, assistant),
         settings.web.max_upload_mb,
+        BusyGate(settings.web.max_waiting),
     )
 
 
@@ -211,4 +236,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     auth = page_auth(settings, host)  # before loading models: refuse fast
     parts = build_page_parts(settings)
     log.info("kb web page on http://%s:%d/", host, port)
-    launch(build_web_ui(parts), host, port, auth=auth, max_upload_mb=parts.max_upload_mb)
+    page = build_web_ui(parts)
+    launch(
+        page, host, port, auth=auth, max_upload_mb=parts.max_upload_mb, max_waiting=parts.gate.limit
+    )

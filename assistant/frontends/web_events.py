@@ -1,5 +1,6 @@
 """What the page's events do, apart from Gradio layout: answer a turn (streamed), switch a
-conversation's backend, add uploaded files, open a document, answer the `/ask` API.
+conversation's backend, add uploaded files, open a document, answer the `/ask` API. Answers go
+through the page's `BusyGate`: past its limit a question is answered "busy" at once.
 
 Each browser tab holds its own `Conversation` (history, answers, backend); `PageParts` is what
 all tabs share. Rendering is `web_render`'s job; layout and wiring are `web`'s.
@@ -23,6 +24,7 @@ from assistant.backends import ChatModelPool  # noqa: E402
 from assistant.errors import KbError  # noqa: E402
 from assistant.fallback import Restart  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
+from assistant.frontends.web_busy import BusyGate, busy_answer  # noqa: E402
 from assistant.library import DocumentLibrary, FileProgress  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
 from assistant.models import Answer  # noqa: E402
@@ -47,6 +49,7 @@ class PageParts:
     pool: ChatModelPool
     library: DocumentLibrary
     max_upload_mb: int = 20
+    gate: BusyGate = field(default_factory=BusyGate)
 
 
 def _device(model: object) -> str:
@@ -72,6 +75,18 @@ def answer_turn(
         yield "", chat, convo, render.sources_html(convo.answers)
         return
     chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+    with parts.gate.admit() as admitted:
+        if not admitted:
+            busy = busy_answer(message, convo.backend).text
+            chat[-1]["content"] = f"⏳ {busy}\n\nYour question is back in the box."
+            yield message, chat, convo, render.sources_html(convo.answers)
+            return
+        yield from _stream_turn(parts, message, chat, convo)
+
+
+def _stream_turn(
+    parts: PageParts, message: str, chat: list[Any], convo: Conversation
+) -> Iterator[tuple[str, list[Any], Conversation, str]]:
     sources = render.sources_html(convo.answers)
     yield "", chat, convo, sources
     text = ""
@@ -138,7 +153,30 @@ def open_document(parts: PageParts, key: str) -> str:
     return render.document_html(title, source, text, start, end)
 
 
-def ask_api(parts: PageParts, question: str, backend: str | None = None) -> dict[str, object]:
-    """`/ask` for gradio_client: one question in, the `kb ask --json` object out."""
-    router = parts.pool.router(backend or parts.pool.default)
-    return parts.assistant.routed(router).ask(question).as_dict()
+def ask_api(
+    parts: PageParts,
+    question: str,
+    backend: str | None = None,
+    history: list[Message] | None = None,
+) -> dict[str, object]:
+    """`/ask` for gradio_client: a question (and the conversation so far, as in `kb ask -`) in,
+    the `kb ask --json` object out, with `busy` true when the page had no room for it."""
+    name = backend or parts.pool.default
+    with parts.gate.admit() as admitted:
+        if not admitted:
+            return {**busy_answer(question, name).as_dict(), "busy": True}
+        router = parts.pool.router(name)
+        answer = parts.assistant.routed(router).ask(question, _checked_history(history))
+    return {**answer.as_dict(), "busy": False}
+
+
+def _checked_history(history: list[Message] | None) -> list[Message]:
+    turns = list(history or [])
+    for turn in turns:
+        if not (
+            isinstance(turn, dict)
+            and turn.get("role") in ("user", "assistant")
+            and isinstance(turn.get("content"), str)
+        ):
+            raise gr.Error('history: expected [{"role": "user" or "assistant", "content": text}]')
+    return turns
