@@ -1,7 +1,13 @@
-"""Prompt templates (package data) filled in for answering and for condensing follow-ups."""
+"""Prompt templates (package data) filled in for answering and for condensing follow-ups.
+
+Text from documents and conversations is put in the prompt with chat-template control tokens
+neutralised: llama.cpp tokenizes the rendered chat template with special tokens parsed, so a
+document holding `<|im_start|>system` would otherwise open a real system turn.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -15,6 +21,24 @@ def template(name: str) -> str:
     return resources.files("assistant.prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")
 
 
+# Control-token shapes of common chat templates: ChatML and Llama 3 (`<|...|>`), Llama 2 and
+# Mistral (`<s>`, `[INST]`, `<<SYS>>`), Gemma (`<start_of_turn>`), tool and reasoning tags.
+_CONTROL = re.compile(
+    r"<\|[^<>|\s]{1,40}\|>"
+    r"|</?(?:s|bos|eos|unk|pad|start_of_turn|end_of_turn|tool_call|tool_response|think)>"
+    r"|\[/?(?:INST|SYS|AVAILABLE_TOOLS|TOOL_CALLS|TOOL_RESULTS)\]"
+    r"|<</?SYS>>",
+    re.IGNORECASE,
+)
+_INERT = str.maketrans({"<": "‹", ">": "›", "[": "(", "]": ")"})
+
+
+def neutralise_control_tokens(text: str) -> str:
+    """`text` with chat-template control tokens made plain text (`<|im_start|>` becomes
+    `‹|im_start|›`), so that no tokenizer reads them as template tokens."""
+    return _CONTROL.sub(lambda match: match.group(0).translate(_INERT), text)
+
+
 def passage_label(hit: Hit) -> str:
     parts = [hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1], hit.chunk.location]
     return " — ".join(p for p in parts if p)
@@ -22,12 +46,17 @@ def passage_label(hit: Hit) -> str:
 
 def format_passages(texts: Sequence[str]) -> str:
     # No titles or paths in the context: small models echo such headers back as the answer.
-    return "\n\n".join(f"[{n}] {' '.join(text.split())}" for n, text in enumerate(texts, start=1))
+    return "\n\n".join(
+        f"[{n}] {' '.join(neutralise_control_tokens(text).split())}"
+        for n, text in enumerate(texts, start=1)
+    )
 
 
 def answer_messages(question: str, passages: Sequence[str]) -> list[Message]:
     """The answer prompt over the passage texts shown to the model, numbered from 1."""
-    user = template("answer").format(passages=format_passages(passages), question=question.strip())
+    user = template("answer").format(
+        passages=format_passages(passages), question=neutralise_control_tokens(question.strip())
+    )
     return [
         {"role": "system", "content": template("system").strip()},
         {"role": "user", "content": user},
@@ -39,5 +68,8 @@ def condense_messages(question: str, history: Sequence[Message]) -> list[Message
         f"{turn['role'].capitalize()}: {' '.join(turn['content'].split())[:600]}"
         for turn in history[-4:]
     ]
-    prompt = template("condense").format(history="\n".join(lines), question=question.strip())
+    prompt = template("condense").format(
+        history=neutralise_control_tokens("\n".join(lines)),
+        question=neutralise_control_tokens(question.strip()),
+    )
     return [{"role": "user", "content": prompt}]
