@@ -35,6 +35,21 @@ def unsupported_numbers(reply: str, question: str, passages: Sequence[str]) -> l
     return sorted(_numbers(reply) - known)
 
 
+def _word_runs(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def repeats_instructions(
+    reply: str, instructions: str, passages: Sequence[str], run: int = 10
+) -> bool:
+    """The reply holds `run` consecutive words of the system prompt that no passage holds: it
+    is reciting its prompt (a document asked it to), not answering. Ten words, because a normal
+    reply may open with a shorter run ("the sentences from the passages that answer...")."""
+    recited = _word_runs(strip_markers(reply), run) & _word_runs(instructions, run)
+    return bool(recited - set().union(*(_word_runs(p, run) for p in passages)))
+
+
 def adds_nothing(reply: str, question: str) -> bool:
     """The reply only repeats the question's own words (or has no words at all)."""
     return not (content_words(strip_markers(reply)) - content_words(question))

@@ -4,6 +4,7 @@ Steps: condense a follow-up into a standalone query, retrieve, refuse when retri
 generate, then decide what to show: when the model declined, added nothing to the question or
 gave figures no passage holds, a refusal quoting the closest passage sentence; the best-matching
 passage when the reply only echoed the passages; else the reply with application-made citations.
+Streamed text and answers carry only links the passages hold, and no images (`assistant.links`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from assistant.grounding import (
     adds_nothing,
     closest_sentence,
     picks_an_option,
+    repeats_instructions,
     unsupported_numbers,
 )
+from assistant.links import LinkGuard, defuse_links
 from assistant.llms.base import ChatModel, Message
 from assistant.models import Answer, Citation, Price, usage_summary
-from assistant.prompting import answer_messages, condense_messages, passage_label
+from assistant.prompting import answer_messages, condense_messages, passage_label, template
 from assistant.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
 from index.models import Hit
@@ -58,6 +61,11 @@ class AnswerOptions:
     context_words: int = 0
     max_tokens: int = 256
     temperature: float = 0.1
+
+
+def _link_sources(draft: _Draft) -> list[str]:
+    """What an answer may take URLs from (`assistant.links`): the passages and the question."""
+    return [h.chunk.text for h in draft.hits] + [draft.question, draft.query]
 
 
 def _citation(n: int, hit: Hit, supports: str) -> Citation:
@@ -131,8 +139,8 @@ class Assistant:
     def stream(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
     ) -> Iterator[str | Restart | Answer]:
-        """Yield reply tokens as generated, a `Restart` when a backend failed and the next one
-        starts over, then the final `Answer` (whose text may differ from the tokens)."""
+        """Yield reply text as generated (whole words), a `Restart` when a backend failed and the
+        next one starts over, then the final `Answer` (whose text may differ from the tokens)."""
         turn = self._turn(question, history)
         draft = _Draft(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
@@ -142,21 +150,34 @@ class Assistant:
             yield self._refusal(draft, "no passage is close enough")
             return
         tokens: list[str] = []
+        yield from self._generate(draft, tokens)
+        yield self._finish(draft, "".join(tokens).strip())
+
+    def _generate(self, draft: _Draft, tokens: list[str]) -> Iterator[str | Restart]:
+        """Stream the reply, whole words at a time with links defused (`LinkGuard`: a page
+        rendering the partial reply must not fetch an image); the raw pieces go to `tokens`."""
+        guard = LinkGuard(_link_sources(draft))
         for event in stream_with_fallback(
-            turn,
+            draft.turn,
             answer_messages(draft.query, self._context(draft)),
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
         ):
             if isinstance(event, Restart):
                 tokens.clear()
+                guard = LinkGuard(_link_sources(draft))
                 draft.timings["first_token_s"] = None
-            else:
-                if draft.timings["first_token_s"] is None:
-                    draft.timings["first_token_s"] = time.perf_counter() - draft.started
-                tokens.append(event)
-            yield event
-        yield self._finish(draft, "".join(tokens).strip())
+                yield event
+                continue
+            if draft.timings["first_token_s"] is None:
+                draft.timings["first_token_s"] = time.perf_counter() - draft.started
+            tokens.append(event)
+            shown = guard.feed(event)
+            if shown:
+                yield shown
+        rest = guard.flush()
+        if rest:
+            yield rest
 
     def _context(self, draft: _Draft) -> list[str]:
         budget = self.options.context_words
@@ -192,6 +213,7 @@ class Assistant:
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
             return self._quote_closest(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
+        reply = defuse_links(reply, _link_sources(draft))
         sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(
             reply,
@@ -212,6 +234,8 @@ class Assistant:
             return "the model found no answer"
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
+        if repeats_instructions(reply, template("system"), passages):
+            return "the model's reply repeated its instructions"
         invented = unsupported_numbers(reply, draft.query, passages)
         if invented:
             return f"the model's reply gave {', '.join(invented)}, which no passage holds"
@@ -250,7 +274,7 @@ class Assistant:
         notes = [r.note for r in draft.turn.restarts] + ([note] if note else [])
         return Answer(
             draft.question,
-            text,
+            defuse_links(text, _link_sources(draft)),
             citations,
             tuple(draft.hits),
             model.backend,
