@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +15,9 @@ from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
 from tests.conftest import CORPUS, MODEL_DIR, require
+
+if TYPE_CHECKING:
+    from assistant.llms.llama_cpp import LlamaCppChatModel
 
 pytestmark = pytest.mark.integration
 
@@ -51,10 +55,17 @@ def default_gguf() -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_assistant(
-    retriever: HybridRetriever, embedder: SentenceTransformerEmbedder, default_gguf: Path
-) -> Assistant:
+def local_model(default_gguf: Path) -> LlamaCppChatModel:
+    """The default GGUF, loaded once for every test that asks it."""
     from assistant.llms.llama_cpp import LlamaCppChatModel
 
-    model = LlamaCppChatModel(default_gguf, "qwen2.5-coder-0.5b")
-    return Assistant(retriever, model, embedder, AnswerOptions())
+    return LlamaCppChatModel(default_gguf, "qwen2.5-coder-0.5b")
+
+
+@pytest.fixture(scope="session")
+def local_assistant(
+    retriever: HybridRetriever,
+    embedder: SentenceTransformerEmbedder,
+    local_model: LlamaCppChatModel,
+) -> Assistant:
+    return Assistant(retriever, local_model, embedder, AnswerOptions())
