@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -68,25 +69,33 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
+@contextmanager
+def running_app(
+    env: dict[str, str], log_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`app.py` on a free loopback port with `env`, its output in `log_path`: (url, process)."""
+    port = free_port()
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "app.py", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            wait_until_up(url, server)
+            yield url, server
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def app_url(app_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "wb")  # noqa: SIM115
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env=app_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, server)
+    with running_app(app_env, tmp_path_factory.mktemp("log") / "app.log") as (url, _):
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ questions pile up; one past the limit is answered "busy" at once, in the chat an
 
 import dataclasses
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -103,6 +103,7 @@ def test_chat_turns_and_ask_share_the_limit(
     parts: events.PageParts, script: BlockingScript, pool: ThreadPoolExecutor
 ) -> None:
     turn = events.answer_turn(parts, QUESTION, [], events.Conversation("fake"))
+    assert isinstance(turn, Generator)
     next(turn)  # the chat turn holds a place from its first step
     held = pool.submit(events.ask_api, parts, QUESTION)
     script.wait_for(1)
@@ -134,7 +135,7 @@ def test_ask_takes_the_conversation_so_far(parts: events.PageParts, script: Bloc
     reply = events.ask_api(parts, "And why?", None, history)
     assert reply["busy"] is False and reply["query"] != "And why?"  # condensed with the history
     with pytest.raises(Exception, match="history"):
-        events.ask_api(parts, "And why?", None, [{"role": "system"}])  # type: ignore[list-item]
+        events.ask_api(parts, "And why?", None, [{"role": "system"}])  # type: ignore[typeddict-item]
 
 
 def test_gradio_runs_more_answer_handlers_than_the_gate_admits(parts: events.PageParts) -> None:
