@@ -50,6 +50,7 @@ bench: index
 	$(PY) bench/ingest_answer.py
 	$(PY) bench/web_page.py
 	$(PY) bench/fallback.py
+	$(PY) bench/hostile.py --before bench/hostile-before.json
 
 # kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (about 30 minutes).
 bench-quality: index
