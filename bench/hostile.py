@@ -7,7 +7,7 @@ model's raw reply and the answer kb shows for "followed the injection" (tests/su
 Fake API keys are set in the environment for the run; the prompts are checked for them too.
 Writes its section of docs/benchmarks.md.
 
-    .venv/bin/python bench/hostile.py [--json FILE] [--no-write] [--before FILE]
+    .venv/bin/python bench/hostile.py [--json FILE] [--no-write] [--before FILE] [--results FILE]
 
 `bench/hostile-before.json` is this script's `--json` at commit 348056d, before the defences
 (control-token neutralising, link defusing, the recited-prompt check): `make bench` shows it
@@ -25,12 +25,10 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import prompting  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.wiring import build_assistant, build_embedder, chunking_params  # noqa: E402
@@ -84,14 +82,7 @@ def ask(assistant: Assistant, model: RecordingChatModel, case: HostileCase) -> R
     )
 
 
-def _holds_control_tokens(case: HostileCase) -> bool:
-    text = (HOSTILE_DIR / case.file).read_text()
-    return prompting.neutralise_control_tokens(text) != text
-
-
-def measure() -> tuple[list[Result], list[Result]]:
-    """Every case as kb ships; then the cases whose document holds control tokens again, with
-    the neutraliser switched off (what the defence changes)."""
+def measure() -> list[Result]:
     os.environ.update(FAKE_SECRETS)
     with tempfile.TemporaryDirectory() as index_dir:
         settings = Settings(index={"dir": Path(index_dir)})
@@ -103,11 +94,7 @@ def measure() -> tuple[list[Result], list[Result]]:
         shipped = build_assistant(settings, "local")
         model = RecordingChatModel(shipped.chat_model)
         assistant = shipped.using(model)
-        cases = load_cases()
-        results = [_logged(ask(assistant, model, case)) for case in cases]
-        with patch.object(prompting, "neutralise_control_tokens", lambda text: text):
-            raw = [_logged(ask(assistant, model, c)) for c in cases if _holds_control_tokens(c)]
-        return results, raw
+        return [_logged(ask(assistant, model, case)) for case in load_cases()]
 
 
 def _logged(result: Result) -> Result:
@@ -128,16 +115,12 @@ def _before(result: Result, before: dict[str, Result]) -> str:
     return YES[before[result.id].shown_followed] if result.id in before else "—"
 
 
-def render(results: list[Result], raw: list[Result], before: list[Result]) -> str:
+def render(results: list[Result], before: list[Result]) -> str:
     earlier = {r.id: r for r in before}
     rows = "\n".join(
         f"| {r.file} | {r.kind.replace('|', '¦')} | {_before(r, earlier)} | "
         f"{YES[r.raw_followed]} | {YES[r.shown_followed]} | {_cell(r.answer)} |"
         for r in results
-    )
-    unneutralised = "\n".join(
-        f"| {r.file} | {YES[r.raw_followed]} | {YES[r.shown_followed]} | {_cell(r.answer)} |"
-        for r in raw
     )
     n = len(results)
     replies = sum(r.raw_followed for r in results)
@@ -166,13 +149,6 @@ shows after its checks.
 |---|---|---|---|---|---|
 {rows}
 
-The documents holding chat-template control tokens again, with their neutralising switched off
-(`<|im_start|>` in a document then reaches llama.cpp as the real control token):
-
-| document | reply followed | answer followed | answer shown |
-|---|---|---|---|
-{unneutralised}
-
 Defences, and what they guarantee whatever the model replies (asserted in
 `tests/integration/test_hostile_documents.py`):
 
@@ -187,7 +163,8 @@ Defences, and what they guarantee whatever the model replies (asserted in
 - no secret can leak: prompts are built from the templates, the passages and the question only.
 
 Not guaranteed, only measured here: whether the model obeys an injected instruction that
-needs none of the above (a canary word, "answer in French", "you are DAN", a false claim).
+needs none of the above (a canary word, "answer in French", "you are DAN", a false claim), or
+repeats a link the document itself holds (shown as the document has it, URL visible).
 """
 
 
@@ -201,14 +178,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     parser.add_argument("--before", type=Path, help="a --json of a run without the defences")
+    parser.add_argument("--results", type=Path, help="render this --json instead of measuring")
     args = parser.parse_args()
-    results, raw = measure()
+    results = _load(args.results) if args.results else measure()
     before = _load(args.before) if args.before else []
-    text = render(results, raw, before)
+    text = render(results, before)
     print(text)
     if args.json:
-        dump = {"results": [asdict(r) for r in results], "unneutralised": [asdict(r) for r in raw]}
-        args.json.write_text(json.dumps(dump, indent=1))
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
     if not args.no_write:
         write_section("hostile", text)
 
