@@ -24,8 +24,12 @@ _NOISE_TAGS = [
 ]
 _NOISE_ROLES = {"navigation", "banner", "contentinfo", "search", "menu"}
 _NOISE_CLASS = re.compile(
-    r"(breadcrumb|banner|cookie|sidebar|nocontent|(^|-)nav($|-)|(^|-)toc$|menu)"
+    r"(breadcrumb|banner|cookie[-_]?(banner|consent|notice|bar|popup)|^cookies?$|sidebar"
+    r"|nocontent|(^|-)nav($|-)|(^|-)toc$|menu)"
 )
+# An id names one element, often after its content ("module-http.cookies", "tkinter.menu"):
+# only ids that are wholly a noise word count.
+_NOISE_ID = re.compile(r"^(nav|navigation|sidebar|menu|breadcrumbs?|banner|toc|cookies?)$")
 _BLOCKS = [
     "p",
     "div",
@@ -50,8 +54,9 @@ _BLOCKS = [
 def _is_noise(tag: Tag) -> bool:
     if tag.get("role") in _NOISE_ROLES or tag.get("aria-hidden") == "true":
         return True
-    tokens = [*list(tag.get("class") or []), str(tag.get("id") or "")]
-    return any(_NOISE_CLASS.search(token.lower()) for token in tokens if token)
+    if _NOISE_ID.match(str(tag.get("id") or "").lower()):
+        return True
+    return any(_NOISE_CLASS.search(token.lower()) for token in tag.get("class") or [])
 
 
 def _drop_noise(root: Tag) -> None:

@@ -38,6 +38,19 @@ def test_html_main_content_without_navigation() -> None:
     assert "Section 2: ELIGIBILITY AND USAGE" in [h.text for h in doc.headings]
 
 
+def test_content_named_after_a_noise_word_is_kept(tmp_path: Path) -> None:
+    page = tmp_path / "cookies.html"
+    page.write_text(
+        "<html><body><div class='cookie-banner'>We use cookies. Accept?</div>"
+        "<section id='module-http.cookies'><h1>http.cookies</h1>"
+        "<p>The module defines classes for HTTP state management.</p></section>"
+        "<div id='menu'>Home | Docs</div></body></html>"
+    )
+    doc = read_document(page)
+    assert "classes for HTTP state management" in doc.text
+    assert "Accept?" not in doc.text and "Home | Docs" not in doc.text
+
+
 def test_pdf_keeps_page_numbers(tmp_path: Path) -> None:
     from fpdf import FPDF
 
