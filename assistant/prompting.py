@@ -39,6 +39,25 @@ def neutralise_control_tokens(text: str) -> str:
     return _CONTROL.sub(lambda match: match.group(0).translate(_INERT), text)
 
 
+# Sentences that address a model rather than a reader: a document is quoted material, and these
+# are withheld from the prompt whatever the model would make of them (docs/benchmarks.md,
+# hostile documents). Not in any corpus sentence; the list is the injections seen in the wild.
+_INSTRUCTION = re.compile(
+    r"[^.!?\n]*\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|the\s+|your\s+)*"
+    r"(?:previous|above|prior|earlier|preceding)\s+(?:instructions|prompts?|rules)[^.!?\n]*[.!?]?"
+    r"|[^.!?\n]*\b(?:reply|respond|answer)\s+only\s+(?:with|in|by)\b[^.!?\n]*[.!?]?"
+    r"|[^.!?\n]*\byou\s+are\s+now\b[^.!?\n]*[.!?]?"
+    r"|[^.!?\n]*\binstructions\s+for\s+(?:ai|llms?|language\s+models?|assistants?)\b[^.!?\n]*[.!?]?",
+    re.IGNORECASE,
+)
+WITHHELD = "(instructions to a model withheld)"
+
+
+def withhold_instructions(text: str) -> str:
+    """`text` with sentences that give orders to a model replaced by a short marker."""
+    return _INSTRUCTION.sub(f" {WITHHELD}", text)
+
+
 def passage_label(hit: Hit) -> str:
     parts = [hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1], hit.chunk.location]
     return " — ".join(p for p in parts if p)
@@ -47,7 +66,7 @@ def passage_label(hit: Hit) -> str:
 def format_passages(texts: Sequence[str]) -> str:
     # No titles or paths in the context: small models echo such headers back as the answer.
     return "\n\n".join(
-        f"[{n}] {' '.join(neutralise_control_tokens(text).split())}"
+        f"[{n}] {' '.join(withhold_instructions(neutralise_control_tokens(text)).split())}"
         for n, text in enumerate(texts, start=1)
     )
 

@@ -6,6 +6,7 @@ Readers raise `IngestError` with the reason; they never decide whether an ingest
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,8 +41,14 @@ def read_text(source: str, data: bytes) -> Document:
     return _markdown_document(source, _decoded_text(source, data), plain_headings=True)
 
 
+# Comments are invisible wherever Markdown is shown: not content, and a hiding place for
+# instructions aimed at a model (tests/data/hostile/fine_tuning.md).
+_MARKDOWN_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
 def read_markdown(source: str, data: bytes) -> Document:
-    return _markdown_document(source, _decoded_text(source, data))
+    text = _MARKDOWN_COMMENT.sub("", _decoded_text(source, data))
+    return _markdown_document(source, text)
 
 
 def read_html(source: str, data: bytes) -> Document:
