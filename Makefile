@@ -43,7 +43,7 @@ lint: install
 test: model lint
 	$(PY) -m pytest
 
-# Speed against stock llama-index (installs python3.11-doc with apt for its corpus: ~30 minutes).
+# Every benchmark (speed installs python3.11-doc with apt for its corpus): about an hour on 2 cores.
 bench: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) bench/speed.py
@@ -52,7 +52,7 @@ bench: index
 	$(PY) bench/fallback.py
 	$(PY) bench/hostile.py --before bench/hostile-before.json
 
-# kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (about 30 minutes).
+# kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (over an hour on 2 cores).
 bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) bench/levers.py
