@@ -39,7 +39,7 @@ from assistant.llms.hosted import (
     redact_url,
 )
 from assistant.settings import Settings
-from tests.conftest import ROOT
+from tests.conftest import ROOT, milvus_available, require
 
 pytestmark = pytest.mark.integration
 
@@ -288,7 +288,7 @@ def test_settings_errors_do_not_echo_the_password(
 def test_a_milvus_cluster_that_is_down_is_reported_without_its_token(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytest.importorskip("pymilvus")
+    require(milvus_available(), "pymilvus not installed (pip install -e '.[milvus]')")
     monkeypatch.setenv("KB_INDEX__STORE", "milvus")
     monkeypatch.setenv("KB_INDEX__MILVUS_URI", f"http://127.0.0.1:{free_port()}")
     done = kb(workspace, "ingest", "--rebuild")
