@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from assistant.llms.hosted import (
 )
 from assistant.settings import Settings
 from tests.conftest import ROOT, milvus_available, require
+from tests.support.http_servers import loopback_server
 
 pytestmark = pytest.mark.integration
 
@@ -116,14 +117,8 @@ def _hostile_handler(hostile: Hostile) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def hostile_api(status: int) -> Iterator[tuple[str, Hostile]]:
     hostile = Hostile(status)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _hostile_handler(hostile))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", hostile
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(_hostile_handler(hostile)) as port:
+        yield f"http://127.0.0.1:{port}", hostile
 
 
 @dataclass

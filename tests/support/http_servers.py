@@ -166,18 +166,23 @@ class _AnthropicHandler(_OpenAIHandler):
 
 
 @contextmanager
+def loopback_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve `handler` on a free 127.0.0.1 port in a background thread; yield the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def serve(script: Script, anthropic: bool = False) -> Iterator[str]:
     """Run a scripted server on a free loopback port; yield its base URL (with /v1 for OpenAI)."""
     handler = type(
         "Handler", (_AnthropicHandler if anthropic else _OpenAIHandler,), {"script": script}
     )
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    try:
-        yield f"http://{host}:{port}" + ("" if anthropic else "/v1")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(handler) as port:
+        yield f"http://127.0.0.1:{port}" + ("" if anthropic else "/v1")

@@ -13,13 +13,14 @@ import sys
 import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.support.http_servers import loopback_server
 from tests.support.network_guard import GUARD, NetworkBlockedError, is_local_host
 
 SELFTEST = "KB_NETWORK_GUARD_SELFTEST"  # read at import, before the env fixture clears KB_*
@@ -126,15 +127,11 @@ class _Hello(BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_a_loopback_server_round_trip_works(host: str) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://{host}:{server.server_address[1]}/"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            assert response.read() == b"hello"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with (
+        loopback_server(_Hello) as port,
+        urllib.request.urlopen(f"http://{host}:{port}/", timeout=5) as response,
+    ):
+        assert response.read() == b"hello"
 
 
 def test_unix_sockets_work(tmp_path: Path) -> None:
