@@ -6,25 +6,37 @@ PIP := $(VENV)/bin/pip
 KB := $(VENV)/bin/kb
 STAMP := $(VENV)/.installed
 MODEL_DIR := .kb/models
+LLAMA_BUILD := tools/llama_build.py
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install model index run test lint check bench bench-quality clean
+.PHONY: install rebuild-llama probe model index run test lint check bench bench-quality clean
 
 $(PY):
 	python3 -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml $(LLAMA_BUILD) | $(PY)
 	$(PIP) install -q --upgrade pip
 	@# The CPU wheel first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	@echo "Installing kb (the first install compiles llama-cpp-python: about 8 minutes on 2 cores)"
+	@# llama-cpp-python compiled for this machine: AMX off unless a probe proves the tiles work,
+	@# CUDA when nvidia-smi works; the wheel is kept in ~/.kb/wheelhouse for the next venv.
+	$(PY) $(LLAMA_BUILD) --pip $(PIP)
 	$(PIP) install -q -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Compile llama-cpp-python again for this machine (after a CPU or driver change).
+rebuild-llama: | $(PY)
+	$(PY) $(LLAMA_BUILD) --pip $(PIP) --rebuild
+	rm -rf .kb/probe
+
+# Does the llama.cpp build run each local model on this CPU? A child process asks; exit 1 with the fix.
+probe: model
+	$(KB) doctor --llama
 
 model: install
 	$(PY) -m assistant.model_files $(MODEL_DIR)
@@ -36,11 +48,11 @@ run: index
 	$(PY) app.py
 
 lint: install
-	$(VENV)/bin/ruff check ingest index assistant app.py tests bench
+	$(VENV)/bin/ruff check ingest index assistant app.py tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: model lint
+test: model lint probe
 	$(PY) -m pytest
 
 # Every benchmark (speed installs python3.11-doc with apt for its corpus): about an hour on 2 cores.

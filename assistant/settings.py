@@ -140,6 +140,10 @@ class LlmSettings(BaseModel):
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
     seed: int = Field(0, description="sampling seed, for repeatable answers")
+    probe_dir: Path = Field(
+        Path(".kb/probe"),
+        description="where passed llama.cpp probes are remembered, one per model file and build",
+    )
 
 
 class AnswerSettings(BaseModel):

@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--no-probe", action="store_true", help="skip the one-token test of each profile"
     )
+    doctor.add_argument(
+        "--llama",
+        action="store_true",
+        help="only whether the llama.cpp build runs each local model on this CPU (`make test` "
+        "runs this first); exit 1 with the fix when it does not",
+    )
     slack = commands.add_parser("slack", help="run the Slack bot (Socket Mode, or --http)")
     slack.add_argument("--http", action="store_true", help="Events API over HTTP instead")
     slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
@@ -245,9 +251,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.doctor import diagnose, render
+    from assistant.doctor import diagnose, llama_build, render
 
-    report = diagnose(settings, probe=not args.no_probe)
+    if args.llama:
+        report = {"llama_cpp": llama_build(settings, probe=not args.no_probe)}
+        report["ok"] = report["llama_cpp"]["ok"]
+    else:
+        report = diagnose(settings, probe=not args.no_probe)
     if args.json:
         _print_json(report)
     else:

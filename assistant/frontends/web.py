@@ -18,7 +18,7 @@ enforce_offline()
 
 import gradio as gr  # noqa: E402
 
-from assistant.backends import BackendChoice  # noqa: E402
+from assistant.backends import BackendChoice, ChatModelPool  # noqa: E402
 from assistant.errors import ConfigurationError  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
@@ -35,6 +35,8 @@ from assistant.frontends.web_events import (  # noqa: E402
 )
 from assistant.library import accepted_suffixes  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
+from assistant.llms.llama_cpp import LlamaCppChatModel  # noqa: E402
+from assistant.routing import AUTO  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -232,9 +234,22 @@ def build_page_parts(settings: Settings) -> PageParts:
     )
 
 
+def check_local_builds(pool: ChatModelPool) -> None:
+    """Before the page opens: a llama.cpp build that would die on this CPU stops the start with
+    the fix in words (a probe in a child process, remembered once it passes)."""
+    default = pool.rules.private if pool.default == AUTO else pool.default
+    for name in (default, *pool.rules.fallback):
+        choice = pool.choice(name)
+        if choice.available and not choice.hosted:
+            model = pool.get(choice.name)
+            if isinstance(model, LlamaCppChatModel):
+                model.check_build()
+
+
 def serve(settings: Settings, host: str, port: int) -> None:
     auth = page_auth(settings, host)  # before loading models: refuse fast
     parts = build_page_parts(settings)
+    check_local_builds(parts.pool)
     log.info("kb web page on http://%s:%d/", host, port)
     page = build_web_ui(parts)
     launch(

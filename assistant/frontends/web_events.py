@@ -53,8 +53,8 @@ class PageParts:
 
 
 def _device(model: object) -> str:
-    layers = getattr(model, "gpu_layers", 0)
-    return "CPU" if not layers else f"GPU ({'all' if layers < 0 else layers} layers offloaded)"
+    """A local model says where its layers run ("GPU (25 of 25 layers)"); others run elsewhere."""
+    return str(getattr(model, "offload", "CPU"))
 
 
 def status_line(parts: PageParts, backend: str) -> str:

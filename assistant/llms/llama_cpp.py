@@ -2,7 +2,9 @@
 
 Calls `Llama.create_chat_completion` directly: llama-index's LlamaCPP wrapper ignores the
 GGUF's chat template and per-call arguments. One llama.cpp context cannot serve two
-completions at once, so generation holds a lock.
+completions at once, so generation holds a lock. Before the first load, a probe in a child
+process checks that this llama.cpp build runs on this CPU (`llama_probe`): a build that would die
+with SIGILL becomes an error in words instead of a dead process.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from assistant.errors import BackendError, BackendUnavailableError
 from assistant.llms.base import Message, Usage, UsageCallback
+from assistant.llms.llama_probe import ProbeResult, ensure_llama_runs
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +47,15 @@ class LlamaCppChatModel:
         n_threads: int | None = None,
         seed: int = 0,
         backend: str = "local",
+        probe_dir: Path | None = None,
     ):
         self._path = model_path
         self._id = model_id or model_path.stem
         self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
         self._requested_gpu_layers = n_gpu_layers
         self._backend = backend  # the profile name users chose it by
+        self._probe_dir = probe_dir  # None: no probe (tests that load the model themselves)
+        self._probe: ProbeResult | None = None
         self._llama: Any = None
         self._lock = threading.Lock()
 
@@ -65,15 +71,32 @@ class LlamaCppChatModel:
     def gpu_layers(self) -> int:
         return resolve_gpu_layers(self._requested_gpu_layers)
 
+    @property
+    def offload(self) -> str:
+        """Where the layers run, as the probe saw it: "CPU" or "GPU (25 of 25 layers)"."""
+        probe = self._probe
+        if probe is None or not probe.layers:
+            return "CPU" if not self.gpu_layers else "GPU (layers offloaded)"
+        if not probe.gpu_layers:
+            return "CPU"
+        return f"GPU ({probe.gpu_layers} of {probe.layers} layers)"
+
     def warm_up(self) -> None:
         self._load()
 
+    def check_build(self) -> ProbeResult | None:
+        """Probe (or recall) that llama.cpp runs this model here; raises LlamaBuildError."""
+        if not self._path.is_file():
+            raise BackendUnavailableError(
+                f"model file not found: {self._path}; set KB_LLM__MODEL_PATH"
+            )
+        if self._probe is None and self._probe_dir is not None:
+            self._probe = ensure_llama_runs(self._path, self.gpu_layers, self._probe_dir)
+        return self._probe
+
     def _load(self) -> Any:
         if self._llama is None:
-            if not self._path.is_file():
-                raise BackendUnavailableError(
-                    f"model file not found: {self._path}; set KB_LLM__MODEL_PATH"
-                )
+            self.check_build()
             from llama_cpp import Llama
 
             log.info("loading %s (n_gpu_layers=%d)", self._path, self.gpu_layers)
