@@ -127,7 +127,9 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
         for name, path in _local_model_files(settings).items()
     }
     info["probe"] = probes
-    info["ok"] = all(p["ok"] is not False for p in probes.values())
+    info["ok"] = bool(probes) and all(p["ok"] is not False for p in probes.values())
+    if not probes:
+        info["fix"] = "no local GGUF to probe: run `make model`"
     return info
 
 

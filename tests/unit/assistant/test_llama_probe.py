@@ -113,3 +113,19 @@ def test_the_page_does_not_open_on_a_build_that_would_crash(
     llm = LlmSettings(model_path=gguf, probe_dir=tmp_path / "probe", n_gpu_layers=0)
     with pytest.raises(LlamaBuildError, match="make rebuild-llama"):
         check_local_builds(build_pool(Settings(llm=llm)))
+
+
+def test_doctor_llama_reports_the_crash_in_words_and_exits_1(
+    gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from assistant.frontends.cli import run
+
+    _child(monkeypatch, SIGILL_CHILD)
+    monkeypatch.setenv("KB_LLM__MODEL_PATH", str(gguf))
+    monkeypatch.setenv("KB_LLM__PROBE_DIR", str(tmp_path / "probe"))
+    monkeypatch.setenv("KB_LLM__N_GPU_LAYERS", "0")
+    assert run(["doctor", "--llama", "--json"]) == 1
+    local = json.loads(capsys.readouterr().out)["llama_cpp"]["probe"]["local"]
+    assert local["ok"] is False
+    assert "illegal instruction on this CPU" in local["detail"]
+    assert "make rebuild-llama" in local["fix"]
