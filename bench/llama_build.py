@@ -123,7 +123,7 @@ def main() -> None:
             rows.append(row(build, model, measure(path, package, args.repeats)))
             print(rows[-1], flush=True)
     cpuinfo = Path("/proc/cpuinfo").read_text()
-    plan = llama_build.plan_build(cpuinfo, platform.system(), llama_build.nvidia_gpu())
+    plan = llama_build.plan_build(cpuinfo, platform.system(), llama_build.cuda_build_possible())
     write_section("llama-build", render(rows, plan))
 
 

@@ -132,6 +132,20 @@ def nvidia_gpu() -> bool:
         return False
 
 
+def cuda_build_possible() -> bool:
+    """A driver to run CUDA and a compiler to build it; a driver alone gets the CPU build."""
+    if not nvidia_gpu():
+        return False
+    if shutil.which("nvcc") or os.environ.get("CUDACXX"):
+        return True
+    print(
+        "kb: an NVIDIA GPU is here but the CUDA compiler (nvcc) is not, so llama.cpp is built for "
+        "the CPU; install the CUDA toolkit, then run `make rebuild-llama`",
+        file=sys.stderr,
+    )
+    return False
+
+
 def plan_build(
     cpuinfo: str,
     system: str,
@@ -230,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plan", action="store_true", help="print the plan as JSON and stop")
     args = parser.parse_args(argv)
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    plan = plan_build(cpuinfo, platform.system(), nvidia_gpu())
+    plan = plan_build(cpuinfo, platform.system(), cuda_build_possible())
     if args.plan:
         print(json.dumps(dict(asdict(plan), key=plan.key), indent=2))
         return

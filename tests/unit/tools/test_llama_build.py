@@ -103,3 +103,15 @@ def test_amx_instructions_are_counted_in_compiled_code(
         check=True,
     )
     assert llama_build.count_amx_instructions(library) == expected
+
+
+def test_a_driver_without_nvcc_gets_the_cpu_build_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(llama_build, "nvidia_gpu", lambda: True)
+    monkeypatch.setattr(llama_build.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CUDACXX", raising=False)
+    assert llama_build.cuda_build_possible() is False
+    assert "nvcc" in capsys.readouterr().err
+    monkeypatch.setenv("CUDACXX", "/usr/local/cuda/bin/nvcc")
+    assert llama_build.cuda_build_possible() is True
