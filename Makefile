@@ -58,6 +58,7 @@ test: model lint probe
 # Every benchmark (speed installs python3.11-doc with apt for its corpus): about an hour on 2 cores.
 bench: index
 	$(PIP) install -q -e '.[dev,bench]'
+	$(PY) bench/llama_build.py
 	$(PY) bench/speed.py
 	$(PY) bench/ingest_answer.py
 	$(PY) bench/web_page.py
