@@ -39,13 +39,14 @@ def _versions() -> dict[str, str | None]:
 def _chat_model(settings: Settings) -> dict[str, Any]:
     from assistant import model_files
 
-    path = settings.llm.model_path or Path(settings.llm.model_dir) / model_files.DEFAULT_MODEL_NAME
+    packaged = model_files.packaged(settings.llm.model)
+    path = _local_model_path(settings)
     info: dict[str, Any] = {"path": str(path), "exists": path.is_file()}
     if path.is_file():
         info["bytes"] = path.stat().st_size
         info["sha256"] = model_files.sha256_of(path)
         if settings.llm.model_path is None:
-            info["sha256_ok"] = info["sha256"] == model_files.DEFAULT_MODEL_SHA256
+            info["sha256_ok"] = info["sha256"] == packaged.sha256
     else:
         info["fix"] = "run `make model` (or `python -m assistant.model_files`)"
     return info
@@ -81,16 +82,27 @@ def _gpu(settings: Settings) -> dict[str, Any]:
     return info
 
 
-def _local_model_files(settings: Settings) -> dict[str, Path]:
-    from assistant import model_files
-    from assistant.profiles import smollm2_path
+def _local_model_path(settings: Settings) -> Path:
+    from assistant.model_files import packaged
 
     llm = settings.llm
-    files = {"local": llm.model_path or Path(llm.model_dir) / model_files.DEFAULT_MODEL_NAME}
-    small = smollm2_path()
-    if small is not None:
-        files["local-small"] = small
-    return {name: path for name, path in files.items() if path.is_file()}
+    return llm.model_path or Path(llm.model_dir) / packaged(llm.model).file_name
+
+
+def _local_model_files(settings: Settings) -> dict[str, Path]:
+    """Each local profile's GGUF that is on disk, by profile name."""
+    from assistant.model_files import packaged
+    from assistant.profiles import smollm2_path
+
+    files: dict[str, Path | None] = {}
+    for name, profile in settings.backend_profiles().items():
+        if profile.kind == "local" and profile.model:
+            files[name] = Path(settings.llm.model_dir) / packaged(profile.model).file_name
+        elif profile.kind == "local":
+            files[name] = _local_model_path(settings)
+        elif profile.kind == "local-small":
+            files[name] = smollm2_path()
+    return {name: path for name, path in files.items() if path is not None and path.is_file()}
 
 
 def _probe_report(result: ProbeResult | None) -> dict[str, Any]:

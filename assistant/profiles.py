@@ -55,14 +55,14 @@ def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: 
     )
 
 
-def _local_model(settings: LlmSettings, name: str = "local") -> ChatModel:
-    from assistant.model_files import DEFAULT_MODEL_ID, assemble_default_model
+def _local_model(settings: LlmSettings, name: str, packaged_key: str | None = None) -> ChatModel:
+    """A profile's `model` names a packaged GGUF; without one, `llm.model_path` or `llm.model`."""
+    from assistant.model_files import assemble, packaged
 
-    if settings.model_path is not None:
+    if packaged_key is None and settings.model_path is not None:
         return _llama_model(settings, settings.model_path, None, name)
-    return _llama_model(
-        settings, assemble_default_model(settings.model_dir), DEFAULT_MODEL_ID, name
-    )
+    model = packaged(packaged_key or settings.model)
+    return _llama_model(settings, assemble(model, settings.model_dir), model.model_id, name)
 
 
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -119,7 +119,7 @@ def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatM
 
 
 KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
-    "local": lambda name, profile, settings: _local_model(settings.llm, name),
+    "local": lambda name, profile, settings: _local_model(settings.llm, name, profile.model),
     "local-small": lambda name, profile, settings: _small_local_model(settings.llm, name),
     "fake": lambda name, profile, settings: _fake_model(settings.llm),
     "openai": _openai,

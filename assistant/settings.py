@@ -81,7 +81,11 @@ class ProfileSettings(BaseModel):
         "OpenAI-compatible API), `anthropic`, `fake` (scripted, for tests)",
     )
     label: str | None = Field(None, description="name shown on the page")
-    model: str | None = Field(None, description="model name sent to a hosted API")
+    model: str | None = Field(
+        None,
+        description="hosted: the model name sent to the API; local: a packaged GGUF "
+        "(qwen2.5-coder-1.5b, qwen2.5-coder-0.5b), default llm.model",
+    )
     base_url: str | None = Field(None, description="API root, e.g. http://127.0.0.1:8000/v1")
     api_key_env: str | None = Field(
         None, description="environment (or .env) variable holding the key; none: no key needed"
@@ -128,8 +132,13 @@ class LlmSettings(BaseModel):
     fallback: list[str] = Field(
         ["local"], description="profiles tried in order when the chosen one fails"
     )
+    model: str = Field(
+        "qwen2.5-coder-0.5b",
+        description="the packaged GGUF the `local` profile uses: qwen2.5-coder-1.5b or "
+        "qwen2.5-coder-0.5b (assembled from pip packages)",
+    )
     model_path: Path | None = Field(
-        None, description="GGUF file; default: Qwen2.5-Coder-0.5B-Instruct assembled from packages"
+        None, description="any GGUF file for the `local` profile, instead of `model`"
     )
     model_dir: Path = Field(Path(".kb/models"), description="where the default GGUF is assembled")
     n_ctx: int = Field(4096, ge=512, description="context window in tokens")

