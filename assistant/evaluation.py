@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigurationError
+from assistant.evidence import choose_evidence, evidence_text
+from assistant.models import Evidence
 from assistant.pipeline import Assistant
 from assistant.refusal import says_it_does_not_know
 from index.retriever import HybridRetriever
@@ -89,6 +91,8 @@ class _Tally:
     refusal_ok: list[bool] = field(default_factory=list)
     citation_ok: list[bool] = field(default_factory=list)
     over_refused: list[bool] = field(default_factory=list)
+    evidence_ok: list[bool] = field(default_factory=list)
+    evidence_s: list[float] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -101,8 +105,32 @@ def _score_retrieval(retriever: HybridRetriever, item: dict[str, Any], tally: _T
     return rank
 
 
+def holds_terms(text: str, item: dict[str, Any]) -> bool:
+    """Every `answer_must` term in `text`, case-insensitively (EVAL.md's answer_ok rule)."""
+    return all(term.lower() in text.lower() for term in item.get("answer_must") or [])
+
+
+def _score_evidence(evidence: Evidence | None, item: dict[str, Any], tally: _Tally) -> bool:
+    """evidence_ok: the quotes shown before the reply hold every `answer_must` term."""
+    ok = evidence is not None and holds_terms(evidence_text(evidence.quotes), item)
+    tally.evidence_ok.append(ok)
+    if evidence is not None:
+        tally.evidence_s.append(evidence.seconds)
+    return ok
+
+
+def retrieved_evidence(retriever: HybridRetriever, item: dict[str, Any], top_k: int) -> Evidence:
+    """Without a model (`--no-answers`): the evidence for the retrieval query's top passages."""
+    started = time.perf_counter()
+    query = retrieval_query(item)
+    quotes = choose_evidence(query, retriever.retrieve(query, top_k), retriever.embedder)
+    return Evidence(quotes, time.perf_counter() - started)
+
+
 def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> dict[str, Any]:
     answer = assistant.ask(item["question"], item.get("history") or [])
+    if item["type"] != "unanswerable":
+        _score_evidence(answer.evidence, item, tally)
     tally.answer_s.append(float(answer.timings["total_s"] or 0.0))
     given = len(answer.passages)
     tally.citation_ok.append(
@@ -114,7 +142,7 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
         ok = answer.refused or says_it_does_not_know(answer.text)
         tally.refusal_ok.append(ok)
     else:
-        ok = all(term.lower() in text for term in item.get("answer_must") or [])
+        ok = holds_terms(text, item)
         tally.answer_ok.append(ok)
         tally.over_refused.append(answer.refused)
     return {
@@ -132,6 +160,7 @@ def evaluate(
     assistant: Assistant | None,
     questions: list[dict[str, Any]],
     progress: Callable[[int, int], None] | None = None,
+    evidence_top_k: int = 4,
 ) -> dict[str, Any]:
     """Metrics of EVAL.md; answer metrics are None when `assistant` is None (`--no-answers`)."""
     tally = _Tally()
@@ -141,6 +170,9 @@ def evaluate(
             row["first_hit_rank"] = _score_retrieval(retriever, item, tally)
         if assistant is not None:
             row.update(_score_answer(assistant, item, tally))
+        elif item["type"] != "unanswerable":
+            evidence = retrieved_evidence(retriever, item, evidence_top_k)
+            row["evidence_ok"] = _score_evidence(evidence, item, tally)
         tally.rows.append(row)
         if progress:
             progress(done, len(questions))
@@ -176,11 +208,15 @@ def _metrics(
         "citation_ok": share(tally.citation_ok) if answers else None,
         # kb's addition: answerable questions kb declined (a quote may still hold the answer)
         "answerable_refused": share(tally.over_refused) if answers else None,
+        # kb's addition: answerable questions whose evidence, shown first, holds the answer terms
+        "evidence_ok": share(tally.evidence_ok),
         "latency": {
             "retrieve_p50_s": _percentile(tally.retrieve_s, 50),
             "retrieve_p95_s": _percentile(tally.retrieve_s, 95),
             "answer_p50_s": _percentile(tally.answer_s, 50),
             "answer_p95_s": _percentile(tally.answer_s, 95),
+            "evidence_p50_s": _percentile(tally.evidence_s, 50),
+            "evidence_p95_s": _percentile(tally.evidence_s, 95),
         },
         "by_type": _by_type(tally.rows),
         "backend": assistant.chat_model.backend if assistant else None,

@@ -60,6 +60,35 @@ class Citation:
         }
 
 
+def _where(hit: Hit) -> str:
+    parts = [hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1], hit.chunk.location]
+    return " — ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The passage sentences that best answer the question, shown before the model's reply."""
+
+    quotes: tuple[Citation, ...]
+    seconds: float  # from the question to the evidence
+
+    def labelled(self) -> list[tuple[int, str, str]]:
+        """(n, quote, where it comes from) per quote: what every frontend shows."""
+        return [(q.n, q.evidence, _where(q.hit)) for q in self.quotes]
+
+    def as_dicts(self) -> list[dict[str, object]]:
+        return [
+            {
+                "n": q.n,
+                "source": q.hit.chunk.source,
+                "title": q.hit.chunk.title,
+                "location": q.hit.chunk.location,
+                "quote": q.evidence,
+            }
+            for q in self.quotes
+        ]
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -75,6 +104,13 @@ class Answer:
     route: str | None = None  # why `auto` chose this backend
     usage: dict[str, object] | None = None
     fell_back: bool = False  # a backend failed and another one answered
+    evidence: Evidence | None = None  # shown first; None when retrieval found nothing close
+    evidence_in_text: bool = False  # the text itself is the evidence (the reply was not shown)
+
+    @property
+    def evidence_above(self) -> Evidence | None:
+        """The evidence to show above the text, unless the text already quotes it."""
+        return None if self.evidence_in_text else self.evidence
 
     def as_dict(self) -> dict[str, object]:
         """The `kb ask --json` object (EVAL.md), plus extra fields."""
@@ -91,6 +127,7 @@ class Answer:
             "route": self.route,
             "usage": self.usage,
             "fell_back": self.fell_back,
+            "evidence": self.evidence.as_dicts() if self.evidence else [],
             "passages": [
                 {
                     "n": n,

@@ -18,6 +18,7 @@ import numpy as np
 
 from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
 from assistant.context import focused_passages
+from assistant.evidence import choose_evidence, evidence_text
 from assistant.fallback import (
     Restart,
     Router,
@@ -27,14 +28,13 @@ from assistant.fallback import (
 )
 from assistant.grounding import (
     adds_nothing,
-    closest_sentence,
     picks_an_option,
     repeats_instructions,
     unsupported_numbers,
 )
 from assistant.links import LinkGuard, defuse_links
 from assistant.llms.base import ChatModel, Message
-from assistant.models import Answer, Citation, Price, usage_summary
+from assistant.models import Answer, Citation, Evidence, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label, template
 from assistant.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
@@ -45,10 +45,13 @@ log = logging.getLogger(__name__)
 
 NOT_COVERED = "The documents do not cover this."
 NOT_ANSWERED = "The documents do not clearly answer this."
-# Leads of the answers that quote the closest passage sentence instead of the model's reply
-DECLINED_LEAD = f"{NOT_ANSWERED} The closest passage says"
-ECHO_LEAD = "The model only repeated the passages; the closest passage says"
+# Leads of the answers that show the evidence instead of the model's reply: the evidence may
+# well hold the answer, so it is labelled as what the documents say, not as "no answer".
+NO_ANSWER_LEAD = f"{NOT_ANSWERED} What they say nearest to it"  # the model found no answer
+DECLINED_LEAD = "kb could not confirm the model's answer. What the documents say"
+ECHO_LEAD = "The model only repeated the passages. What the documents say"
 ECHO_NOTE = "the model's reply echoed the passages"
+FOUND_NO_ANSWER = "the model found no answer"
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class _Draft:
     started: float
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
+    evidence: Evidence | None = None
 
 
 class Assistant:
@@ -138,9 +142,10 @@ class Assistant:
 
     def stream(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
-    ) -> Iterator[str | Restart | Answer]:
-        """Yield reply text as generated (whole words), a `Restart` when a backend failed and the
-        next one starts over, then the final `Answer` (whose text may differ from the tokens)."""
+    ) -> Iterator[str | Evidence | Restart | Answer]:
+        """Yield the `Evidence` (before the model reads its prompt), then reply text as generated
+        (whole words), a `Restart` when a backend failed and the next one starts over, then the
+        final `Answer` (whose text may differ from the tokens)."""
         turn = self._turn(question, history)
         draft = _Draft(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
@@ -149,6 +154,10 @@ class Assistant:
         if retrieval_is_weak(draft.hits, self.options.min_relevance):
             yield self._refusal(draft, "no passage is close enough")
             return
+        quotes = choose_evidence(draft.query, draft.hits, self.embedder)
+        draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
+        draft.timings["evidence_s"] = draft.evidence.seconds
+        yield draft.evidence
         tokens: list[str] = []
         yield from self._generate(draft, tokens)
         yield self._finish(draft, "".join(tokens).strip())
@@ -209,7 +218,8 @@ class Assistant:
         passages = [h.chunk.text for h in draft.hits]
         problem = self._unusable(draft, reply, passages)
         if problem:
-            return self._quote_closest(draft, DECLINED_LEAD, problem, refused=True)
+            lead = NO_ANSWER_LEAD if problem == FOUND_NO_ANSWER else DECLINED_LEAD
+            return self._quote_closest(draft, lead, problem, refused=True)
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
             return self._quote_closest(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
@@ -231,7 +241,7 @@ class Assistant:
     def _unusable(self, draft: _Draft, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
         if says_it_does_not_know(reply):
-            return "the model found no answer"
+            return FOUND_NO_ANSWER
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
         if repeats_instructions(reply, template("system"), passages):
@@ -252,15 +262,13 @@ class Assistant:
         return self._answer(draft, text, (), refused=True, note=why)
 
     def _quote_closest(self, draft: _Draft, lead: str, why: str, refused: bool) -> Answer:
-        """`lead`, then the passage sentence closest to the question, quoted and cited; a plain
-        refusal when no passage has a sentence to quote."""
-        closest = closest_sentence(draft.query, draft.hits, self.embedder)
-        if closest is None:
+        """`lead`, then the evidence shown before the reply, quoted and cited; a plain refusal
+        when no passage has a sentence to quote."""
+        quotes = draft.evidence.quotes if draft.evidence else ()
+        if not quotes:
             return self._refusal(draft, why)
-        n, sentence = closest
-        text = f'{lead}: "{sentence}" [{n}]'
-        citation = Citation(n, draft.hits[n - 1], sentence, sentence)
-        return self._answer(draft, text, (citation,), refused=refused, note=why)
+        text = f"{lead}: {evidence_text(quotes)}"
+        return self._answer(draft, text, quotes, refused=refused, note=why, evidence_in_text=True)
 
     def _answer(
         self,
@@ -269,6 +277,7 @@ class Assistant:
         citations: tuple[Citation, ...],
         refused: bool = False,
         note: str | None = None,
+        evidence_in_text: bool = False,
     ) -> Answer:
         model = draft.turn.answered_by or self.chat_model
         notes = [r.note for r in draft.turn.restarts] + ([note] if note else [])
@@ -286,4 +295,6 @@ class Assistant:
             route=draft.turn.route,
             usage=usage_summary(draft.turn.usage, self.prices.get(model.backend)),
             fell_back=bool(draft.turn.restarts),
+            evidence=draft.evidence,
+            evidence_in_text=evidence_in_text,
         )

@@ -37,6 +37,10 @@ class HybridRetriever:
         return HybridRetriever(state, self._embedder, self.params)
 
     @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
+    @property
     def embedder_id(self) -> str:
         return self._embedder.id
 

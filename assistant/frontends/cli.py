@@ -168,12 +168,14 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
     from assistant.fallback import Restart
-    from assistant.models import Answer
+    from assistant.models import Answer, Evidence
 
     final = None
     for event in assistant.stream(question, history):
         if isinstance(event, Answer):
             final = event
+        elif isinstance(event, Evidence):
+            print(_render_evidence(event), flush=True)
         elif isinstance(event, Restart):
             print(f"\nkb: {event.note}; starting over", file=sys.stderr, flush=True)
         else:
@@ -181,6 +183,14 @@ def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
             sys.stdout.flush()
     assert final is not None
     print(_render_final(final))
+
+
+def _render_evidence(evidence: Any) -> str:
+    """What the documents say, printed before the model has read its prompt."""
+    if not evidence.quotes:
+        return ""
+    quotes = [f'  "{quote}" [{n}] ({where})' for n, quote, where in evidence.labelled()]
+    return "\n".join(["What the documents say:", *quotes, ""])
 
 
 def _render_final(answer: Any) -> str:
@@ -240,7 +250,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
 
-    metrics = evaluate(retriever, assistant, questions, progress)
+    metrics = evaluate(retriever, assistant, questions, progress, settings.answer.top_k)
     if args.json:
         _print_json(metrics)
     else:

@@ -27,7 +27,7 @@ from assistant.errors import ConfigurationError, KbError
 from assistant.fallback import Restart
 from assistant.frontends import slack_render as render
 from assistant.llms.base import Message
-from assistant.models import Answer
+from assistant.models import Answer, Evidence
 from assistant.pipeline import Assistant
 from assistant.profiles import read_key
 from assistant.settings import Settings
@@ -172,14 +172,19 @@ class SlackBot:
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
     ) -> Answer:
         assistant = self.assistant.routed(self.pool.router(thread.backend))
-        shown, last_edit, final = "", 0.0, None  # the first token is shown at once
+        evidence, shown, last_edit, final = "", "", 0.0, None  # the first token is shown at once
         for event in assistant.stream(question, list(thread.history)):
             if isinstance(event, Answer):
                 final = event
                 continue
-            shown = f"_{event.note}…_\n" if isinstance(event, Restart) else shown + event
-            if isinstance(event, Restart) or time.monotonic() - last_edit >= self.update_every_s:
-                client.chat_update(channel=channel, ts=ts, text=render.escape(shown) + " …")
+            if isinstance(event, Evidence):  # at once: what the documents say, reply below
+                evidence = render.evidence_mrkdwn(event) + "\n\n"
+            elif isinstance(event, Restart):
+                shown = f"_{render.escape(event.note)}…_\n"
+            else:
+                shown += render.escape(event)
+            if not isinstance(event, str) or time.monotonic() - last_edit >= self.update_every_s:
+                client.chat_update(channel=channel, ts=ts, text=evidence + shown + " …")
                 last_edit = time.monotonic()
         assert final is not None
         return final

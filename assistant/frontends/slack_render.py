@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.models import Answer
+from assistant.models import Answer, Evidence
 
 SEARCHING = "_Searching the documents…_"
 SNIPPET_CHARS = 200
@@ -45,9 +45,20 @@ def footer(answer: Answer) -> str:
     return escape(" — ".join(parts))
 
 
+def evidence_mrkdwn(evidence: Evidence | None) -> str:
+    """What the documents say, quoted, shown before (and above) the model's reply."""
+    if evidence is None or not evidence.quotes:
+        return ""
+    quotes = [f"> “{escape(q)}” [{n}] _{escape(w)}_" for n, q, w in evidence.labelled()]
+    return "*What the documents say*\n" + "\n".join(quotes)
+
+
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    evidence = evidence_mrkdwn(answer.evidence_above)
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(answer.text)}}
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+        for text in (evidence, escape(answer.text))
+        if text
     ]
     sources = source_lines(answer)
     if sources:

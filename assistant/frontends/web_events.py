@@ -27,7 +27,7 @@ from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_busy import BusyGate, busy_answer  # noqa: E402
 from assistant.library import DocumentLibrary, FileProgress  # noqa: E402
 from assistant.llms.base import Message  # noqa: E402
-from assistant.models import Answer  # noqa: E402
+from assistant.models import Answer, Evidence  # noqa: E402
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.routing import AUTO  # noqa: E402
 
@@ -89,7 +89,7 @@ def _stream_turn(
 ) -> Iterator[tuple[str, list[Any], Conversation, str]]:
     sources = render.sources_html(convo.answers)
     yield "", chat, convo, sources
-    text = ""
+    text = evidence = ""
     try:
         assistant = parts.assistant.routed(parts.pool.router(convo.backend))
         for event in assistant.stream(message, convo.history):
@@ -97,13 +97,17 @@ def _stream_turn(
                 _remember(convo, event)
                 chat[-1]["content"] = render.answer_markdown(event, len(convo.answers) - 1)
                 yield "", chat, convo, render.sources_html(convo.answers)
+            elif isinstance(event, Evidence):  # shown at once; the reply streams below it
+                evidence = render.evidence_markdown(event)
+                chat[-1]["content"] = evidence
+                yield "", chat, convo, sources
             elif isinstance(event, Restart):  # the answer starts over on the next backend
                 text = f"*⚠️ {event.note}…*\n\n"
-                chat[-1]["content"] = text
+                chat[-1]["content"] = evidence + text
                 yield "", chat, convo, sources
             else:
                 text += event
-                chat[-1]["content"] = text
+                chat[-1]["content"] = evidence + text
                 yield "", chat, convo, sources
     except KbError as exc:
         log.warning("answer failed: %s", exc)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.models import Answer
+from assistant.models import Answer, Evidence
 from index.builder import IngestReport
 from index.models import Hit
 
@@ -23,6 +23,14 @@ def source_id(turn: int, n: int) -> str:
     return f"kb-src-{turn}-{n}"
 
 
+def evidence_markdown(evidence: Evidence | None) -> str:
+    """What the documents say, quoted, before (and above) the model's reply."""
+    if evidence is None or not evidence.quotes:
+        return ""
+    quotes = [f"> “{html.escape(q)}” [{n}] · *{html.escape(w)}*" for n, q, w in evidence.labelled()]
+    return "**What the documents say**\n\n" + "\n>\n".join(quotes) + "\n\n---\n\n"
+
+
 def answer_markdown(answer: Answer, turn: int) -> str:
     """The answer with clickable [n] markers, any note, and which backend answered how fast."""
     cited = {c.n for c in answer.citations}
@@ -31,7 +39,7 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         n = int(match.group(1))
         return f"[[{n}]](#{source_id(turn, n)})" if n in cited else match.group(0)
 
-    lines = [_MARKER.sub(link, answer.text)]
+    lines = [evidence_markdown(answer.evidence_above) + _MARKER.sub(link, answer.text)]
     if answer.note and (not answer.refused or answer.fell_back):
         lines.append(f"\n*{answer.note}*")
     if answer.route:

@@ -82,7 +82,9 @@ def test_mention_answered_in_its_thread_with_sources_then_a_follow_up(bot: Any) 
     updates = recorder.of("chat.update")
     assert len(updates) >= 2 and len({u["ts"] for u in updates}) == 1  # one reply, edited in place
     final = finals(recorder)[0]
-    sources = final["blocks"][1]["elements"]
+    evidence, answer = final["blocks"][0]["text"]["text"], final["blocks"][1]["text"]["text"]
+    assert evidence.startswith("*What the documents say*\n> “") and "[1]" in answer
+    sources = final["blocks"][2]["elements"]
     assert "[1]" in final["text"] and sources[0]["text"].startswith("*[1] ")
     assert "docs/" in sources[0]["text"] and "\n> " in sources[0]["text"]
     assert "fake · scripted" in final["blocks"][-1]["elements"][0]["text"]

@@ -3,7 +3,7 @@
 from assistant.grounding import repeats_instructions
 from assistant.links import REMOVED, LinkGuard, defuse_links
 from assistant.models import Answer
-from assistant.pipeline import NOT_ANSWERED
+from assistant.pipeline import DECLINED_LEAD
 from assistant.prompting import (
     WITHHELD,
     answer_messages,
@@ -80,7 +80,7 @@ def test_a_reply_reciting_the_system_prompt_is_not_shown(retriever: HybridRetrie
         [],
     )
     answer = make_assistant(retriever, [recital]).ask("Is self-hosting cheaper?")
-    assert answer.refused and answer.text.startswith(NOT_ANSWERED)
+    assert answer.refused and answer.text.startswith(DECLINED_LEAD)
     assert answer.note == "the model's reply repeated its instructions"
 
 

@@ -2,7 +2,7 @@ from collections.abc import Sequence
 
 from assistant.llms.base import Message
 from assistant.models import Answer
-from assistant.pipeline import NOT_ANSWERED, NOT_COVERED
+from assistant.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_assistant
 
@@ -78,7 +78,7 @@ def test_a_failed_condense_keeps_the_question(retriever: HybridRetriever) -> Non
 
 def test_a_marker_only_reply_is_declined_with_a_cited_quote(retriever: HybridRetriever) -> None:
     answer = make_assistant(retriever, ["[1]"]).ask("Is self-hosting cheaper at high volumes?")
-    assert answer.text.startswith(NOT_ANSWERED) and answer.refused
+    assert answer.text.startswith(DECLINED_LEAD) and answer.refused
     assert len(answer.citations) == 1 and answer.citations[0].supports in answer.text
     assert "cheaper at very high volumes" in answer.text
 
@@ -101,7 +101,7 @@ def test_a_figure_no_passage_holds_is_declined(retriever: HybridRetriever) -> No
     answer = make_assistant(retriever, ["It is cheaper above 4,000 requests a day [1]."]).ask(
         "When is self-hosting cheaper?"
     )
-    assert answer.refused and answer.text.startswith(NOT_ANSWERED)
+    assert answer.refused and answer.text.startswith(DECLINED_LEAD)
     assert answer.note and "4000" in answer.note
     assert "4,000" not in answer.text
 

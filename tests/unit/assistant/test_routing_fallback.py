@@ -10,7 +10,7 @@ from assistant.errors import BackendTimeoutError, BackendUnavailableError
 from assistant.fallback import Restart
 from assistant.llms.base import Message, UsageCallback
 from assistant.llms.fake import ScriptedChatModel
-from assistant.models import Answer, Price, usage_summary
+from assistant.models import Answer, Evidence, Price, usage_summary
 from assistant.pipeline import Assistant
 from assistant.profiles import availability, build_pool, read_key
 from assistant.routing import route, sensitive_kinds
@@ -91,6 +91,8 @@ def test_failure_before_the_first_token_falls_back_with_a_note(retriever: Hybrid
     hosted = FailingModel(BackendUnavailableError("cannot reach openai: connection failed"))
     assistant = Assistant(retriever, hosted, retriever._embedder, fallbacks=[ScriptedChatModel()])  # type: ignore[arg-type]
     events = list(assistant.stream(QUESTION))
+    assert isinstance(events[0], Evidence)  # what the documents say comes first
+    events = events[1:]
     assert isinstance(events[0], Restart) and events[0].next == "fake"
     answer = events[-1]
     assert isinstance(answer, Answer) and answer.fell_back and answer.backend == "fake"
@@ -102,6 +104,8 @@ def test_failure_mid_stream_voids_the_partial_answer(retriever: HybridRetriever)
     hosted = FailingModel(BackendTimeoutError("openai did not answer within 60 s"), good=2)
     assistant = Assistant(retriever, hosted, retriever._embedder, fallbacks=[ScriptedChatModel()])  # type: ignore[arg-type]
     events = list(assistant.stream(QUESTION))
+    assert isinstance(events[0], Evidence)  # what the documents say comes first
+    events = events[1:]
     assert events[:2] == ["Partial ", "answer "] and isinstance(events[2], Restart)
     answer = events[-1]
     assert isinstance(answer, Answer) and "Partial" not in answer.text
