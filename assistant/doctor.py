@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import KbError
-from assistant.llms.llama_probe import ProbeResult, probe_cached, recalled_probe
+from assistant.llms.llama_probe import ProbeResult
+from assistant.model_library import probe_model
 from assistant.settings import Settings
 from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
 
@@ -92,11 +93,13 @@ def _local_model_path(settings: Settings) -> Path:
 def _local_model_files(settings: Settings) -> dict[str, Path]:
     """Each local profile's GGUF that is on disk, by profile name."""
     from assistant.model_files import packaged
-    from assistant.profiles import smollm2_path
+    from assistant.profiles import all_profiles, smollm2_path
 
     files: dict[str, Path | None] = {}
-    for name, profile in settings.backend_profiles().items():
-        if profile.kind == "local" and profile.model:
+    for name, profile in all_profiles(settings).items():
+        if profile.kind == "local" and profile.model and profile.model.endswith(".gguf"):
+            files[name] = Path(profile.model)
+        elif profile.kind == "local" and profile.model:
             files[name] = Path(settings.llm.model_dir) / packaged(profile.model).file_name
         elif profile.kind == "local":
             files[name] = _local_model_path(settings)
@@ -131,11 +134,7 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "compiled_for": llama_cpp.llama_print_system_info().decode(errors="replace").strip(),
     }
     probes = {
-        name: _probe_report(
-            probe_cached(path, layers, settings.llm.probe_dir)
-            if probe
-            else recalled_probe(path, layers, settings.llm.probe_dir)
-        )
+        name: _probe_report(probe_model(path, layers, settings.llm.probe_dir, probe))
         for name, path in _local_model_files(settings).items()
     }
     info["probe"] = probes

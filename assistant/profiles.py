@@ -55,13 +55,16 @@ def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: 
     )
 
 
-def _local_model(settings: LlmSettings, name: str, packaged_key: str | None = None) -> ChatModel:
-    """A profile's `model` names a packaged GGUF; without one, `llm.model_path` or `llm.model`."""
+def _local_model(settings: LlmSettings, name: str, chosen: str | None = None) -> ChatModel:
+    """A profile's `model` names a packaged GGUF or a .gguf file; without one, the local
+    profile's `llm.model_path` or `llm.model`."""
     from assistant.model_files import assemble, packaged
 
-    if packaged_key is None and settings.model_path is not None:
+    if chosen and chosen.endswith(".gguf"):
+        return _llama_model(settings, Path(chosen), Path(chosen).stem, name)
+    if chosen is None and settings.model_path is not None:
         return _llama_model(settings, settings.model_path, None, name)
-    model = packaged(packaged_key or settings.model)
+    model = packaged(chosen or settings.model)
     return _llama_model(settings, assemble(model, settings.model_dir), model.model_id, name)
 
 
@@ -143,7 +146,7 @@ def availability(name: str, profile: ProfileSettings) -> BackendChoice:
 def profile_prices(settings: Settings) -> dict[str, Price]:
     """Local profiles cost nothing; hosted ones cost what their price table says, if any."""
     prices = {}
-    for name, p in _profiles(settings).items():
+    for name, p in all_profiles(settings).items():
         if p.kind in LOCAL_KINDS:
             prices[name] = Price()
         elif p.price_in_per_mtok is not None and p.price_out_per_mtok is not None:
@@ -151,8 +154,14 @@ def profile_prices(settings: Settings) -> dict[str, Price]:
     return prices
 
 
-def _profiles(settings: Settings) -> dict[str, ProfileSettings]:
+def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
+    """The configured profiles, then one per GGUF added with `kb models add`."""
+    from assistant.model_library import added_models
+
     profiles = settings.backend_profiles()
+    for name, path in added_models(Path(settings.llm.model_dir)).items():
+        label = f"Local: {path.stem}"
+        profiles.setdefault(name, ProfileSettings(kind="local", model=str(path), label=label))
     if settings.llm.backend == "fake" and "fake" not in profiles:
         profiles = {"fake": ProfileSettings(kind="fake", label="Scripted test model"), **profiles}
     return profiles
@@ -165,7 +174,7 @@ def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel
 
 def build_pool(settings: Settings) -> ChatModelPool:
     """Every profile, built on first use; `auto` listed first when a hosted one is usable."""
-    profiles = _profiles(settings)
+    profiles = all_profiles(settings)
     choices = [availability(name, p) for name, p in profiles.items()]
     llm = settings.llm
     rules = RoutingRules(llm.private, llm.hosted, tuple(llm.fallback))
@@ -205,7 +214,7 @@ def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, d
     from assistant.llms.hosted import redact_url
 
     report = {}
-    for name, profile in _profiles(settings).items():
+    for name, profile in all_profiles(settings).items():
         choice = availability(name, profile)
         info: dict[str, object] = {
             "kind": profile.kind,

@@ -18,6 +18,7 @@ from assistant.wiring import enforce_offline
 enforce_offline()
 
 from assistant.errors import ConfigurationError, KbError  # noqa: E402
+from assistant.frontends import cli_models  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from index.lock import DEFAULT_WAIT_S  # noqa: E402
 
@@ -52,9 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
     evaluate.add_argument("file", type=Path)
-    evaluate.add_argument(
-        "--backend", choices=["local", "local-small", "hosted", "fake"], default=None
-    )
+    evaluate.add_argument("--backend", default=None, help=BACKEND_HELP)
     evaluate.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     doctor = commands.add_parser(
@@ -74,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help="Events API over HTTP instead")
     slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
     slack.add_argument("--port", type=int, default=None, help="--http: port (default 3000)")
+    cli_models.add_parser(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
@@ -295,6 +295,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "eval": cmd_eval,
     "doctor": cmd_doctor,
+    "models": cli_models.cmd_models,
     "serve": cmd_serve,
     "slack": cmd_slack,
 }
@@ -315,8 +316,10 @@ def _check_backend(
     parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
 ) -> None:
     """An unknown --backend is a usage error (exit 2), though the names come from settings."""
+    from assistant.profiles import all_profiles
+
     name = getattr(args, "backend", None)
-    known = [*settings.backend_profiles(), "hosted", "auto"]
+    known = [*all_profiles(settings), "hosted", "auto"]
     if settings.llm.backend == "fake":
         known.append("fake")  # the scripted model of the test suite
     if name is not None and name not in known:

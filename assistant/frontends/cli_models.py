@@ -1,0 +1,107 @@
+"""`kb models list|add`: the local GGUF models on this machine, and adding one.
+
+A thin adapter over `assistant.model_library`: argument parsing, the table, and `--default`,
+which records the new file as `llm.model_path` in kb.yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from assistant.errors import ConfigurationError
+from assistant.settings import Settings
+
+SETTINGS_FILE = Path("kb.yaml")
+
+
+def add_parser(commands: Any) -> None:
+    models = commands.add_parser("models", help="list the local GGUF chat models, or add one")
+    actions = models.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="name, size, sha256, quantisation, measured speed")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument(
+        "--probe", action="store_true", help="measure speed for models not measured yet"
+    )
+    listing.add_argument("--no-hash", action="store_true", help="skip the sha256 (slow for GBs)")
+    add = actions.add_parser("add", help="copy or download a GGUF into the model folder")
+    add.add_argument("source", help="a file, an https:// URL or hf://owner/repo/file.gguf")
+    add.add_argument("--sha256", default=None, help="refuse the file unless it has this hash")
+    add.add_argument(
+        "--default", action="store_true", help="make it the `local` model (kb.yaml llm.model_path)"
+    )
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    return _list(args, settings) if args.action == "list" else _add(args, settings)
+
+
+def _list(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.llms.llama_cpp import resolve_gpu_layers
+    from assistant.model_library import installed_models, probe_model
+    from assistant.profiles import smollm2_path
+
+    llm = settings.llm
+    layers = resolve_gpu_layers(llm.n_gpu_layers)
+    rows = [
+        model.row(probe_model(model.path, layers, llm.probe_dir, args.probe), not args.no_hash)
+        for model in installed_models(Path(llm.model_dir), smollm2_path())
+    ]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(_table(rows))
+    return 0
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    header = ("name", "size", "quant", "prompt/write tok/s", "sha256", "file")
+    cells = [header] + [
+        (
+            str(row["name"]),
+            f"{row['bytes'] / 1e6:,.0f} MB",
+            str(row["quantisation"] or "?"),
+            f"{row['prompt_tok_s']:.0f} / {row['write_tok_s']:.1f}"
+            if row["prompt_tok_s"]
+            else "not measured (--probe)",
+            (row["sha256"] or "")[:12],
+            str(row["file"]),
+        )
+        for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells
+    )
+
+
+def _add(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.llms.llama_cpp import resolve_gpu_layers
+    from assistant.llms.llama_probe import ensure_llama_runs
+    from assistant.model_library import ADDED_PREFIX, add_model
+
+    llm = settings.llm
+    path = add_model(args.source, Path(llm.model_dir), args.sha256)
+    result = ensure_llama_runs(path, resolve_gpu_layers(llm.n_gpu_layers), llm.probe_dir)
+    print(f"kb: added {path} ({result.detail})", file=sys.stderr)
+    print(f"kb: use it with --backend {ADDED_PREFIX}{path.stem}", file=sys.stderr)
+    if args.default:
+        set_default_model(path.resolve())
+        print(f"kb: it is now the `local` model ({SETTINGS_FILE}: llm.model_path)", file=sys.stderr)
+    return 0
+
+
+def set_default_model(path: Path, settings_file: Path = SETTINGS_FILE) -> None:
+    """Record `path` as llm.model_path in kb.yaml, keeping the file's other settings."""
+    try:
+        current = yaml.safe_load(settings_file.read_text()) if settings_file.exists() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{settings_file} is not valid YAML: {exc}") from exc
+    current = current or {}
+    current.setdefault("llm", {})["model_path"] = str(path)
+    settings_file.write_text(yaml.safe_dump(current, sort_keys=False))
