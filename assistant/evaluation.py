@@ -93,6 +93,8 @@ class _Tally:
     over_refused: list[bool] = field(default_factory=list)
     evidence_ok: list[bool] = field(default_factory=list)
     evidence_s: list[float] = field(default_factory=list)
+    first_token_s: list[float] = field(default_factory=list)
+    prompt_tokens: list[float] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -132,6 +134,10 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
     if item["type"] != "unanswerable":
         _score_evidence(answer.evidence, item, tally)
     tally.answer_s.append(float(answer.timings["total_s"] or 0.0))
+    if answer.timings.get("first_token_s") is not None:
+        tally.first_token_s.append(float(answer.timings["first_token_s"] or 0.0))
+    if answer.usage:
+        tally.prompt_tokens.append(float(answer.usage["prompt_tokens"]))  # type: ignore[arg-type]
     given = len(answer.passages)
     tally.citation_ok.append(
         all(1 <= c.n <= given for c in answer.citations)
@@ -215,9 +221,13 @@ def _metrics(
             "retrieve_p95_s": _percentile(tally.retrieve_s, 95),
             "answer_p50_s": _percentile(tally.answer_s, 50),
             "answer_p95_s": _percentile(tally.answer_s, 95),
+            "first_token_p50_s": _percentile(tally.first_token_s, 50),
+            "first_token_p95_s": _percentile(tally.first_token_s, 95),
             "evidence_p50_s": _percentile(tally.evidence_s, 50),
             "evidence_p95_s": _percentile(tally.evidence_s, 95),
         },
+        # kb's addition: prompt tokens per answer (every model call for it), median
+        "prompt_tokens_p50": _percentile(tally.prompt_tokens, 50),
         "by_type": _by_type(tally.rows),
         "backend": assistant.chat_model.backend if assistant else None,
         "model": assistant.chat_model.model if assistant else None,

@@ -34,10 +34,17 @@ class EmbedderSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    max_tokens: int = Field(300, ge=32, description="largest chunk, in word-piece-like tokens")
-    min_tokens: int = Field(180, ge=0, description="a chunk ends at a heading once this long")
+    max_tokens: int = Field(
+        200, ge=32, description="largest chunk, in tokens (all-MiniLM-L6-v2 reads at most 254)"
+    )
+    min_tokens: int = Field(120, ge=0, description="a chunk ends at a heading once this long")
     overlap_tokens: int = Field(
-        60, ge=0, description="trailing sentences repeated in the next chunk"
+        40, ge=0, description="trailing sentences repeated in the next chunk"
+    )
+    tokens: Literal["embedder", "words"] = Field(
+        "embedder",
+        description="what the sizes count: `embedder` (the embedder's own word pieces, so every "
+        "chunk fits what it reads) or `words` (words and punctuation marks)",
     )
 
 

@@ -69,7 +69,13 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> ChatMode
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
-    return ChunkingParams(**settings.chunking.model_dump())
+    chunking = settings.chunking
+    tokenizer = None
+    if chunking.tokens == "embedder" and settings.embedder.backend == "sentence-transformers":
+        folder = settings.embedder.model_path or packaged_minilm_path()
+        tokenizer = Path(folder) / "tokenizer.json"
+    sizes = chunking.model_dump(exclude={"tokens"})
+    return ChunkingParams(**sizes, tokenizer=tokenizer)
 
 
 def store_spec(settings: Settings) -> StoreSpec:

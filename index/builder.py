@@ -219,12 +219,12 @@ def _embed(embedder: Embedder, chunks: list[Chunk], batch_size: int = 32) -> np.
     with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=None) as bar:
         for start in range(0, len(chunks), batch_size):
             batch = chunks[start : start + batch_size]
-            batches.append(embedder.embed([_embedding_text(c) for c in batch]))
+            batches.append(embedder.embed([embedding_text(c) for c in batch]))
             bar.update(len(batch))
     return np.vstack(batches) if batches else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
-def _embedding_text(chunk: Chunk) -> str:
+def embedding_text(chunk: Chunk) -> str:
     """Title and section give a chunk its context; the embedder sees them, the reader does not."""
     context = " > ".join(filter(None, [chunk.title, *chunk.heading_path]))
     return f"{context}\n{chunk.text}" if context else chunk.text

@@ -19,7 +19,7 @@ def _now() -> str:
 class Manifest:
     embedder_id: str
     dimension: int
-    chunking: dict[str, int]
+    chunking: dict[str, int | str]
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
@@ -38,7 +38,7 @@ class Manifest:
         """A copy stamped now with the new counts."""
         return replace(self, updated_at=_now(), documents=documents, chunks=chunks)
 
-    def check(self, embedder_id: str, chunking: dict[str, int]) -> None:
+    def check(self, embedder_id: str, chunking: dict[str, int | str]) -> None:
         """Raise `IndexMismatchError` naming what differs and the rebuild command."""
         problems = []
         if self.format_version != FORMAT_VERSION:

@@ -12,6 +12,8 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from ingest.models import Chunk, Document, Heading, Page
 
@@ -25,18 +27,42 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
+@lru_cache(maxsize=4)
+def word_piece_counter(tokenizer_file: Path) -> Callable[[str], int]:
+    """Count the word pieces an embedder reads (its `tokenizer.json`), special tokens excluded:
+    a chunk that fits is embedded whole, not cut at the model's limit."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()  # the file pads to a fixed length: every text would count the same
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    return count
+
+
 @dataclass(frozen=True)
 class ChunkingParams:
     max_tokens: int = 300
     min_tokens: int = 180
     overlap_tokens: int = 60
+    tokenizer: Path | None = None  # count the embedder's word pieces; None: words and marks
 
-    def as_dict(self) -> dict[str, int]:
-        return {
+    def counter(self) -> Callable[[str], int]:
+        return word_piece_counter(self.tokenizer) if self.tokenizer else count_tokens
+
+    def as_dict(self) -> dict[str, int | str]:
+        """What the index manifest records (an index chunked otherwise must be rebuilt)."""
+        recorded: dict[str, int | str] = {
             "max_tokens": self.max_tokens,
             "min_tokens": self.min_tokens,
             "overlap_tokens": self.overlap_tokens,
         }
+        if self.tokenizer:  # absent for words and marks, as in indexes made before it existed
+            recorded["tokens"] = "embedder word pieces"
+        return recorded
 
 
 @dataclass(frozen=True)
@@ -155,10 +181,10 @@ def _page_at(pages: tuple[Page, ...], offset: int) -> int | None:
 def split_document(
     doc: Document,
     params: ChunkingParams | None = None,
-    counter: Callable[[str], int] = count_tokens,
 ) -> list[Chunk]:
     """Split one document into chunks that carry their source, title, section path and page."""
     params = params or ChunkingParams()
+    counter = params.counter()
     sections = _sections(doc)
     chunks = []
     for start, end, section in _pack(_units(doc, params, counter), params):

@@ -1,0 +1,42 @@
+"""With the default settings every chunk fits what all-MiniLM-L6-v2 reads (254 word pieces plus
+its two special tokens), counted with the model's own tokenizer: no chunk's tail is cut off
+before it reaches the dense vector. The old count (words and marks) let 34 of 64 through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.wiring import chunking_params
+from index.builder import embedding_text
+from index.embedders import packaged_minilm_path
+from ingest.readers import read_document
+from ingest.splitter import ChunkingParams, split_document, word_piece_counter
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.integration
+MINILM_TEXT_PIECES = 254
+
+
+def _longest(params: ChunkingParams, counter_file: Path) -> tuple[int, int]:
+    count = word_piece_counter(counter_file)
+    documents = [read_document(p) for p in sorted(CORPUS.iterdir()) if p.name != "SOURCES.md"]
+    sizes = [  # what the embedder reads: title and section path, then the chunk
+        count(embedding_text(chunk)) for doc in documents for chunk in split_document(doc, params)
+    ]
+    return max(sizes), sum(size > MINILM_TEXT_PIECES for size in sizes)
+
+
+def test_every_default_chunk_fits_the_embedder() -> None:
+    params = chunking_params(Settings())
+    assert params.tokenizer is not None and params.tokenizer.is_file()
+    longest, too_long = _longest(params, params.tokenizer)
+    assert too_long == 0 and longest <= MINILM_TEXT_PIECES
+
+
+def test_counting_words_instead_lets_long_chunks_through() -> None:
+    tokenizer = Path(packaged_minilm_path()) / "tokenizer.json"
+    _, too_long = _longest(ChunkingParams(300, 180, 60), tokenizer)
+    assert too_long > 0
