@@ -1,4 +1,8 @@
-"""The context budget: what of each retrieved passage the model is shown.
+"""The context: which retrieved passages the model is shown, and what of each.
+
+Passages far less similar to the question than the best one are left out, and text a passage
+shares with one before it (neighbouring chunks overlap) is given once: every prompt token costs
+time on a CPU. Then the optional budget:
 
 A 0.5B model loses the answer in four 300-token passages, and every prompt token costs time
 on a CPU. Each passage is cut to its sentences most relevant to the question (`relevance`),
@@ -41,11 +45,47 @@ def _joined(sentences: list[str], kept: list[int]) -> str:
     return "".join(parts)
 
 
+def close_hits(hits: Sequence[Hit], margin: float) -> list[Hit]:
+    """The hits whose cosine similarity is within `margin` of the best one's."""
+    best = max((h.dense for h in hits if h.dense is not None), default=None)
+    if best is None:
+        return list(hits)
+    return [h for h in hits if h.dense is None or h.dense >= best - margin]
+
+
+def _uncovered(start: int, end: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of [start, end) outside every covered span."""
+    parts = [(start, end)]
+    for a, b in covered:
+        parts = [
+            piece
+            for s, e in parts
+            for piece in ((s, min(e, a)), (max(s, b), e))
+            if piece[0] < piece[1]
+        ]
+    return parts
+
+
+def without_repeats(hits: Sequence[Hit]) -> list[str]:
+    """Each hit's text less what an earlier hit of the same document already gave."""
+    covered: dict[str, list[tuple[int, int]]] = {}
+    texts = []
+    for hit in hits:
+        chunk = hit.chunk
+        spans = covered.setdefault(chunk.source, [])
+        parts = _uncovered(chunk.start, chunk.end, spans)
+        spans.append((chunk.start, chunk.end))
+        pieces = [chunk.text[s - chunk.start : e - chunk.start] for s, e in parts]
+        texts.append(GAP.join(" ".join(p.split()) for p in pieces if p.strip()) or GAP.strip())
+    return texts
+
+
 def focused_passages(
     query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int
 ) -> list[str]:
-    """Each hit's text cut to `budget_words` of its most relevant sentences (0: whole text)."""
-    texts = [" ".join(h.chunk.text.split()) for h in hits]
+    """Each hit's text, less repeats, cut to `budget_words` of its most relevant sentences
+    (0: whole text)."""
+    texts = without_repeats(hits)
     if budget_words <= 0:
         return texts
     split = [split_sentences(t) or [t] for t in texts]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
-from assistant.context import focused_passages
+from assistant.context import close_hits, focused_passages
 from assistant.evidence import choose_evidence, evidence_text
 from assistant.fallback import (
     Restart,
@@ -62,6 +62,7 @@ class AnswerOptions:
     echo_threshold: float = 0.8
     echo_min_words: int = 100
     context_words: int = 0
+    drop_below: float = 0.2  # passages this far below the best one's similarity are left out
     max_tokens: int = 256
     temperature: float = 0.1
 
@@ -149,7 +150,7 @@ class Assistant:
         turn = self._turn(question, history)
         draft = _Draft(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
-        draft.hits = self.retrieve(draft.query, top_k)
+        draft.hits = close_hits(self.retrieve(draft.query, top_k), self.options.drop_below)
         draft.timings = {"retrieve_s": time.perf_counter() - draft.started, "first_token_s": None}
         if retrieval_is_weak(draft.hits, self.options.min_relevance):
             yield self._refusal(draft, "no passage is close enough")

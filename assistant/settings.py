@@ -177,6 +177,12 @@ class AnswerSettings(BaseModel):
     echo_min_words: int = Field(
         100, ge=1, description="shorter replies are never echoes: quoting passages is fine"
     )
+    drop_below: float = Field(
+        0.2,
+        ge=0,
+        description="passages whose similarity is this far below the best one's are not given "
+        "to the model (chosen on eval/tune.jsonl: no answer-holding passage lost)",
+    )
     context_words: int = Field(
         0, ge=0, description="words of each passage shown to the model, best sentences; 0: all"
     )

@@ -103,6 +103,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         echo_threshold=a.echo_threshold,
         echo_min_words=a.echo_min_words,
         context_words=a.context_words,
+        drop_below=a.drop_below,
         max_tokens=llm.max_tokens,
         temperature=llm.temperature,
     )

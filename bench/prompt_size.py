@@ -1,0 +1,136 @@
+"""Prompt tokens per answer, change by change, on eval/tune.jsonl: no model runs, so it takes a
+minute. The prompt is built exactly as `kb ask` builds it (system prompt, passages, question) and
+counted with the default GGUF's tokenizer; first-token time is most of a CPU answer's wait, and
+it grows with these tokens.
+
+Rows, each adding to the one before:
+- before issue 15: chunks counted in words and marks (300/180/60), every top-4 passage whole;
+- chunks counted in the embedder's word pieces (200/120/40), so each fits what it embeds;
+- passages far below the best one left out (`answer.drop_below` 0.2);
+- text that neighbouring chunks share given once.
+The first two need their own index: built into a temporary folder with `kb ingest`.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from assistant.context import close_hits, without_repeats  # noqa: E402
+from assistant.evaluation import load_questions, retrieval_query  # noqa: E402
+from assistant.prompting import answer_messages  # noqa: E402
+from bench.report import write_section  # noqa: E402
+
+WORDS = {
+    "KB_CHUNKING__TOKENS": "words",
+    "KB_CHUNKING__MAX_TOKENS": "300",
+    "KB_CHUNKING__MIN_TOKENS": "180",
+    "KB_CHUNKING__OVERLAP_TOKENS": "60",
+}
+
+
+def build_index(folder: Path, env: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "assistant", "ingest", "--rebuild"]
+    subprocess.run(
+        command,
+        cwd=ROOT,
+        env={**os.environ, **env, "KB_INDEX__DIR": str(folder)},
+        check=True,
+        capture_output=True,
+    )
+
+
+def retriever_for(folder: Path, env: dict[str, str]) -> Any:
+    from assistant.settings import Settings
+    from assistant.wiring import build_embedder, build_retriever
+
+    saved = dict(os.environ)
+    os.environ.update({**env, "KB_INDEX__DIR": str(folder)})
+    try:
+        settings = Settings()
+        return build_retriever(settings, build_embedder(settings))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def prompt_tokens(
+    retriever: Any, questions: list[dict[str, Any]], drop: bool, trim: bool, count: Any
+) -> list[int]:
+    sizes = []
+    for item in questions:
+        query = retrieval_query(item)
+        hits = retriever.retrieve(query, 4)
+        hits = close_hits(hits, 0.2) if drop else hits
+        texts = without_repeats(hits) if trim else [" ".join(h.chunk.text.split()) for h in hits]
+        messages = answer_messages(query, texts)
+        sizes.append(sum(count(m["content"]) for m in messages))
+    return sizes
+
+
+def tokenizer() -> Any:
+    from llama_cpp import Llama
+
+    from assistant.model_files import assemble_default_model
+
+    llama = Llama(
+        str(assemble_default_model(ROOT / ".kb" / "models")), vocab_only=True, verbose=False
+    )
+    return lambda text: len(llama.tokenize(text.encode(), add_bos=False))
+
+
+def main() -> None:
+    questions = [
+        q for q in load_questions(ROOT / "eval" / "tune.jsonl") if q["type"] != "unanswerable"
+    ]
+    count = tokenizer()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        words, pieces = Path(tmp, "words"), Path(tmp, "pieces")
+        build_index(words, WORDS)
+        build_index(pieces, {})
+        steps = [
+            (
+                "before issue 15: chunks in words (300/180/60), four passages whole",
+                words,
+                WORDS,
+                False,
+                False,
+            ),
+            ("chunks in the embedder's word pieces (200/120/40)", pieces, {}, False, False),
+            ("+ passages 0.2 below the best left out", pieces, {}, True, False),
+            ("+ text shared by neighbouring chunks given once", pieces, {}, True, True),
+        ]
+        for name, folder, env, drop, trim in steps:
+            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count)
+            rows.append(f"| {name} | {statistics.median(sizes):.0f} | {max(sizes)} |")
+            print(rows[-1], flush=True)
+    write_section(
+        "prompt-size",
+        "\n".join(
+            [
+                f"## Prompt tokens per answer (`bench/prompt_size.py`, {date.today()}, eval/tune.jsonl, "
+                f"{len(questions)} answerable questions)",
+                "",
+                "Counted with the Qwen2.5-Coder tokenizer over the messages kb sends (system prompt, "
+                "passages, question); follow-ups use the retrieval query. Each row adds to the one above.",
+                "",
+                "| change | prompt tokens p50 | max |",
+                "|---|---|---|",
+                *rows,
+            ]
+        ),
+    )
+
+
+if __name__ == "__main__":
+    main()
