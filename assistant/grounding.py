@@ -83,3 +83,25 @@ def closest_sentence(
         return None
     scores = relevance(query, [s for _, s in candidates], embedder)
     return candidates[int(np.argmax(scores))]
+
+
+# Names a question asks about: a capitalised word not opening a sentence (Gemma, Claude Pro),
+# an acronym (MTEB), or a name holding a digit (Llama 3, MiniLM-L6-v2, Apache-2.0).
+_NAME = re.compile(
+    r"(?<![\w-])(?:[A-Z][\w.-]*\d[\w.-]*|[A-Za-z]+-\d[\w.-]*|[A-Z]{2,}[\w-]*"
+    r"|(?<!^)(?<![.?!:]\s)(?<!\n)[A-Z][a-z]+(?:[- ][A-Z0-9][\w.-]*)*)(?![\w])"
+)
+_NAME_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
+
+
+def _name_words(text: str) -> set[str]:
+    """Lower-case words, a plural's final s dropped (APIs, API)."""
+    return {w.rstrip("s") or w for w in _NAME_WORD.findall(text.lower())}
+
+
+def unmentioned_names(question: str, passages: Sequence[str]) -> list[str]:
+    """Names in the question that no passage mentions (every word of the name, anywhere in the
+    passages): the documents cannot answer about them, and a small model fills the gap from its
+    own knowledge or from a near-topic passage."""
+    present = _name_words(" ".join(passages))
+    return [name for name in _NAME.findall(question.strip()) if not _name_words(name) <= present]

@@ -30,13 +30,14 @@ from assistant.grounding import (
     adds_nothing,
     picks_an_option,
     repeats_instructions,
+    unmentioned_names,
     unsupported_numbers,
 )
 from assistant.links import LinkGuard, defuse_links
 from assistant.llms.base import ChatModel, Message
 from assistant.models import Answer, Citation, Evidence, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label, template
-from assistant.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
+from assistant.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
 from index.models import Hit
 from index.retriever import HybridRetriever
@@ -155,6 +156,10 @@ class Assistant:
         if retrieval_is_weak(draft.hits, self.options.min_relevance):
             yield self._refusal(draft, "no passage is close enough")
             return
+        missing = unmentioned_names(draft.query, [h.chunk.text for h in draft.hits])
+        if missing:
+            yield self._refusal(draft, f"no passage mentions {', '.join(missing)}")
+            return
         quotes = choose_evidence(draft.query, draft.hits, self.embedder)
         draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
         draft.timings["evidence_s"] = draft.evidence.seconds
@@ -241,8 +246,10 @@ class Assistant:
 
     def _unusable(self, draft: _Draft, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
-        if says_it_does_not_know(reply):
-            return FOUND_NO_ANSWER
+        if says_it_does_not_know(reply) and adds_nothing(known_part(reply), draft.query):
+            return (
+                FOUND_NO_ANSWER  # a reply that answers one part and says another is missing stays
+            )
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
         if repeats_instructions(reply, template("system"), passages):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from assistant.attribution import split_sentences
 from index.models import Hit
 
 _DONT_KNOW = re.compile(
@@ -27,6 +28,11 @@ def retrieval_is_weak(hits: Sequence[Hit], min_relevance: float) -> bool:
 def says_it_does_not_know(reply: str) -> bool:
     """The model declined; only trusted for short replies (long ones may mention it in passing)."""
     return bool(_DONT_KNOW.search(reply)) and len(_WORDS.findall(reply)) <= 40
+
+
+def known_part(reply: str) -> str:
+    """The reply without its sentences saying the passages do not tell: what it did answer."""
+    return " ".join(s for s in split_sentences(reply) if not _DONT_KNOW.search(s))
 
 
 def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:

@@ -43,3 +43,24 @@ def test_closest_sentence_prefers_the_one_holding_the_question_words(
     assert "inside your own infrastructure" in sentence and hits[n - 1].chunk.source.endswith(
         "privacy.md"
     )
+
+
+def test_names_no_passage_mentions_are_found() -> None:
+    from assistant.grounding import unmentioned_names
+
+    passages = ["Anthropic's Claude is proprietary.", "Apache License, Version 2.0, and APIs."]
+    assert unmentioned_names("How much does Claude Pro cost?", passages) == ["Claude Pro"]
+    assert unmentioned_names("What does MTEB measure? Reply briefly.", passages) == ["MTEB"]
+    assert unmentioned_names("Is Apache 2.0 cheaper than the API of Claude?", passages) == []
+
+
+def test_a_question_about_an_unmentioned_name_is_refused_before_the_model(
+    retriever: HybridRetriever,
+) -> None:
+    from tests.unit.assistant.conftest import make_assistant
+
+    answer = make_assistant(retriever, ["Llama 3 costs nothing [1]."]).ask(
+        "Is self-hosting Mixtral cheaper at high volumes?"
+    )
+    assert answer.refused and answer.note == "no passage mentions Mixtral"
+    assert answer.usage is None  # the model was never asked

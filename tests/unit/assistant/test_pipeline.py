@@ -125,3 +125,21 @@ def test_a_rewrite_that_resolves_nothing_falls_back_to_the_last_question(
     history: list[Message] = [{"role": "user", "content": "Tell me about privacy on premises."}]
     answer = make_assistant(retriever, script).ask("How long did they spend on it?", history)
     assert answer.query == "Tell me about privacy on premises. How long did they spend on it?"
+
+
+def test_a_reply_answering_one_part_and_saying_another_is_missing_is_shown(
+    retriever: HybridRetriever,
+) -> None:
+    reply = (
+        "Self-hosting open models is cheaper at very high volumes [1]. "
+        "The passages do not say how long the hardware lasts."
+    )
+    answer = make_assistant(retriever, [reply]).ask(
+        "Is self-hosting cheaper at high volumes, and how long does the hardware last?"
+    )
+    assert not answer.refused and "cheaper at very high volumes" in answer.text
+    assert "do not say how long" in answer.text
+    only_missing = make_assistant(retriever, ["The passages do not say."]).ask(
+        "How long does the hardware last at high volumes?"
+    )
+    assert only_missing.refused
