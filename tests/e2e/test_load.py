@@ -10,7 +10,7 @@ finds it by a wide margin (best cosine 0.66-0.84, the next document at most 0.39
 passage reaches the model (top-k 1), so an answer naming another document has crossed over
 from another conversation.
 
-SmolLM2 rather than the default Qwen2.5-0.5B: 25 answers on 2 cores take about a minute with
+SmolLM2 rather than the default Qwen2.5-Coder-1.5B: 25 answers on 2 cores take about a minute with
 it and would take several with Qwen. With top-k 1 it cites well enough (measured: 17 of 25
 cited answers, 8 explicit declines quoting the right passage); with the default top-k 4 it
 sometimes answered from a neighbouring document's passage.

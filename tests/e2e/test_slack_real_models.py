@@ -61,4 +61,4 @@ def test_thread_answered_with_real_models(
     assert recorder.of("chat.postMessage")[0]["thread_ts"] == "1700000000.000100"
     sources = next(b for b in final["blocks"] if b["type"] == "context")["elements"]
     assert sources and "corpus/" in sources[0]["text"]
-    assert "Qwen2.5-Coder-0.5B" in final["blocks"][-1]["elements"][0]["text"]
+    assert "Qwen2.5-Coder-1.5B" in final["blocks"][-1]["elements"][0]["text"]

@@ -52,7 +52,7 @@ def ask(page: Any, question: str) -> list[str]:
 def test_answer_streams_and_a_citation_shows_its_highlighted_passage(page: Any) -> None:
     seen = ask(page, QUESTION)
     assert len(seen) >= 3, f"the answer did not stream: {seen}"
-    assert "Qwen2.5-Coder-0.5B" in seen[-1]
+    assert "Qwen2.5-Coder-1.5B" in seen[-1]
     marker = page.locator("#kb-chat a[href^='#kb-src-0-']").first
     marker.click()
     card = page.locator(f"#{marker.get_attribute('href').lstrip('#')}")
@@ -74,7 +74,7 @@ def test_backend_switch_is_per_tab(page: Any, browser: Any, app_url: str) -> Non
     other.goto(app_url)
     other.wait_for_selector("#kb-status :text('Qwen2.5')")  # a new tab keeps the default
     assert "SmolLM2-135M-Instruct" in ask(page, "Why might a company prefer an open model?")[-1]
-    assert "Qwen2.5-Coder-0.5B" in ask(other, "Why might a company prefer an open model?")[-1]
+    assert "Qwen2.5-Coder-1.5B" in ask(other, "Why might a company prefer an open model?")[-1]
     hosted = page.get_by_label("Hosted: OpenAI", exact=False)
     assert "unavailable" in hosted.locator("xpath=..").inner_text() and hosted.is_disabled()
     other.context.close()
@@ -103,7 +103,7 @@ def test_api_answers_with_citations(app_url: str) -> None:
     from gradio_client import Client
 
     reply = Client(app_url, verbose=False).predict(QUESTION, "local", api_name="/ask")
-    assert reply["model"].startswith("Qwen2.5-Coder-0.5B") and reply["backend"] == "local"
+    assert reply["model"].startswith("Qwen2.5-Coder-1.5B") and reply["backend"] == "local"
     given = {p["source"] for p in reply["passages"]}
     assert all(c["source"] in given for c in reply["citations"])
     assert reply["answer"] and reply["timings"]["total_s"] > 0

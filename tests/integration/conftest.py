@@ -59,7 +59,7 @@ def local_model(default_gguf: Path) -> LlamaCppChatModel:
     """The default GGUF, loaded once for every test that asks it."""
     from assistant.llms.llama_cpp import LlamaCppChatModel
 
-    return LlamaCppChatModel(default_gguf, "qwen2.5-coder-0.5b")
+    return LlamaCppChatModel(default_gguf, "qwen2.5-coder-1.5b")
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,7 @@ def _start(model: Path, alias: str) -> tuple[subprocess.Popen[bytes], str]:
 
 @pytest.fixture(scope="module")
 def qwen_server(default_gguf: Path) -> Iterator[str]:
-    server, url = _start(default_gguf, "qwen2.5-coder-0.5b")
+    server, url = _start(default_gguf, "qwen2.5-coder-1.5b")
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -79,7 +79,7 @@ def _backend(url: str, model: str) -> OpenAICompatibleChatModel:
 
 def test_streaming_reply_and_usage_from_a_real_server(qwen_server: str) -> None:
     usages: list[Usage] = []
-    backend = _backend(qwen_server, "qwen2.5-coder-0.5b")
+    backend = _backend(qwen_server, "qwen2.5-coder-1.5b")
     pieces = list(
         backend.stream(
             [{"role": "user", "content": "Name three colours."}],
@@ -97,12 +97,12 @@ def test_streaming_reply_and_usage_from_a_real_server(qwen_server: str) -> None:
 def test_cited_answer_through_the_server(
     qwen_server: str, retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
 ) -> None:
-    assistant = Assistant(retriever, _backend(qwen_server, "qwen2.5-coder-0.5b"), embedder)
+    assistant = Assistant(retriever, _backend(qwen_server, "qwen2.5-coder-1.5b"), embedder)
     events = list(assistant.stream(QUESTION))
     answer = events[-1]
     assert isinstance(answer, Answer) and not answer.fell_back
     assert sum(isinstance(e, str) for e in events) >= 3  # streamed
-    assert answer.backend == "llamacpp-server" and answer.model == "qwen2.5-coder-0.5b"
+    assert answer.backend == "llamacpp-server" and answer.model == "qwen2.5-coder-1.5b"
     assert "vendor" in answer.text.lower() and answer.citations
     given = {h.chunk.id for h in answer.passages}
     assert all(c.hit.chunk.id in given for c in answer.citations)
@@ -147,7 +147,7 @@ def test_doctor_probes_each_profile(qwen_server: str, monkeypatch: pytest.Monkey
 
     for name, url in (("SERVER", qwen_server), ("DEAD", f"http://127.0.0.1:{free_port()}/v1")):
         monkeypatch.setenv(f"KB_PROFILES__{name}__KIND", "openai")
-        monkeypatch.setenv(f"KB_PROFILES__{name}__MODEL", "qwen2.5-coder-0.5b")
+        monkeypatch.setenv(f"KB_PROFILES__{name}__MODEL", "qwen2.5-coder-1.5b")
         monkeypatch.setenv(f"KB_PROFILES__{name}__BASE_URL", url)
     report = describe_profiles(Settings())
     assert report["server"]["reachable"] is True and report["server"]["latency_s"] > 0  # type: ignore[operator]

@@ -2,7 +2,7 @@
 pipeline, the real embedder and the default GGUF.
 
 Asserted here is only what kb guarantees by construction, whatever the model replies; whether
-the 0.5B model obeys an injection ("answer in French", a canary word, "you are DAN") is
+the default model obeys an injection ("answer in French", a canary word, "you are DAN") is
 measured, not guaranteed: `bench/hostile.py` reports that rate in docs/benchmarks.md.
 """
 

@@ -160,7 +160,10 @@ def test_custom_profiles_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KB_LLM__FALLBACK", '["local-small", "local"]')
     pool = build_pool(Settings())
     names = [c.name for c in pool.choices]
-    assert names[:5] == ["local", "local-small", "openai", "anthropic", "vllm"] and "auto" in names
+    assert (
+        names[:6] == ["local", "local-fast", "local-small", "openai", "anthropic", "vllm"]
+        and "auto" in names
+    )
     assert pool.choice("vllm").available and pool.choice("vllm").hosted  # no key needed
     assert pool.choice("hosted").name == "openai"
 
