@@ -52,6 +52,7 @@ def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: 
         settings.seed,
         name,
         settings.probe_dir,
+        settings.prompt_lookup_tokens,
     )
 
 

@@ -159,6 +159,11 @@ class LlmSettings(BaseModel):
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
     seed: int = Field(0, description="sampling seed, for repeatable answers")
+    prompt_lookup_tokens: int = Field(
+        0,
+        ge=0,
+        description="prompt-lookup decoding: tokens guessed from the prompt per step (0: off)",
+    )
     probe_dir: Path = Field(
         Path(".kb/probe"),
         description="where passed llama.cpp probes are remembered, one per model file and build",

@@ -48,12 +48,14 @@ class LlamaCppChatModel:
         seed: int = 0,
         backend: str = "local",
         probe_dir: Path | None = None,
+        prompt_lookup: int = 0,
     ):
         self._path = model_path
         self._id = model_id or model_path.stem
         self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
         self._requested_gpu_layers = n_gpu_layers
         self._backend = backend  # the profile name users chose it by
+        self._prompt_lookup = prompt_lookup  # draft tokens copied from the prompt; 0: off
         self._probe_dir = probe_dir  # None: no probe (tests that load the model themselves)
         self._probe: ProbeResult | None = None
         self._llama: Any = None
@@ -105,6 +107,7 @@ class LlamaCppChatModel:
                     model_path=str(self._path),
                     n_gpu_layers=self.gpu_layers,
                     verbose=False,
+                    draft_model=self._draft_model(),
                     **self._options,
                 )
             except (ValueError, RuntimeError) as exc:
@@ -112,6 +115,14 @@ class LlamaCppChatModel:
                     f"llama.cpp could not load {self._path}: {exc}"
                 ) from exc
         return self._llama
+
+    def _draft_model(self) -> Any:
+        """Prompt-lookup decoding: answers quote the passages, so the prompt predicts them."""
+        if not self._prompt_lookup:
+            return None
+        from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+        return LlamaPromptLookupDecoding(num_pred_tokens=self._prompt_lookup)
 
     def stream(
         self,
