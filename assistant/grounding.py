@@ -3,7 +3,7 @@
 A small local model, asked something the documents do not answer, tends to make an answer up:
 a figure ("0.0 on the benchmark"), or the question turned into a statement with nothing after
 it ("Llama 3 was released on ."). Such replies are not shown as answers: kb says the documents
-do not clearly answer the question and quotes the passage sentence closest to it instead.
+do not clearly answer the question and shows the evidence instead (`assistant.evidence`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.attribution import content_words, split_sentences, strip_markers
+from assistant.attribution import content_words, strip_markers
 from index.embedders import Embedder
-from index.models import Hit
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
@@ -67,22 +66,6 @@ def relevance(query: str, sentences: Sequence[str], embedder: Embedder) -> np.nd
     cosines = embedder.embed(list(sentences)) @ embedder.embed([query])[0]
     overlap = [len(wanted & content_words(s)) / max(len(wanted), 1) for s in sentences]
     return np.asarray(cosines + np.array(overlap))
-
-
-def closest_sentence(
-    query: str, hits: Sequence[Hit], embedder: Embedder, min_words: int = 6
-) -> tuple[int, str] | None:
-    """(passage number, sentence) most relevant to the query among the hits' sentences."""
-    candidates = [
-        (n, s)
-        for n, hit in enumerate(hits, start=1)
-        for s in split_sentences(hit.chunk.text)
-        if word_count(s) >= min_words
-    ]
-    if not candidates:
-        return None
-    scores = relevance(query, [s for _, s in candidates], embedder)
-    return candidates[int(np.argmax(scores))]
 
 
 # Names a question asks about: a capitalised word not opening a sentence (Gemma, Claude Pro),

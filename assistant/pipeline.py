@@ -1,10 +1,12 @@
-"""The assistant: question (and history) in, streamed tokens and a cited `Answer` out.
+"""The assistant: question (and history) in, evidence, streamed tokens and a cited `Answer` out.
 
-Steps: condense a follow-up into a standalone query, retrieve, refuse when retrieval is weak,
-generate, then decide what to show: when the model declined, added nothing to the question or
-gave figures no passage holds, a refusal quoting the closest passage sentence; the best-matching
-passage when the reply only echoed the passages; else the reply with application-made citations.
-Streamed text and answers carry only links the passages hold, and no images (`assistant.links`).
+Steps: condense a follow-up into a standalone query, retrieve, refuse when retrieval is weak or
+the question names something no passage mentions, show the evidence (the passage sentences that
+best answer it), generate, then decide what to show: when the model declined, added nothing to
+the question or gave figures no passage holds, the evidence, labelled as what the documents say;
+the evidence too when the reply only echoed the passages; else the reply with application-made
+citations. Streamed text and answers carry only links the passages hold, and no images
+(`assistant.links`).
 """
 
 from __future__ import annotations
@@ -160,13 +162,17 @@ class Assistant:
         if missing:
             yield self._refusal(draft, f"no passage mentions {', '.join(missing)}")
             return
-        quotes = choose_evidence(draft.query, draft.hits, self.embedder)
-        draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
-        draft.timings["evidence_s"] = draft.evidence.seconds
-        yield draft.evidence
+        yield self._evidence(draft)
         tokens: list[str] = []
         yield from self._generate(draft, tokens)
         yield self._finish(draft, "".join(tokens).strip())
+
+    def _evidence(self, draft: _Draft) -> Evidence:
+        """What the documents say, chosen before the model reads its prompt."""
+        quotes = choose_evidence(draft.query, draft.hits, self.embedder)
+        draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
+        draft.timings["evidence_s"] = draft.evidence.seconds
+        return draft.evidence
 
     def _generate(self, draft: _Draft, tokens: list[str]) -> Iterator[str | Restart]:
         """Stream the reply, whole words at a time with links defused (`LinkGuard`: a page
@@ -225,10 +231,10 @@ class Assistant:
         problem = self._unusable(draft, reply, passages)
         if problem:
             lead = NO_ANSWER_LEAD if problem == FOUND_NO_ANSWER else DECLINED_LEAD
-            return self._quote_closest(draft, lead, problem, refused=True)
+            return self._show_evidence_instead(draft, lead, problem, refused=True)
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
-            return self._quote_closest(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
+            return self._show_evidence_instead(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
         reply = defuse_links(reply, _link_sources(draft))
         sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(
@@ -246,10 +252,9 @@ class Assistant:
 
     def _unusable(self, draft: _Draft, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
+        # A reply that answers one part and says another is missing is kept.
         if says_it_does_not_know(reply) and adds_nothing(known_part(reply), draft.query):
-            return (
-                FOUND_NO_ANSWER  # a reply that answers one part and says another is missing stays
-            )
+            return FOUND_NO_ANSWER
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
         if repeats_instructions(reply, template("system"), passages):
@@ -269,7 +274,7 @@ class Assistant:
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
         return self._answer(draft, text, (), refused=True, note=why)
 
-    def _quote_closest(self, draft: _Draft, lead: str, why: str, refused: bool) -> Answer:
+    def _show_evidence_instead(self, draft: _Draft, lead: str, why: str, refused: bool) -> Answer:
         """`lead`, then the evidence shown before the reply, quoted and cited; a plain refusal
         when no passage has a sentence to quote."""
         quotes = draft.evidence.quotes if draft.evidence else ()

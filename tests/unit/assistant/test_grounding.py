@@ -1,6 +1,5 @@
 from assistant.grounding import (
     adds_nothing,
-    closest_sentence,
     picks_an_option,
     unsupported_numbers,
 )
@@ -31,18 +30,16 @@ def test_naming_one_option_of_a_choice_question_is_an_answer() -> None:
     assert not picks_an_option("Open [1].", "Are Llama weights open?")
 
 
-def test_closest_sentence_prefers_the_one_holding_the_question_words(
+def test_the_evidence_is_the_sentence_holding_the_question_words(
     retriever: HybridRetriever,
 ) -> None:
-    hits = retriever.retrieve("Where does sensitive data stay when models run on premises?", 3)
-    found = closest_sentence(
-        "Where does sensitive data stay when models run on premises?", hits, HashingEmbedder()
-    )
-    assert found is not None
-    n, sentence = found
-    assert "inside your own infrastructure" in sentence and hits[n - 1].chunk.source.endswith(
-        "privacy.md"
-    )
+    from assistant.evidence import choose_evidence
+
+    question = "Where does sensitive data stay when models run on premises?"
+    hits = retriever.retrieve(question, 3)
+    quotes = choose_evidence(question, hits, HashingEmbedder())
+    assert quotes and "inside your own infrastructure" in quotes[0].evidence
+    assert hits[quotes[0].n - 1].chunk.source.endswith("privacy.md")
 
 
 def test_names_no_passage_mentions_are_found() -> None:
