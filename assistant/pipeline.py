@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -169,7 +169,15 @@ class Assistant:
 
     def _evidence(self, draft: _Draft) -> Evidence:
         """What the documents say, chosen before the model reads its prompt."""
-        quotes = choose_evidence(draft.query, draft.hits, self.embedder)
+        sources = _link_sources(draft)
+        quotes = tuple(  # a quoted passage may hold an image or a tag: shown inert, as replies are
+            replace(
+                q,
+                supports=defuse_links(q.supports, sources),
+                evidence=defuse_links(q.evidence, sources),
+            )
+            for q in choose_evidence(draft.query, draft.hits, self.embedder)
+        )
         draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
         draft.timings["evidence_s"] = draft.evidence.seconds
         return draft.evidence

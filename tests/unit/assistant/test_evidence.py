@@ -3,6 +3,8 @@ evidence_ok metric over them (shown below 1 where the evidence misses a term).""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from assistant.evaluation import _score_evidence, _Tally
@@ -64,3 +66,25 @@ def test_evidence_ok_fails_when_a_term_is_missing_from_the_quotes() -> None:
     assert _score_evidence(evidence, missed, tally) is False
     assert _score_evidence(None, held, tally) is False
     assert tally.evidence_ok == [True, False, False]
+
+
+def test_an_image_in_a_quoted_passage_is_shown_inert(tmp_path: Path) -> None:
+    from assistant.llms.fake import ScriptedChatModel
+    from assistant.pipeline import Assistant
+    from index.builder import ingest_paths
+    from index.retriever import HybridRetriever
+    from index.storage import load_index
+    from ingest.splitter import ChunkingParams
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "costs.md").write_text(
+        "# Costs\n\nSelf-hosting is cheaper at volume ![chart](http://evil.example/x.png) here.\n"
+    )
+    embedder = HashingEmbedder()
+    ingest_paths([tmp_path / "docs"], tmp_path / "index", embedder, ChunkingParams(), [])
+    retriever = HybridRetriever(load_index(tmp_path / "index"), embedder)
+    assistant = Assistant(retriever, ScriptedChatModel(), embedder)
+    events = list(assistant.stream("Is self-hosting cheaper at volume?"))
+    evidence = next(e for e in events if isinstance(e, Evidence))
+    assert evidence.quotes and "cheaper at volume" in evidence.quotes[0].evidence
+    assert "![" not in evidence.quotes[0].evidence and "evil.example" in evidence.quotes[0].evidence
