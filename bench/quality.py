@@ -52,9 +52,15 @@ TARGETS = {
 }
 
 
-def kb_metrics(answers: bool, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    """`kb eval --json` on exactly these questions, in its own process, as a user runs it."""
+def kb_metrics(
+    answers: bool, questions: list[dict[str, Any]], saved: Path | None = None
+) -> dict[str, Any]:
+    """`kb eval --json` on exactly these questions, in its own process, as a user runs it; or
+    the output of such a run saved in `saved` (`--kb-from`)."""
     import tempfile
+
+    if saved is not None:
+        return _with_latency(dict(json.loads(saved.read_text())))
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as handle:
         handle.writelines(json.dumps(item) + "\n" for item in questions)
@@ -66,7 +72,10 @@ def kb_metrics(answers: bool, questions: list[dict[str, Any]]) -> dict[str, Any]
         text=True,
         check=True,
     )
-    metrics = dict(json.loads(result.stdout))
+    return _with_latency(dict(json.loads(result.stdout)))
+
+
+def _with_latency(metrics: dict[str, Any]) -> dict[str, Any]:
     metrics["answer_p50_s"] = metrics["latency"]["answer_p50_s"]
     metrics["first_token_p50_s"] = metrics["latency"]["first_token_p50_s"]
     return metrics
@@ -172,9 +181,14 @@ def render(results: dict[str, dict[str, dict[str, Any]]], answers: bool) -> str:
 
 
 def compare(
-    name: str, questions: list[dict[str, Any]], index: Any, llm: Any, stock_k: list[int]
+    name: str,
+    questions: list[dict[str, Any]],
+    index: Any,
+    llm: Any,
+    stock_k: list[int],
+    saved: Path | None = None,
 ) -> dict[str, Any]:
-    rows = {"kb": kb_metrics(llm is not None, questions)}
+    rows = {"kb": kb_metrics(llm is not None, questions, saved)}
     stock = stock_retrieval(index, questions)
     if llm is None:
         rows["stock llama-index"] = stock
@@ -193,6 +207,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated, from " + str(SETS))
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--stock-k", default="2,5", help="stock answers at these top-k")
+    parser.add_argument(
+        "--kb-from", type=Path, default=None, help="use DIR/SET.json, saved `kb eval --json` runs"
+    )
     args = parser.parse_args()
     index = stock_index()
     llm = stock_llm() if args.answers else None
@@ -200,7 +217,8 @@ def main() -> None:
     for name in args.sets.split(","):
         questions = load_questions(ROOT / "eval" / f"{name}.jsonl")[: args.limit]
         stock_k = [int(k) for k in args.stock_k.split(",")]
-        results[name] = compare(name, questions, index, llm, stock_k)
+        saved = args.kb_from / f"{name}.json" if args.kb_from else None
+        results[name] = compare(name, questions, index, llm, stock_k, saved)
     report = render(results, args.answers)
     print(report)
     write_section("quality", report)
