@@ -210,6 +210,9 @@ def main() -> None:
     parser.add_argument(
         "--kb-from", type=Path, default=None, help="use DIR/SET.json, saved `kb eval --json` runs"
     )
+    parser.add_argument(
+        "--stock-sets", default=None, help="stock answers on these sets only (retrieval on all)"
+    )
     args = parser.parse_args()
     index = stock_index()
     llm = stock_llm() if args.answers else None
@@ -218,7 +221,8 @@ def main() -> None:
         questions = load_questions(ROOT / "eval" / f"{name}.jsonl")[: args.limit]
         stock_k = [int(k) for k in args.stock_k.split(",")]
         saved = args.kb_from / f"{name}.json" if args.kb_from else None
-        results[name] = compare(name, questions, index, llm, stock_k, saved)
+        answered = args.stock_sets is None or name in args.stock_sets.split(",")
+        results[name] = compare(name, questions, index, llm if answered else None, stock_k, saved)
     report = render(results, args.answers)
     print(report)
     write_section("quality", report)
