@@ -2,12 +2,14 @@
 retrieval, before the model reads its prompt, so a user sees what the documents say in the
 first second.
 
-Candidates are each passage's sentences, alone and joined with the next one (an answer often
-spans two). A candidate's score adds its cosine similarity to the question, its BM25 score over
-the candidates' stemmed words (scaled to the best one), a bonus when it holds the kind of answer
-the question asks for (a number, a name, a list), and a small share of its passage's retrieval
-rank. The best candidate is quoted; a second one only when it covers question words the first
-lacks (a two-part question). What this module does not do: judge the model's reply.
+Candidates are each passage's sentences (wrapped lines joined back; headings, table rows and
+title lines left out), alone and in runs of up to three neighbours (an answer often spans two).
+A candidate's score adds its cosine similarity to the question, its BM25 score over the
+candidates' stemmed words (scaled to the best one), a bonus when it holds the kind of answer the
+question asks for (a number, a name, a list), the share of its words the question lacks, and a
+small share of its passage's retrieval rank. The best candidate is quoted; a second one only
+when it covers question words the first lacks (a two-part question). What this module does not
+do: judge the model's reply.
 """
 
 from __future__ import annotations
