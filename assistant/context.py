@@ -81,11 +81,11 @@ def without_repeats(hits: Sequence[Hit]) -> list[str]:
 
 
 def focused_passages(
-    query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int
+    query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int, once_only: bool = False
 ) -> list[str]:
-    """Each hit's text, less repeats, cut to `budget_words` of its most relevant sentences
-    (0: whole text)."""
-    texts = without_repeats(hits)
+    """Each hit's text (less repeats with `once_only`), cut to `budget_words` of its most
+    relevant sentences (0: whole text)."""
+    texts = without_repeats(hits) if once_only else [" ".join(h.chunk.text.split()) for h in hits]
     if budget_words <= 0:
         return texts
     split = [split_sentences(t) or [t] for t in texts]

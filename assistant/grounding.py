@@ -78,8 +78,11 @@ _NAME_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)*")
 
 
 def _name_words(text: str) -> set[str]:
-    """Lower-case words, a plural's final s dropped (APIs, API)."""
-    return {w.rstrip("s") or w for w in _NAME_WORD.findall(text.lower())}
+    """Lower-case words holding a letter, a plural's final s dropped (APIs, API). Bare numbers
+    are left out: a licence says "Version 2.0" once, at its top, and the question's
+    "Apache-2.0" is still about it."""
+    words = _NAME_WORD.findall(text.lower())
+    return {w.rstrip("s") or w for w in words if any(c.isalpha() for c in w)}
 
 
 def unmentioned_names(question: str, passages: Sequence[str]) -> list[str]:

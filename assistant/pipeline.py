@@ -65,7 +65,8 @@ class AnswerOptions:
     echo_threshold: float = 0.8
     echo_min_words: int = 100
     context_words: int = 0
-    drop_below: float = 0.2  # passages this far below the best one's similarity are left out
+    drop_below: float = 1.0  # passages this far below the best one's similarity are left out
+    once_only: bool = False  # text neighbouring chunks share is given once
     max_tokens: int = 256
     temperature: float = 0.1
 
@@ -210,7 +211,9 @@ class Assistant:
 
     def _context(self, draft: _Draft) -> list[str]:
         budget = self.options.context_words
-        return focused_passages(draft.query, draft.hits, self.embedder, budget)
+        return focused_passages(
+            draft.query, draft.hits, self.embedder, budget, self.options.once_only
+        )
 
     def condense(self, question: str, history: Sequence[Message], turn: Turn | None = None) -> str:
         """A standalone query for retrieval; the question itself when there is no history."""

@@ -104,6 +104,7 @@ def answer_options(settings: Settings) -> AnswerOptions:
         echo_min_words=a.echo_min_words,
         context_words=a.context_words,
         drop_below=a.drop_below,
+        once_only=a.once_only,
         max_tokens=llm.max_tokens,
         temperature=llm.temperature,
     )
