@@ -5,8 +5,8 @@ it grows with these tokens.
 
 Rows: before issue 15 (chunks counted in words and marks, 300/180/60, every top-4 passage whole);
 then passages far below the best one left out (`answer.drop_below` 0.2); then text neighbouring
-chunks share given once (today's default); and the option of chunks counted in the embedder's
-word pieces (200/120/40). Each chunking gets its own index, built in a temporary folder.
+chunks share given once (`answer.once_only`); and chunks counted in the embedder's word pieces
+(200/120/40). All three are settings, off by default: they cost answers on tune. Each chunking gets its own index, built in a temporary folder.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def main() -> None:
             ),
             ("+ passages 0.2 below the best left out", words, WORDS, True, False),
             (
-                "+ text shared by neighbouring chunks given once (the default now)",
+                "+ text shared by neighbouring chunks given once",
                 words,
                 WORDS,
                 True,
