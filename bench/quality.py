@@ -77,7 +77,7 @@ def kb_metrics(
 
 def _with_latency(metrics: dict[str, Any]) -> dict[str, Any]:
     metrics["answer_p50_s"] = metrics["latency"]["answer_p50_s"]
-    metrics["first_token_p50_s"] = metrics["latency"]["first_token_p50_s"]
+    metrics["first_token_p50_s"] = metrics["latency"].get("first_token_p50_s")
     return metrics
 
 
