@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from assistant.llms.base import Usage
+from assistant.prompting import passage_label
 from index.models import Hit
 
 
@@ -60,11 +61,6 @@ class Citation:
         }
 
 
-def _where(hit: Hit) -> str:
-    parts = [hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1], hit.chunk.location]
-    return " — ".join(p for p in parts if p)
-
-
 @dataclass(frozen=True)
 class Evidence:
     """The passage sentences that best answer the question, shown before the model's reply."""
@@ -74,7 +70,7 @@ class Evidence:
 
     def labelled(self) -> list[tuple[int, str, str]]:
         """(n, quote, where it comes from) per quote: what every frontend shows."""
-        return [(q.n, q.evidence, _where(q.hit)) for q in self.quotes]
+        return [(q.n, q.evidence, passage_label(q.hit)) for q in self.quotes]
 
     def as_dicts(self) -> list[dict[str, object]]:
         return [
