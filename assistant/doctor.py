@@ -144,6 +144,16 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
     return info
 
 
+def _windows(generation: Path, settings: Settings) -> str:
+    from index.storage import WINDOWS_FILE, read_windows
+
+    if not (generation / WINDOWS_FILE).is_file():
+        fix = " (the next `kb ingest` adds them)" if settings.chunking.windows else ""
+        return f"none: built before embedding windows{fix}"
+    windows = read_windows(generation)
+    return f"{sum(windows.values())} extra vectors for {len(windows)} chunks longer than the embedder reads"
+
+
 def _index(settings: Settings) -> dict[str, Any]:
     from index.storage import current_generation, read_manifest
     from index.stores import describe_store
@@ -159,6 +169,7 @@ def _index(settings: Settings) -> dict[str, Any]:
         "generation": generation.name,
         "manifest": manifest.as_dict(),
         "store": describe_store(generation),
+        "embedding_windows": _windows(generation, settings),
     }
     try:
         manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())

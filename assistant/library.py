@@ -27,6 +27,7 @@ from assistant.pipeline import Assistant
 from index.builder import IngestReport, ingest_paths
 from index.storage import load_index
 from index.stores import StoreSpec
+from index.windows import WindowParams
 from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams
 
@@ -80,6 +81,7 @@ class DocumentLibrary:
         params: ChunkingParams,
         store: StoreSpec | None = None,
         limits: UploadLimits | None = None,
+        windows: WindowParams | None = None,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
@@ -87,6 +89,7 @@ class DocumentLibrary:
         self._params = params
         self._store = store or StoreSpec()
         self.limits = limits or UploadLimits()
+        self._windows = windows
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
@@ -114,6 +117,7 @@ class DocumentLibrary:
                         self._params,
                         store=self._store,
                         max_file_mb=self.limits.max_file_mb,
+                        windows=self._windows,
                     )
                     _merge(report, one)
             finally:  # files ingested before a failure (e.g. a busy index) are searchable too

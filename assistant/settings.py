@@ -48,6 +48,12 @@ class ChunkingSettings(BaseModel):
         description="what the sizes count: `embedder` (the embedder's own word pieces, so every "
         "chunk fits what it reads) or `words` (words and punctuation marks)",
     )
+    windows: bool = Field(
+        True,
+        description="a chunk longer than the embedder reads also gets a vector per window of "
+        "sentences, and is found by its best one (an index built without them gets them at the "
+        "next `kb ingest`)",
+    )
 
 
 class IngestSettings(BaseModel):

@@ -22,6 +22,7 @@ from index.embedders import (
 from index.retriever import FusionParams, HybridRetriever
 from index.storage import load_index
 from index.stores import StoreSpec
+from index.windows import WindowParams
 from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
@@ -68,14 +69,24 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> ChatMode
     return build_pool(settings).get(backend or settings.llm.backend)
 
 
+def _embedder_tokenizer(settings: Settings) -> Path | None:
+    if settings.embedder.backend != "sentence-transformers":
+        return None
+    return Path(settings.embedder.model_path or packaged_minilm_path()) / "tokenizer.json"
+
+
 def chunking_params(settings: Settings) -> ChunkingParams:
     chunking = settings.chunking
-    tokenizer = None
-    if chunking.tokens == "embedder" and settings.embedder.backend == "sentence-transformers":
-        folder = settings.embedder.model_path or packaged_minilm_path()
-        tokenizer = Path(folder) / "tokenizer.json"
-    sizes = chunking.model_dump(exclude={"tokens"})
+    tokenizer = _embedder_tokenizer(settings) if chunking.tokens == "embedder" else None
+    sizes = chunking.model_dump(exclude={"tokens", "windows"})
     return ChunkingParams(**sizes, tokenizer=tokenizer)
+
+
+def window_params(settings: Settings) -> WindowParams | None:
+    """Embedding windows for chunks longer than the embedder reads (None: off)."""
+    if not settings.chunking.windows:
+        return None
+    return WindowParams(_embedder_tokenizer(settings))
 
 
 def store_spec(settings: Settings) -> StoreSpec:
@@ -139,4 +150,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         chunking_params(settings),
         store_spec(settings),
         UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
+        window_params(settings),
     )

@@ -33,6 +33,7 @@ from index.storage import (
     save_index,
 )
 from index.stores import StoreSpec
+from index.windows import WindowParams, vector_ids, window_spans, with_context
 from ingest.errors import IngestError
 from ingest.models import Chunk
 from ingest.readers import read_document, supported_suffixes
@@ -212,22 +213,41 @@ def _read_all(
     return results
 
 
-def _embed(embedder: Embedder, chunks: list[Chunk], batch_size: int = 32) -> np.ndarray:
+def _embed(embedder: Embedder, texts: list[str], batch_size: int = 32) -> np.ndarray:
     batches = []
-    if chunks:
-        log.info("embedding %d chunks", len(chunks))
-    with tqdm(total=len(chunks), desc="embedding", unit="chunk", disable=None) as bar:
-        for start in range(0, len(chunks), batch_size):
-            batch = chunks[start : start + batch_size]
-            batches.append(embedder.embed([embedding_text(c) for c in batch]))
+    if texts:
+        log.info("embedding %d texts", len(texts))
+    with tqdm(total=len(texts), desc="embedding", unit="text", disable=None) as bar:
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            batches.append(embedder.embed(batch))
             bar.update(len(batch))
     return np.vstack(batches) if batches else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
+def _context(chunk: Chunk) -> str:
+    return " > ".join(filter(None, [chunk.title, *chunk.heading_path]))
+
+
 def embedding_text(chunk: Chunk) -> str:
     """Title and section give a chunk its context; the embedder sees them, the reader does not."""
-    context = " > ".join(filter(None, [chunk.title, *chunk.heading_path]))
-    return f"{context}\n{chunk.text}" if context else chunk.text
+    return with_context(_context(chunk), chunk.text)
+
+
+def _vectors_to_add(
+    chunks: list[Chunk], windows: WindowParams | None
+) -> tuple[list[int], list[str], dict[int, int]]:
+    """(vector ids, texts to embed, windows per chunk that has any)."""
+    ids, texts, counts = [], [], {}
+    for chunk in chunks:
+        context = _context(chunk)
+        spans = window_spans(context, chunk.text, windows) if windows else []
+        extra = [with_context(context, chunk.text[a:b]) for a, b in spans]
+        ids += vector_ids(chunk.id, len(extra))
+        texts += [embedding_text(chunk), *extra]
+        if extra:
+            counts[chunk.id] = len(extra)
+    return ids, texts, counts
 
 
 def _apply(
@@ -235,20 +255,35 @@ def _apply(
     read: dict[str, tuple[str, list[Chunk]]],
     removed: list[str],
     embedder: Embedder,
-    report: IngestReport,
+    windows: WindowParams | None,
 ) -> None:
     for source in removed + list(read):
         old = state.files.pop(source, None)
         if old:
-            state.store.remove(list(old.chunk_ids))
+            gone = [state.windows.pop(c, 0) for c in old.chunk_ids]
+            ids = [v for c, n in zip(old.chunk_ids, gone, strict=True) for v in vector_ids(c, n)]
+            state.store.remove(ids)
             for chunk_id in old.chunk_ids:
                 state.chunks.pop(chunk_id, None)
     new_chunks = [c for _, chunks in read.values() for c in chunks]
-    state.store.add([c.id for c in new_chunks], _embed(embedder, new_chunks))
+    ids, texts, counts = _vectors_to_add(new_chunks, windows)
+    state.store.add(ids, _embed(embedder, texts))
+    state.windows.update(counts)
     for source, (digest, chunks) in read.items():
         state.chunks.update({c.id: c for c in chunks})
         title = chunks[0].title if chunks else None
         state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title)
+
+
+def _add_windows(state: IndexState, embedder: Embedder, windows: WindowParams | None) -> None:
+    """Window vectors for the chunks of an index built before windows existed."""
+    log.info("adding embedding windows to the %d chunks already in the index", len(state.chunks))
+    ids, texts, counts = _vectors_to_add(list(state.chunks.values()), windows)
+    extra = [(i, t) for i, t in zip(ids, texts, strict=True) if i not in state.chunks]
+    if extra:
+        state.store.add([i for i, _ in extra], _embed(embedder, [t for _, t in extra]))
+    state.windows.update(counts)
+    state.windowed = True
 
 
 def ingest_paths(
@@ -261,11 +296,13 @@ def ingest_paths(
     store: StoreSpec | None = None,
     lock_wait_s: float = DEFAULT_WAIT_S,
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
+    windows: WindowParams | None = None,
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
 
     `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
-    A file over `max_file_mb` (None: no limit) is reported and not read.
+    A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
+    chunk longer than the embedder reads as several windows too (index/windows.py).
     Raises `IndexBusyError` when another ingest still holds the index after `lock_wait_s`.
     """
     started = time.perf_counter()
@@ -273,7 +310,7 @@ def ingest_paths(
         log.info("holding the writer lock of %s", index_dir)
         remove_stale(index_dir)
         report = _ingest_locked(
-            paths, index_dir, embedder, params, exclude, rebuild, store, max_file_mb
+            paths, index_dir, embedder, params, exclude, rebuild, store, max_file_mb, windows
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -288,6 +325,7 @@ def _ingest_locked(
     rebuild: bool,
     store: StoreSpec | None,
     max_file_mb: float | None,
+    windows: WindowParams | None,
 ) -> IngestReport:
     spec = store or StoreSpec()
     report = IngestReport()
@@ -302,9 +340,12 @@ def _ingest_locked(
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
     report.removed = plan.removed
-    if report.changed or state is None:
+    upgrade = bool(windows and state and not state.windowed)
+    if report.changed or state is None or upgrade:
         state = state or _empty_state(embedder, params, spec)
-        _apply(state, read, plan.removed, embedder, report)
+        if upgrade:
+            _add_windows(state, embedder, windows)
+        _apply(state, read, plan.removed, embedder, windows)
         state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
         log.info("saving a new generation")
         save_index(index_dir, state)

@@ -12,6 +12,7 @@ from index.embedders import Embedder
 from index.fusion import reciprocal_rank_fusion, weighted_fusion
 from index.models import Hit
 from index.storage import IndexState
+from index.windows import chunk_of, vector_ids
 
 
 @dataclass(frozen=True)
@@ -48,21 +49,43 @@ class HybridRetriever:
         return self._embedder.embed([query])[0]
 
     def retrieve(self, query: str, top_k: int = 5) -> list[Hit]:
-        """Best `top_k` hits, each with its fused score and its cosine similarity to the query."""
+        """Best `top_k` hits, each with its fused score and its cosine similarity to the query
+        (a chunk with embedding windows: its best vector's)."""
         if not query.strip() or not self.state.chunks:
             return []
         vector = self.embed_query(query)
-        # A store outside the index folder (Milvus) may hold ids of an unfinished ingest.
-        found = self.state.store.search(vector, self.params.candidates)
-        dense = [(i, score) for i, score in found if i in self.state.chunks]
+        dense = self._dense(vector)
         lexical = dict(self._bm25.search(query, self.params.candidates))
-        cosines = dict(dense)  # the store's inner products are the cosines of unit vectors
+        cosines = dict(dense)
         lexical_only = [i for i in lexical if i not in cosines]
         if lexical_only:
-            scores = self.state.store.vectors(lexical_only) @ vector
-            cosines.update(zip(lexical_only, scores.tolist(), strict=True))
+            cosines.update(self._cosines(lexical_only, vector))
         fused = self._fuse([i for i, _ in dense], cosines, lexical)[:top_k]
         return [Hit(self.state.chunks[i], score, cosines[i], lexical.get(i)) for i, score in fused]
+
+    def _dense(self, vector: np.ndarray) -> list[tuple[int, float]]:
+        """Up to `candidates` chunks by their best vector, best first (the store's inner
+        products are the cosines of unit vectors)."""
+        wanted = self.params.candidates
+        extra = 3 if self.state.windows else 1  # a chunk may fill several places
+        best: dict[int, float] = {}
+        for vector_id, score in self.state.store.search(vector, wanted * extra):
+            chunk = chunk_of(vector_id)
+            # A store outside the index folder (Milvus) may hold ids of an unfinished ingest.
+            if chunk in self.state.chunks and chunk not in best:
+                best[chunk] = score
+        return list(best.items())[:wanted]
+
+    def _cosines(self, chunks: list[int], vector: np.ndarray) -> dict[int, float]:
+        """Each chunk's best cosine over its own vector and its windows'."""
+        counts = [self.state.windows.get(c, 0) for c in chunks]
+        ids = [v for c, n in zip(chunks, counts, strict=True) for v in vector_ids(c, n)]
+        scores = (self.state.store.vectors(ids) @ vector).tolist()
+        best: dict[int, float] = {}
+        for vector_id, score in zip(ids, scores, strict=True):
+            chunk = chunk_of(vector_id)
+            best[chunk] = max(score, best.get(chunk, -1.0))
+        return best
 
     def _fuse(
         self, dense: list[int], cosines: dict[int, float], lexical: dict[int, float]

@@ -1,8 +1,8 @@
 """Index persistence: one folder per generation, switched atomically by a `CURRENT` pointer.
 
-A generation (manifest.json, chunks.jsonl, files.json, the store's files) is written in full to a
-temporary folder, renamed into place, and only then made current by `os.replace` of the pointer
-file. A crash at any moment leaves either the old index or the new one, never a mix; what the
+A generation (manifest.json, chunks.jsonl, files.json, windows.json, the store's files) is
+written in full to a temporary folder, renamed into place, and only then made current by
+`os.replace` of the pointer file. A crash at any moment leaves either the old index or the new one, never a mix; what the
 crashed writer left behind (a staging folder, a generation never made current) is removed by the
 next one.
 
@@ -29,6 +29,7 @@ from ingest.models import Chunk
 log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+WINDOWS_FILE = "windows.json"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class IndexState:
     store: VectorStore
     chunks: dict[int, Chunk] = field(default_factory=dict)
     files: dict[str, FileRecord] = field(default_factory=dict)
+    windows: dict[int, int] = field(default_factory=dict)  # chunk id -> extra window vectors
+    windowed: bool = True  # False: loaded from a generation written before windows existed
 
 
 def _chunk_to_json(chunk: Chunk) -> str:
@@ -89,6 +92,8 @@ def _write_files(folder: Path, state: IndexState) -> None:
         for src, r in state.files.items()
     }
     _fsync_write(folder / "files.json", json.dumps(files, ensure_ascii=False, indent=1))
+    windows = {str(chunk): n for chunk, n in state.windows.items()}
+    _fsync_write(folder / WINDOWS_FILE, json.dumps(windows))
     _fsync_write(folder / "manifest.json", json.dumps(state.manifest.as_dict(), indent=2))
 
 
@@ -155,4 +160,14 @@ def load_index(index_dir: Path, store_spec: StoreSpec | None = None) -> IndexSta
         src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
         for src, r in raw_files.items()
     }
-    return IndexState(manifest, open_store(generation, store_spec), chunks, files)
+    store = open_store(generation, store_spec)
+    windowed = (generation / WINDOWS_FILE).is_file()
+    return IndexState(manifest, store, chunks, files, read_windows(generation), windowed)
+
+
+def read_windows(generation: Path) -> dict[int, int]:
+    """Window counts per chunk; none in a generation written before windows existed."""
+    path = generation / WINDOWS_FILE
+    if not path.is_file():
+        return {}
+    return {int(chunk): n for chunk, n in json.loads(path.read_text(encoding="utf-8")).items()}

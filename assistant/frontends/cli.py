@@ -98,7 +98,7 @@ def _stdin_lines() -> Iterator[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.wiring import build_embedder, chunking_params, store_spec
+    from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
     from index.builder import ingest_paths
 
     paths = args.paths or settings.ingest.paths
@@ -112,6 +112,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         store_spec(settings),
         lock_wait_s=args.wait,
         max_file_mb=settings.ingest.max_file_mb,
+        windows=window_params(settings),
     )
     for source, reason in report.failed:
         print(f"kb: skipped {source}: {reason}", file=sys.stderr)

@@ -13,6 +13,7 @@ from index.builder import ingest_paths
 from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
 from index.retriever import HybridRetriever
 from index.storage import load_index
+from index.windows import WindowParams
 from ingest.splitter import ChunkingParams
 from tests.conftest import CORPUS, MODEL_DIR, require
 
@@ -36,7 +37,10 @@ def corpus_index(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
 ) -> Path:
     index_dir = tmp_path_factory.mktemp("index")
-    report = ingest_paths([CORPUS], index_dir, embedder, ChunkingParams(), ["SOURCES.md"])
+    windows = WindowParams(packaged_minilm_path() / "tokenizer.json")  # the default, as kb has
+    report = ingest_paths(
+        [CORPUS], index_dir, embedder, ChunkingParams(), ["SOURCES.md"], windows=windows
+    )
     assert not report.failed and len(report.added) >= 9
     return index_dir
 
