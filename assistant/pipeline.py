@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from assistant.antecedents import with_antecedents
 from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
 from assistant.context import close_hits, focused_passages
 from assistant.evidence import choose_evidence, evidence_text
@@ -246,7 +247,7 @@ class Assistant:
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
             return self._show_evidence_instead(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
-        reply = defuse_links(reply, _link_sources(draft))
+        reply = defuse_links(with_antecedents(reply, passages), _link_sources(draft))
         sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(
             reply,
