@@ -2,12 +2,15 @@
 
 A generation (manifest.json, chunks.jsonl, files.json, windows.json, the store's files) is
 written in full to a temporary folder, renamed into place, and only then made current by
-`os.replace` of the pointer file. A crash at any moment leaves either the old index or the new one, never a mix; what the
-crashed writer left behind (a staging folder, a generation never made current) is removed by the
-next one.
+`os.replace` of the pointer file; the folder is fsynced so the switch survives a power cut. A
+crash at any moment leaves either the old index or the new one, never a mix; what the crashed
+writer left behind (a staging folder, a generation never made current) is removed by the next
+one.
 
 Writing is not safe against another writer: callers hold `index.lock.index_lock` from loading
-the generation they build on until `save_index` returns. Reading needs no lock.
+the generation they build on until `save_index` returns. Reading needs no lock: a reader reads
+`CURRENT` once and loads that generation, and the generation a switch replaces (named in
+`PREVIOUS`) is kept until the next switch.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from ingest.models import Chunk
 log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+PREVIOUS = "PREVIOUS"  # the generation CURRENT replaced: kept until the next switch
+_LOAD_ATTEMPTS = 5
 WINDOWS_FILE = "windows.json"
 
 
@@ -97,20 +102,34 @@ def _write_files(folder: Path, state: IndexState) -> None:
     _fsync_write(folder / "manifest.json", json.dumps(state.manifest.as_dict(), indent=2))
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable: without it a power cut may undo the switch."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save_index(index_dir: Path, state: IndexState) -> Path:
-    """Write `state` as a new generation and make it current; remove older generations."""
+    """Write `state` as a new generation and make it current; keep the one it replaces (a
+    reader may still be loading it) and remove older ones."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    previous = current_generation(index_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     name = f"gen-{stamp}-{uuid.uuid4().hex[:8]}"
     staging = index_dir / f".tmp-{name}"
     staging.mkdir()
     _write_files(staging, state)
     staging.rename(index_dir / name)
+    _fsync_write(index_dir / PREVIOUS, previous.name if previous else "")
     _fsync_write(index_dir / f".{POINTER}.tmp", name)
     os.replace(index_dir / f".{POINTER}.tmp", index_dir / POINTER)
+    _fsync_dir(index_dir)
     log.info("generation %s is current", name)
     state.store.committed()
-    _remove_stale(index_dir, keep=name, prefixes=("gen-", ".tmp-gen-"))
+    kept = {name} | ({previous.name} if previous else set())
+    _remove_stale(index_dir, keep=kept, prefixes=("gen-", ".tmp-gen-"))
     return index_dir / name
 
 
@@ -124,19 +143,29 @@ def remove_stale(index_dir: Path) -> None:
         return
     current = current_generation(index_dir)
     prefixes = ("gen-", ".tmp-gen-") if current else (".tmp-gen-",)
-    _remove_stale(index_dir, keep=current.name if current else "", prefixes=prefixes)
+    kept = {current.name, _previous(index_dir)} if current else set()
+    _remove_stale(index_dir, keep=kept, prefixes=prefixes)
     (index_dir / f".{POINTER}.tmp").unlink(missing_ok=True)
 
 
-def _remove_stale(index_dir: Path, keep: str, prefixes: tuple[str, ...]) -> None:
+def _previous(index_dir: Path) -> str:
+    """The generation the current one replaced, which readers may still be loading."""
+    path = index_dir / PREVIOUS
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+
+
+def _remove_stale(index_dir: Path, keep: set[str], prefixes: tuple[str, ...]) -> None:
     for entry in index_dir.iterdir():
-        if entry.is_dir() and entry.name != keep and entry.name.startswith(prefixes):
+        if entry.is_dir() and entry.name not in keep and entry.name.startswith(prefixes):
             log.info("removing %s (not current)", entry.name)
             shutil.rmtree(entry, ignore_errors=True)
 
 
 def read_manifest(index_dir: Path) -> Manifest:
-    generation = _require_generation(index_dir)
+    return _manifest_of(_require_generation(index_dir))
+
+
+def _manifest_of(generation: Path) -> Manifest:
     return Manifest.from_dict(
         json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     )
@@ -150,9 +179,25 @@ def _require_generation(index_dir: Path) -> Path:
 
 
 def load_index(index_dir: Path, store_spec: StoreSpec | None = None) -> IndexState:
-    """Load the current generation; raises `IndexNotBuiltError` when there is none."""
-    generation = _require_generation(index_dir)
-    manifest = read_manifest(index_dir)
+    """Load the current generation; raises `IndexNotBuiltError` when there is none.
+
+    `CURRENT` is read once, so every file comes from one generation. Writers keep the
+    generation they replace, so one switch during a load is harmless; a load that still finds a
+    file gone (two switches meanwhile) starts again from the new `CURRENT`."""
+    attempts = 0
+    while True:
+        generation = _require_generation(index_dir)
+        try:
+            return _load_generation(generation, store_spec)
+        except FileNotFoundError:
+            attempts += 1
+            if attempts >= _LOAD_ATTEMPTS or current_generation(index_dir) == generation:
+                raise
+            log.info("generation %s was replaced while loading it; loading the new one", generation)
+
+
+def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexState:
+    manifest = _manifest_of(generation)
     lines = (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
     raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
