@@ -2,7 +2,8 @@
 
 Calls `Llama.create_chat_completion` directly: llama-index's LlamaCPP wrapper ignores the
 GGUF's chat template and per-call arguments. One llama.cpp context cannot serve two
-completions at once, so generation holds a lock. Before the first load, a probe in a child
+completions at once, so generation holds a lock, served first come, first served, by a worker
+thread that never waits on the caller. Before the first load, a probe in a child
 process checks that this llama.cpp build runs on this CPU (`llama_probe`): a build that would die
 with SIGILL becomes an error in words instead of a dead process.
 """
@@ -10,13 +11,16 @@ with SIGILL becomes an error in words instead of a dead process.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import BackendError, BackendUnavailableError
 from assistant.llms.base import Message, Usage, UsageCallback
+from assistant.llms.fair_lock import FairLock
 from assistant.llms.llama_probe import ProbeResult, ensure_llama_runs
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,7 @@ class LlamaCppChatModel:
         self._probe_dir = probe_dir  # None: no probe (tests that load the model themselves)
         self._probe: ProbeResult | None = None
         self._llama: Any = None
-        self._lock = threading.Lock()
+        self._lock = FairLock()  # one context serves one completion at a time, in turn
 
     @property
     def backend(self) -> str:
@@ -133,29 +137,75 @@ class LlamaCppChatModel:
         stop: Sequence[str] = (),
         on_usage: UsageCallback | None = None,
     ) -> Iterator[str]:
-        with self._lock:
-            llama = self._load()
-            try:
-                parts = llama.create_chat_completion(
-                    messages=list(messages),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    stop=list(stop) or None,
-                    stream=True,
-                    seed=self._options[
-                        "seed"
-                    ],  # per call: an answer must not depend on the ones before
-                )
-                pieces = 0
-                for part in parts:
-                    text = part["choices"][0]["delta"].get("content")
-                    if text:
-                        pieces += 1
-                        yield text
-                if on_usage:
-                    on_usage(Usage(_prompt_tokens(llama, messages), pieces))
-            except (ValueError, RuntimeError) as exc:
-                raise BackendError(f"local model failed while answering: {exc}") from exc
+        """Reply pieces as llama.cpp writes them. A worker thread generates under the model's
+        lock, so the lock is never held while the caller works on a piece (a Slack edit), and a
+        stream the caller abandons, closed or not, frees the model: closed, it stops the
+        worker; merely dropped, the worker finishes its `max_tokens` and lets go."""
+        pieces: queue.Queue[object] = queue.Queue()
+        stopped = threading.Event()
+        request = _Request(list(messages), max_tokens, temperature, list(stop), on_usage)
+        worker = threading.Thread(
+            target=self._generate, args=(request, pieces, stopped), daemon=True
+        )
+        worker.start()
+        try:
+            while (item := pieces.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield str(item)
+        finally:
+            stopped.set()
+
+    def _generate(
+        self, request: _Request, pieces: queue.Queue[object], stopped: threading.Event
+    ) -> None:
+        try:
+            with self._lock:
+                if stopped.is_set():  # abandoned while it waited its turn
+                    return
+                self._generate_locked(request, pieces, stopped)
+        except (ValueError, RuntimeError) as exc:
+            pieces.put(BackendError(f"local model failed while answering: {exc}"))
+        except BaseException as exc:  # the caller's thread raises it
+            pieces.put(exc)
+        finally:
+            pieces.put(_END)
+
+    def _generate_locked(
+        self, request: _Request, pieces: queue.Queue[object], stopped: threading.Event
+    ) -> None:
+        llama = self._load()
+        parts = llama.create_chat_completion(
+            messages=request.messages,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            stop=request.stop or None,
+            stream=True,
+            seed=self._options["seed"],  # per call: an answer must not depend on the ones before
+        )
+        written = 0
+        for part in parts:
+            if stopped.is_set():
+                parts.close()
+                return
+            text = part["choices"][0]["delta"].get("content")
+            if text:
+                written += 1
+                pieces.put(text)
+        if request.on_usage:
+            request.on_usage(Usage(_prompt_tokens(llama, request.messages), written))
+
+
+_END = object()  # the worker is done
+
+
+@dataclass(frozen=True)
+class _Request:
+    messages: list[Message]
+    max_tokens: int
+    temperature: float
+    stop: list[str]
+    on_usage: UsageCallback | None
 
 
 def _prompt_tokens(llama: Any, messages: Sequence[Message]) -> int:

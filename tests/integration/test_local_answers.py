@@ -1,11 +1,15 @@
 """The real default GGUF answers dev questions with key terms and valid citations."""
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
 from assistant.pipeline import Assistant
 from tests.conftest import DEV_SET
+
+if TYPE_CHECKING:
+    from assistant.llms.llama_cpp import LlamaCppChatModel
 
 pytestmark = pytest.mark.integration
 
@@ -42,3 +46,23 @@ def test_dev_question_answered_with_valid_citations(
     else:
         assert answer.citations and not answer.refused
         assert answer.backend == "local" and answer.timings["first_token_s"] is not None
+
+
+def test_a_stream_abandoned_halfway_does_not_block_the_next_answer(
+    local_model: "LlamaCppChatModel",
+) -> None:
+    """Issue 16, item 5, with the real GGUF: a reader that stops after two pieces and keeps
+    the stream (not closed) must not hold the model from the next question."""
+    messages = [{"role": "user", "content": "Count from one to thirty in words."}]
+    abandoned = local_model.stream(messages, max_tokens=48, temperature=0.0)
+    first = [next(abandoned), next(abandoned)]
+    assert "".join(first).strip()
+    reply = "".join(
+        local_model.stream(
+            [{"role": "user", "content": "Reply with the single word: yes"}],
+            max_tokens=4,
+            temperature=0.0,
+        )
+    )
+    assert reply.strip()
+    abandoned.close()
