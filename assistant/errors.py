@@ -37,6 +37,14 @@ class ModelFileError(ConfigurationError):
     """A model file is missing, incomplete or fails its checksum."""
 
 
+class IncompleteAnswerError(KbError):
+    """An answer stream ended without its final `Answer` (a bug, reported as an error: an
+    `assert` would vanish under `python -O`)."""
+
+    def __init__(self) -> None:
+        super().__init__("the answer ended without its final part; please ask again")
+
+
 class BackendError(KbError):
     """A chat-model backend failed while answering."""
 

@@ -21,6 +21,7 @@ import numpy as np
 from assistant.antecedents import with_antecedents
 from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
 from assistant.context import close_hits, focused_passages
+from assistant.errors import IncompleteAnswerError, KbError
 from assistant.evidence import choose_evidence, evidence_text
 from assistant.fallback import (
     Restart,
@@ -143,7 +144,8 @@ class Assistant:
         for event in self.stream(question, history, top_k):
             if isinstance(event, Answer):
                 final = event
-        assert final is not None
+        if final is None:
+            raise IncompleteAnswerError()
         return final
 
     def stream(
@@ -225,7 +227,7 @@ class Assistant:
             reply = complete_with_fallback(
                 turn, condense_messages(question, history), max_tokens=64
             )
-        except Exception as exc:  # a failed rewrite must not lose the question
+        except KbError as exc:  # a failed rewrite must not lose the question
             log.warning(
                 "could not condense the follow-up (%s); using it with the last question", exc
             )

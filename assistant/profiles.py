@@ -181,7 +181,8 @@ def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
 
 
 def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
-    assert profile.kind is not None  # settings.backend_profiles() guarantees it
+    if profile.kind is None:  # settings.backend_profiles() fills it in; a bug otherwise
+        raise ConfigurationError(f"profile {name!r} has no kind (local, openai, anthropic)")
     return KINDS[profile.kind](name, profile, settings)
 
 

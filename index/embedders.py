@@ -97,11 +97,11 @@ class SentenceTransformerEmbedder:
         return self._onnx
 
     def _load_onnx(self, cache_dir: Path) -> Any:
-        try:
-            from index.onnx_encoder import verified_encoder
+        from index import onnx_encoder
 
-            return verified_encoder(self._path, cache_dir, lambda: self.model)
-        except Exception as exc:  # any failure: sentence-transformers still works
+        try:
+            return onnx_encoder.verified_encoder(self._path, cache_dir, lambda: self.model)
+        except onnx_encoder.export_errors() as exc:  # sentence-transformers still works
             log.warning("ONNX Runtime not used for the embedder (%s): %s", type(exc).__name__, exc)
             return None
 

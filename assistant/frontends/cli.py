@@ -17,8 +17,9 @@ from assistant.wiring import enforce_offline
 
 enforce_offline()
 
-from assistant.errors import ConfigurationError, KbError  # noqa: E402
+from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError  # noqa: E402
 from assistant.frontends import cli_models  # noqa: E402
+from assistant.log_redaction import redact_logs  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from index.lock import DEFAULT_WAIT_S  # noqa: E402
 
@@ -182,7 +183,8 @@ def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
         else:
             sys.stdout.write(event)
             sys.stdout.flush()
-    assert final is not None
+    if final is None:
+        raise IncompleteAnswerError()
     print(_render_final(final))
 
 
@@ -336,6 +338,7 @@ def run(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    redact_logs()
     try:
         settings = _load_settings()
         _check_backend(parser, args, settings)

@@ -23,7 +23,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from assistant.backends import ChatModelPool
-from assistant.errors import ConfigurationError, KbError
+from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
 from assistant.fallback import Restart
 from assistant.frontends import slack_render as render
 from assistant.llms.base import Message
@@ -186,7 +186,8 @@ class SlackBot:
             if not isinstance(event, str) or time.monotonic() - last_edit >= self.update_every_s:
                 client.chat_update(channel=channel, ts=ts, text=evidence + shown + " …")
                 last_edit = time.monotonic()
-        assert final is not None
+        if final is None:
+            raise IncompleteAnswerError()
         return final
 
 
@@ -304,6 +305,7 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
             server.serve_forever()
         except KeyboardInterrupt:
             server.shutdown()
+    elif app_token is None:
+        raise ConfigurationError("Socket Mode needs an app-level token: set SLACK_APP_TOKEN")
     else:
-        assert app_token is not None
         run_socket_mode(app, app_token)
