@@ -10,6 +10,7 @@ enforce_offline()
 
 from assistant.errors import KbError  # noqa: E402
 from assistant.frontends.web import serve  # noqa: E402
+from assistant.log_redaction import redact_logs  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 
@@ -20,6 +21,7 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per local request otherwise
+    redact_logs()
     try:
         settings = Settings()
         serve(settings, args.host or settings.web.host, args.port or settings.web.port)

@@ -165,7 +165,10 @@ def main() -> None:
     embedder (used by `make`)."""
     import sys
 
+    from assistant.log_redaction import redact_logs
+
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    redact_logs()
     model_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ".kb/models")
     try:
         print(assemble_default_model(model_dir))
