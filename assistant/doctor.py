@@ -60,7 +60,17 @@ def _embedder(settings: Settings) -> dict[str, Any]:
         path = settings.embedder.model_path or packaged_minilm_path()
     except KbError as exc:
         return {"exists": False, "error": str(exc)}
-    return {"id": settings.embedder.model_id, "path": str(path), "exists": Path(path).is_dir()}
+    info: dict[str, Any] = {
+        "id": settings.embedder.model_id,
+        "path": str(path),
+        "exists": Path(path).is_dir(),
+    }
+    if settings.embedder.onnx:
+        from index.onnx_encoder import rejection
+
+        rejected = rejection(Path(path), Path(settings.embedder.onnx_dir))
+        info["onnx"] = f"off: {rejected}" if rejected else "on (checked at first use)"
+    return info
 
 
 def _gpu(settings: Settings) -> dict[str, Any]:

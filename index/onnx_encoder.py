@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,19 @@ def _mean_pooling(model_dir: Path) -> bool:
     return bool(json.loads(config.read_text(encoding="utf-8")).get("pooling_mode_mean_tokens"))
 
 
+def export_errors() -> tuple[type[Exception], ...]:
+    """What exporting, checking or running the ONNX model may raise when it cannot be used (a
+    missing package, a full disk, an exporter or runtime failure); anything else is a bug and
+    is not turned into a warning."""
+    errors: list[type[Exception]] = [ImportError, OSError, RuntimeError, ValueError]
+    try:
+        from onnxruntime.capi import onnxruntime_pybind11_state as runtime
+    except ImportError:
+        return tuple(errors)
+    names = ("Fail", "InvalidArgument", "NoSuchFile", "NoModel", "InvalidGraph", "InvalidProtobuf")
+    return tuple(errors + [getattr(runtime, n) for n in (*names, "RuntimeException")])
+
+
 def export(model_dir: Path, target: Path) -> None:
     """Write the encoder as ONNX (atomically: a crash leaves no half file)."""
     import torch
@@ -117,19 +131,35 @@ def export(model_dir: Path, target: Path) -> None:
     sample = torch.ones((1, 4), dtype=torch.int64)
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "hidden")}
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with torch.inference_mode():
-        torch.onnx.export(
-            LastHiddenState(),
-            (sample, sample, torch.zeros_like(sample)),
-            str(partial),
-            input_names=list(INPUTS),
-            output_names=["hidden"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-    os.replace(partial, target)
+    # A name of its own: two processes exporting at once must not write one file.
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+    try:
+        with torch.inference_mode():
+            torch.onnx.export(
+                LastHiddenState(),
+                (sample, sample, torch.zeros_like(sample)),
+                str(partial),
+                input_names=list(INPUTS),
+                output_names=["hidden"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def rejection(model_dir: Path, cache_dir: Path) -> str | None:
+    """Why an earlier export of this model was not used, with how to try again; None if not."""
+    marker = onnx_path(model_dir, cache_dir).with_suffix(".rejected")
+    if not marker.is_file():
+        return None
+    why = marker.read_text(encoding="utf-8").strip()
+    return (
+        f"its vectors differed from sentence-transformers' ({why}), so the slower "
+        f"sentence-transformers path is used; delete {marker} to export and check again"
+    )
 
 
 def verified_encoder(model_dir: Path, cache_dir: Path, reference: Any) -> OnnxEncoder | None:
@@ -140,6 +170,7 @@ def verified_encoder(model_dir: Path, cache_dir: Path, reference: Any) -> OnnxEn
     path = onnx_path(model_dir, cache_dir)
     marker, rejected = path.with_suffix(".verified"), path.with_suffix(".rejected")
     if rejected.is_file():
+        log.warning("ONNX for the embedder is off: %s", rejection(model_dir, cache_dir))
         return None
     if not marker.is_file():
         export(model_dir, path)

@@ -68,3 +68,41 @@ def test_an_export_that_fails_its_check_is_not_used(
     assert rejected.embed(["a question"]).shape == (1, 384)
     assert rejected.device == "cpu"
     assert list(tmp_path.glob("*.rejected"))
+    reason = index.onnx_encoder.rejection(packaged_minilm_path(), tmp_path)
+    assert reason and "delete" in reason and str(next(tmp_path.glob("*.rejected"))) in reason
+
+
+def test_kb_doctor_shows_a_rejected_export_and_how_to_retry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assistant.doctor import _embedder as doctor_embedder
+    from assistant.settings import Settings
+
+    target = index.onnx_encoder.onnx_path(packaged_minilm_path(), tmp_path)
+    target.with_suffix(".rejected").write_text("max difference 0.3\n")
+    monkeypatch.setenv("KB_EMBEDDER__ONNX_DIR", str(tmp_path))
+    shown = doctor_embedder(Settings())["onnx"]
+    assert shown.startswith("off:") and "0.3" in shown and "delete" in shown
+
+
+def _export_in_a_child(target: str) -> None:
+    index.onnx_encoder.export(packaged_minilm_path(), Path(target))
+
+
+def test_two_processes_exporting_at_once_both_succeed(tmp_path: Path) -> None:
+    """Issue 16, item 7: the temporary file was one fixed name, so one export's rename found
+    the other's file gone."""
+    require(_onnx_installed(), "onnxruntime or onnx not installed")
+    import multiprocessing
+
+    target = tmp_path / "minilm.onnx"
+    context = multiprocessing.get_context("spawn")
+    children = [context.Process(target=_export_in_a_child, args=(str(target),)) for _ in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(300)
+    assert [child.exitcode for child in children] == [0, 0]
+    assert [p.name for p in tmp_path.iterdir()] == ["minilm.onnx"]  # no partial file left
+    vectors = index.onnx_encoder.OnnxEncoder(target, packaged_minilm_path()).encode(["a question"])
+    assert vectors.shape == (1, 384)
