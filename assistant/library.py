@@ -9,12 +9,14 @@ for up to a minute before it fails; answering goes on meanwhile with the previou
 It decides what an upload may hold (`UploadLimits`), before anything is written: a file of an
 unsupported type or over the size limit is refused and the others go in; a batch of too many
 files is refused whole. Whatever name a browser sends, the copy lands directly in the upload
-folder.
+folder, never through a link, and never over another file: a name that is taken gets a number
+("notes (2).md"), unless the file there has the same content (then it is the same upload).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import threading
@@ -24,7 +26,7 @@ from pathlib import Path
 
 from assistant.errors import KbError
 from assistant.pipeline import Assistant
-from index.builder import IngestReport, ingest_paths
+from index.builder import IngestReport, file_sha256, ingest_paths
 from index.storage import load_index
 from index.stores import StoreSpec
 from index.windows import WindowParams
@@ -103,9 +105,9 @@ class DocumentLibrary:
         one by one, calling `on_file(done, total, name)` before each. A refused file is in
         the report's `failed` and was not copied; too many files raise `UploadRefusedError`."""
         accepted, refused = self._check(list(files))
-        targets = self._copy_in(accepted)
         report = IngestReport(failed=refused, chunks=self.stats().chunks)
-        with self._lock:
+        with self._lock:  # copies too: two uploads of one name must not write one file
+            targets = self._copy_in(accepted)
             try:
                 for done, target in enumerate(targets):
                     if on_file:
@@ -148,15 +150,28 @@ class DocumentLibrary:
         return accepted, refused
 
     def _copy_in(self, files: list[tuple[Path, str]]) -> list[Path]:
+        """Copy each file in under its own name; a name another file already has gets a
+        number ("notes (2).md"): an upload never replaces someone else's file. The same
+        content under the same name is the same file, not copied again."""
         self._upload_dir.mkdir(parents=True, exist_ok=True)
-        targets = []
-        for path, safe in files:
-            target = self._upload_dir / safe
+        return [self._copy_one(path, safe) for path, safe in files]
+
+    def _copy_one(self, path: Path, safe: str) -> Path:
+        digest = file_sha256(path)
+        for number in range(1, _MAX_SAME_NAME + 1):
+            target = self._upload_dir / _numbered(safe, number)
             if target.is_symlink():  # replace the link itself, never write where it points
-                target.unlink()
-            shutil.copyfile(path, target)
-            targets.append(target)
-        return targets
+                target.unlink(missing_ok=True)
+            try:
+                _copy_new(path, target)
+            except FileExistsError:
+                if not target.is_symlink() and file_sha256(target) == digest:
+                    return target  # uploaded before: ingest finds it unchanged
+                continue
+            if number > 1:
+                log.info("upload: %s is taken by another file; saved as %s", safe, target.name)
+            return target
+        raise UploadRefusedError(f"{_MAX_SAME_NAME} files are already named like {safe}")
 
     def _reload(self) -> None:
         state = load_index(self._index_dir, self._store)
@@ -168,6 +183,29 @@ class DocumentLibrary:
             raise UnknownSourceError(f"{source} is not in the index")
         document = read_document(Path(source), source)
         return document.title, document.text
+
+
+_MAX_SAME_NAME = 1000
+
+
+def _numbered(name: str, number: int) -> str:
+    if number == 1:
+        return name
+    path = Path(name)
+    return f"{path.stem} ({number}){path.suffix}"
+
+
+def _copy_new(source: Path, target: Path) -> None:
+    """Copy into a file that must not exist yet, never following a link at `target` (no
+    check-then-copy window: `O_EXCL | O_NOFOLLOW` is one step)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    out = os.fdopen(os.open(target, flags, 0o644), "wb")
+    try:
+        with out, open(source, "rb") as data:
+            shutil.copyfileobj(data, out)
+    except BaseException:
+        target.unlink(missing_ok=True)  # no half copy under a name that looks complete
+        raise
 
 
 def _merge(total: IngestReport, one: IngestReport) -> None:

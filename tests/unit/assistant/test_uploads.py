@@ -197,3 +197,48 @@ def test_the_limits_come_from_the_web_settings(retriever: HybridRetriever) -> No
     settings = Settings(web={"max_upload_mb": 5, "max_upload_files": 2})
     library = build_library(settings, make_assistant(retriever))
     assert library.limits == UploadLimits(max_file_mb=5, max_files=2)
+
+
+OTHER_TEXT = "# Zorblax\n\nA different file that happens to have the same name.\n"
+
+
+def test_a_taken_name_keeps_both_files_and_the_same_content_is_one_file(
+    library: DocumentLibrary, incoming: Path, tmp_path: Path
+) -> None:
+    """Issue 16, item 6: an upload never silently replaces another user's file."""
+    first = library.add_files([(_file(incoming, "notes.md"), "notes.md")])
+    second = library.add_files([(_file(incoming / "..", "x.md", OTHER_TEXT), "notes.md")])
+    again = library.add_files([(_file(incoming, "notes.md"), "notes.md")])
+    uploads = tmp_path / "uploads"
+    assert first.added == ["uploads/notes.md"] and second.added == ["uploads/notes (2).md"]
+    assert (uploads / "notes.md").read_text() == GOOD_TEXT
+    assert (uploads / "notes (2).md").read_text() == OTHER_TEXT
+    assert not again.changed and sorted(p.name for p in uploads.iterdir()) == [
+        "notes (2).md",
+        "notes.md",
+    ]
+
+
+def test_two_uploads_of_one_name_at_once_keep_both(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    """Copies used to happen outside the library's lock: one upload clobbered the other's
+    file while it was being ingested."""
+    import threading
+
+    texts = [GOOD_TEXT, OTHER_TEXT, GOOD_TEXT.replace("Quillon", "Brastor")]
+    sources = []
+    for n, text in enumerate(texts):
+        folder = tmp_path / f"browser{n}"
+        folder.mkdir()
+        sources.append(_file(folder, "same.md", text))
+    threads = [
+        threading.Thread(target=library.add_files, args=([(s, "same.md")],)) for s in sources
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    kept = sorted(p.read_text() for p in (tmp_path / "uploads").iterdir())
+    assert kept == sorted(texts)
+    assert len(load_index(Path("index")).files) == 3 + len(texts)  # the 3 fixture documents
