@@ -51,8 +51,20 @@ _BLOCKS = [
 ]
 
 
+# Text a browser never shows: a hostile page can hide instructions to a model there.
+_HIDDEN_STYLE = re.compile(r"(display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+
+
+def _is_hidden(tag: Tag) -> bool:
+    return (
+        tag.has_attr("hidden")
+        or str(tag.get("aria-hidden") or "").lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(tag.get("style") or "")))
+    )
+
+
 def _is_noise(tag: Tag) -> bool:
-    if tag.get("role") in _NOISE_ROLES or tag.get("aria-hidden") == "true":
+    if tag.get("role") in _NOISE_ROLES or _is_hidden(tag):
         return True
     if _NOISE_ID.match(str(tag.get("id") or "").lower()):
         return True
