@@ -240,6 +240,10 @@ class SlackSettings(BaseModel):
     requests_per_minute: int = Field(6, ge=1, description="answers per user per minute")
     update_every_s: float = Field(1.0, gt=0, description="how often a growing answer is edited")
     port: int = Field(3000, ge=1, le=65535, description="`kb slack --http` port")
+    max_body_kb: int = Field(1024, ge=1, description="`--http`: larger requests get 413")
+    read_timeout_s: float = Field(
+        10.0, gt=0, description="`--http`: a request body must arrive within this (else 408)"
+    )
 
 
 class Settings(BaseSettings):

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from assistant.backends import ChatModelPool
 from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
 from assistant.fallback import Restart
 from assistant.frontends import slack_render as render
+from assistant.frontends.slack_http import EventsServer, HttpLimits
 from assistant.llms.base import Message
 from assistant.models import Answer, Evidence
 from assistant.pipeline import Assistant
@@ -206,10 +207,13 @@ def build_slack_app(
     if token is None:
         raise ConfigurationError(f"set {settings.slack.bot_token_env} (the bot's xoxb- token)")
     client = WebClient(token=token, base_url=settings.slack.api_base_url or WebClient.BASE_URL)
+    signing_secret = _secret(settings.slack.signing_secret_env)
     app = App(
         token=token,
         client=client,
-        signing_secret=_secret(settings.slack.signing_secret_env) or "socket-mode-unused",
+        # Socket Mode has no signature to check; HTTP mode needs the secret (`serve`).
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
     )
@@ -227,37 +231,16 @@ def build_slack_app(
     return app
 
 
-def http_server(app: App, host: str, port: int, path: str = "/slack/events") -> Any:
-    """Events API over HTTP (signature-checked by Bolt), threaded; `serve_forever()` to run."""
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from slack_bolt.request import BoltRequest
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            log.debug("slack http: " + args[0], *args[1:])
-
-        def do_POST(self) -> None:
-            if self.path.split("?")[0] != path:
-                self.send_error(404)
-                return
-            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode("utf-8")
-            headers: dict[str, str | Sequence[str]] = {
-                k.lower(): v for k, v in self.headers.items()
-            }
-            response = app.dispatch(BoltRequest(body=body, headers=headers))
-            payload = (response.body or "").encode("utf-8")
-            self.send_response(response.status)
-            for name, values in response.headers.items():
-                for value in values:
-                    self.send_header(name, value)
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+def http_server(
+    app: App,
+    host: str,
+    port: int,
+    signing_secret: str,
+    path: str = "/slack/events",
+    limits: HttpLimits | None = None,
+) -> EventsServer:
+    """Events API over HTTP (assistant/frontends/slack_http.py); `serve_forever()` to run."""
+    return EventsServer(app, host, port, path, signing_secret, limits or HttpLimits())
 
 
 def run_socket_mode(
@@ -291,15 +274,17 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     from assistant.profiles import build_pool
     from assistant.wiring import build_assistant
 
-    if http and not read_key(settings.slack.signing_secret_env):
+    signing_secret = _secret(settings.slack.signing_secret_env)
+    if http and not signing_secret:
         raise ConfigurationError(f"set {settings.slack.signing_secret_env} for --http")
     app_token = None if http else _secret(settings.slack.app_token_env)
     if not http and app_token is None:
         raise ConfigurationError(f"set {settings.slack.app_token_env} (xapp- token) or use --http")
     pool = build_pool(settings)
     app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
-    if http:
-        server = http_server(app, host, port)
+    if http and signing_secret:
+        limits = HttpLimits(settings.slack.max_body_kb * 1024, settings.slack.read_timeout_s)
+        server = http_server(app, host, port, signing_secret, limits=limits)
         log.info("kb slack: Events API on http://%s:%d/slack/events", host, port)
         try:
             server.serve_forever()

@@ -5,6 +5,7 @@ to a loopback recorder (`tests/support/slack_api.py`). The assistant behind it u
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import urllib.error
@@ -15,7 +16,15 @@ from typing import Any
 
 import pytest
 
-from assistant.frontends.slack import RateLimiter, build_slack_app, http_server, run_socket_mode
+from assistant.errors import ConfigurationError
+from assistant.frontends.slack import (
+    RateLimiter,
+    build_slack_app,
+    http_server,
+    run_socket_mode,
+    serve,
+)
+from assistant.frontends.slack_http import HttpLimits
 from assistant.settings import Settings
 from tests.support.slack_api import SECRET, Recorder, event_body, signed_headers, slack_api
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
@@ -39,7 +48,8 @@ def bot(  # type: ignore[no-untyped-def]
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
         monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
         app = build_slack_app(parts.assistant, Settings(), parts.pool)
-        server = http_server(app, "127.0.0.1", 0)
+        limits = HttpLimits(max_body_bytes=64 * 1024, read_timeout_s=2.0)
+        server = http_server(app, "127.0.0.1", 0, SECRET, limits=limits)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
         yield url, recorder, parts
@@ -219,3 +229,62 @@ def test_socket_mode_starts_and_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(slack, "_wait_forever", interrupted)
     run_socket_mode(object(), "xapp-test", FakeTransport)  # type: ignore[arg-type]
     assert events == ["init xapp-test", "connect", "close"]
+
+
+def _answered_while(url: str, recorder: Recorder, event_id: str) -> None:
+    """A valid signed mention is still answered (the server keeps serving)."""
+    ts = f"17000001{len(recorder.calls):02d}.000100"
+    body = event_body(mention(QUESTION, ts), event_id)
+    assert post(url, body, signed_headers(body)) == 200
+    recorder.wait_for(lambda: any(u.get("blocks") for u in recorder.of("chat.update")), 20)
+
+
+def test_an_oversized_body_gets_413_unread(bot: Any) -> None:
+    url, recorder, _ = bot
+    big = event_body(mention("<@UKB> " + "x" * 100_000, "1700000000.000100"), "EvBig")
+    assert post(url, big, signed_headers(big)) == 413
+    claimed = {**signed_headers("{}"), "content-length": str(10**9)}
+    host, port = url.split("/")[2].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:  # no body sent at all
+        head = "".join(f"{k}: {v}\r\n" for k, v in claimed.items())
+        raw.sendall(f"POST /slack/events HTTP/1.1\r\nhost: {host}\r\n{head}\r\n".encode())
+        assert raw.recv(64).startswith(b"HTTP/1.1 413")
+    _answered_while(url, recorder, "EvAfterBig")
+
+
+def test_a_client_sending_one_byte_a_second_is_cut_off_and_others_are_served(
+    bot: Any,
+) -> None:
+    url, recorder, _ = bot
+    body = event_body(mention(QUESTION, "1700000000.000200"), "EvSlow")
+    host, port = url.split("/")[2].split(":")
+    with socket.create_connection((host, int(port)), timeout=15) as slow:
+        head = "".join(f"{k}: {v}\r\n" for k, v in signed_headers(body).items())
+        request = f"POST /slack/events HTTP/1.1\r\nhost: {host}\r\ncontent-length: {len(body)}\r\n"
+        slow.sendall((request + head + "\r\n").encode())
+        started = time.monotonic()
+        _answered_while(url, recorder, "EvWhileSlow")  # meanwhile, someone else is answered
+        reply = b""
+        for byte in body.encode()[:20]:
+            try:
+                slow.sendall(bytes([byte]))
+            except OSError:
+                break
+            slow.settimeout(1.0)
+            try:
+                reply = slow.recv(64)
+            except TimeoutError:
+                continue
+            if reply:
+                break
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert time.monotonic() - started < 10  # cut off at the read timeout (2 s here)
+
+
+def test_http_mode_refuses_to_start_without_a_signing_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-0000")
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    with pytest.raises(ConfigurationError, match="SLACK_SIGNING_SECRET"):
+        serve(Settings(), http=True, host="127.0.0.1", port=0)

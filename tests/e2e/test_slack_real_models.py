@@ -47,7 +47,7 @@ def test_thread_answered_with_real_models(
         settings = Settings()
         pool = build_pool(settings)
         app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
-        server = http_server(app, "127.0.0.1", 0)
+        server = http_server(app, "127.0.0.1", 0, SECRET)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
         question = "<@UKB> What does vendor lock-in mean when you build on a proprietary LLM?"

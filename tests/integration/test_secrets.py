@@ -351,7 +351,7 @@ def test_the_slack_bot_rejects_a_bad_signature_and_posts_no_secret(
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
         app = build_slack_app(parts.assistant, Settings(), parts.pool)
-        server = http_server(app, "127.0.0.1", 0)
+        server = http_server(app, "127.0.0.1", 0, IN_DOTENV["SLACK_SIGNING_SECRET"])
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
 
