@@ -16,6 +16,7 @@ from assistant.errors import ConfigurationError
 from assistant.fallback import Plan, Router
 from assistant.llms.base import ChatModel, Message
 from assistant.routing import AUTO, HOSTED_ALIAS, route
+from ingest.models import Chunk
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,13 @@ class BackendChoice:
     @property
     def display(self) -> str:
         return self.label if self.available else f"{self.label} (unavailable: {self.reason})"
+
+
+def _refusal(backend: str, sources: str) -> str:
+    return (
+        f"Not sent to {backend}: the passages that answer this come from documents marked "
+        f"local-only ({sources}). Ask with a local backend (or `auto`) to get an answer"
+    )
 
 
 class ChatModelPool:
@@ -86,10 +94,13 @@ class ChatModelPool:
             return dict(self._models)
 
     def chain(self, name: str) -> list[ChatModel]:
-        """`name`'s model, then each usable fallback not already in the chain."""
+        """`name`'s model, then each usable fallback not already in the chain; after a local
+        model only local ones: a failure never moves a question off this machine."""
         models = [self.get(name)]
+        local = not self.choice(name).hosted
         for other in self.rules.fallback:
-            if other != name and self.choice(other).available:
+            choice = self.choice(other)
+            if other != name and choice.available and not (local and choice.hosted):
                 model = self.get(other)
                 if all(model is not m for m in models):
                     models.append(model)
@@ -102,8 +113,9 @@ class ChatModelPool:
             self.choice(requested)  # unknown names fail now, not at the first question
         rules = self.rules
 
-        def plan(question: str, history: Sequence[Message]) -> Plan:
-            chosen = route(requested, question, history, rules.private, rules.hosted)
+        def plan(question: str, history: Sequence[Message], passages: Sequence[Chunk] = ()) -> Plan:
+            texts = [c.text for c in passages]
+            chosen = route(requested, question, history, rules.private, rules.hosted, texts)
             name, reason = chosen.backend, chosen.reason
             if requested == AUTO and not self.choice(name).available:
                 why = self.choice(name).reason
@@ -111,6 +123,13 @@ class ChatModelPool:
                     rules.private,
                     f"kept on {rules.private}: {rules.hosted} is unavailable ({why})",
                 )
+            marked = sorted({c.source for c in passages if c.meta.get("local_only")})
+            if marked and self.choice(name).hosted:
+                where = ", ".join(marked)
+                if requested != AUTO:  # asked for by name: never sent, and said so
+                    return Plan((), refused=_refusal(self.choice(name).label, where))
+                name = rules.private
+                reason = f"kept on {name}: the passages come from local-only documents ({where})"
             return Plan(self.chain(name), reason)
 
         return plan

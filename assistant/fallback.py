@@ -9,11 +9,13 @@ When the last one fails, its error propagates: the frontends keep the question.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from assistant.errors import BackendError, BackendUnavailableError
 from assistant.llms.base import ChatModel, Message, Usage
+from ingest.models import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +39,16 @@ class Plan:
 
     chain: Sequence[ChatModel]
     reason: str | None = None
+    refused: str | None = None  # why nothing may be sent anywhere (an empty chain)
 
 
-Router = Callable[[str, Sequence[Message]], Plan]
+class Router(Protocol):
+    """Plans one question: before retrieval (for condensing) without passages, then with the
+    passages the model would read."""
+
+    def __call__(
+        self, question: str, history: Sequence[Message], passages: Sequence[Chunk] = ()
+    ) -> Plan: ...
 
 
 @dataclass
@@ -48,6 +57,7 @@ class Turn:
 
     chain: Sequence[ChatModel]
     route: str | None = None
+    refused: str | None = None  # nothing may be sent: why
     dead: set[int] = field(default_factory=set)
     restarts: list[Restart] = field(default_factory=list)
     answered_by: ChatModel | None = None

@@ -128,11 +128,26 @@ class Assistant:
             self.retriever, self.chat_model, self.embedder, self.options, (), self.prices, router
         )
 
-    def _turn(self, question: str, history: Sequence[Message]) -> Turn:
+    def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
+        """The backends for a question: planned again once its passages are known, as they
+        go to the model too (assistant/routing.py)."""
         if self.router is None:
             return Turn([self.chat_model, *self.fallbacks])
-        plan = self.router(question, history)
-        return Turn(plan.chain, route=plan.reason)
+        plan = self.router(question, history, [h.chunk for h in hits])
+        return Turn(plan.chain, route=plan.reason, refused=plan.refused)
+
+    def _replanned(
+        self, turn: Turn, question: str, history: Sequence[Message], hits: Sequence[Hit]
+    ) -> Turn:
+        """The turn planned again with its passages; a backend that already failed in this
+        turn (condensing) stays failed."""
+        if self.router is None:
+            return turn
+        new = self._turn(question, history, hits)
+        failed = [turn.chain[i] for i in turn.dead]
+        new.dead = {i for i, m in enumerate(new.chain) if any(m is f for f in failed)}
+        new.restarts = list(turn.restarts)
+        return new
 
     def retrieve(self, query: str, top_k: int | None = None) -> list[Hit]:
         return self.retriever.retrieve(query, top_k or self.options.top_k)
@@ -166,7 +181,12 @@ class Assistant:
         if missing:
             yield self._refusal(draft, f"no passage mentions {', '.join(missing)}")
             return
+        draft.turn = self._replanned(draft.turn, question, history, draft.hits)
         yield self._evidence(draft)
+        if draft.turn.refused:  # the documents are shown; nothing is sent anywhere
+            why = draft.turn.refused
+            yield self._show_evidence_instead(draft, why, why, refused=True)
+            return
         tokens: list[str] = []
         yield from self._generate(draft, tokens)
         yield self._finish(draft, "".join(tokens).strip())

@@ -1,10 +1,13 @@
 """Where a question goes: the chosen profile, its fallback chain, and the `auto` mode that
 keeps questions carrying sensitive data on the local model.
 
-Detection is by pattern (e-mail addresses, phone numbers, card numbers passing the Luhn
-check, IBANs, API keys and tokens, US social security numbers): cheap, local and explainable.
-It errs towards keeping a question local. It only reads the user's words (question and
-history), never the retrieved passages, which are already on this machine.
+A hosted call carries the question, the conversation and the retrieved passages, and a
+company's documents are where personal data lives: `auto` reads all three. Detection is by
+pattern (e-mail addresses, phone numbers, card numbers passing the Luhn check, IBANs, API keys
+and tokens, US social security numbers): cheap, local and explainable. It errs towards keeping
+a question local. Passages from documents marked local-only (a `.kb-local-only` file in their
+folder) are never sent to a hosted model: `auto` keeps the question local, an explicit hosted
+choice is refused (assistant/backends.py).
 """
 
 from __future__ import annotations
@@ -73,15 +76,22 @@ class Route:
 
 
 def route(
-    requested: str, question: str, history: Sequence[Message], private: str, hosted: str
+    requested: str,
+    question: str,
+    history: Sequence[Message],
+    private: str,
+    hosted: str,
+    passages: Sequence[str] = (),
 ) -> Route:
     """`auto`: sensitive → `private`, otherwise → `hosted`; `hosted` is an alias; else as asked."""
     if requested == HOSTED_ALIAS:
         return Route(hosted)
     if requested != AUTO:
         return Route(requested)
-    words = " ".join([question, *(t["content"] for t in history if t["role"] == "user")])
-    kinds = sensitive_kinds(words)
-    if kinds:
-        return Route(private, f"kept on {private}: the question contains {' and '.join(kinds)}")
-    return Route(hosted, f"sent to {hosted}: no sensitive data found in the question")
+    words = " ".join([question, *(t["content"] for t in history)])
+    for where, text in (("question", words), ("passages", " ".join(passages))):
+        kinds = sensitive_kinds(text)
+        if kinds:
+            return Route(private, f"kept on {private}: the {where} contain {' and '.join(kinds)}")
+    checked = "question and passages" if passages else "question"
+    return Route(hosted, f"sent to {hosted}: no sensitive data found in the {checked}")

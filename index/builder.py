@@ -15,7 +15,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +152,14 @@ def _gone(state: IndexState, folders: list[Path], files: list[Path]) -> list[str
     ]
 
 
+LOCAL_ONLY_MARKER = ".kb-local-only"
+
+
+def is_local_only(path: Path) -> bool:
+    """Whether a `.kb-local-only` file marks the file's folder or a folder above it."""
+    return any((folder / LOCAL_ONLY_MARKER).is_file() for folder in path.resolve().parents)
+
+
 @dataclass
 class _Plan:
     to_read: list[tuple[Path, str, str]] = field(default_factory=list)  # path, source, sha256
@@ -188,7 +196,8 @@ def _plan(
         except OSError as exc:
             report.failed.append((source, f"cannot open: {exc.strerror or exc}"))
             continue
-        if source in known and known[source].sha256 == digest:
+        record = known.get(source)
+        if record and record.sha256 == digest and record.local_only == is_local_only(path):
             report.unchanged.append(source)
         else:
             plan.to_read.append((path, source, digest))
@@ -206,7 +215,10 @@ def _read_all(
     for path, source, digest in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
         try:
             document = read_document(path, source)
-            results[source] = (digest, split_document(document, params))
+            chunks = split_document(document, params)
+            if is_local_only(path):  # recorded per chunk: routing reads it from the hits
+                chunks = [replace(c, meta={**c.meta, "local_only": "true"}) for c in chunks]
+            results[source] = (digest, chunks)
         except IngestError as exc:
             log.warning("skipped %s", exc)
             report.failed.append((source, str(exc).removeprefix(f"{source}: ")))
@@ -272,7 +284,8 @@ def _apply(
     for source, (digest, chunks) in read.items():
         state.chunks.update({c.id: c for c in chunks})
         title = chunks[0].title if chunks else None
-        state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title)
+        local = any(c.meta.get("local_only") for c in chunks)
+        state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title, local)
 
 
 def _add_windows(state: IndexState, embedder: Embedder, windows: WindowParams | None) -> None:

@@ -44,6 +44,7 @@ class FileRecord:
     sha256: str
     chunk_ids: tuple[int, ...]
     title: str | None = None
+    local_only: bool = False  # under a `.kb-local-only` folder: never sent to a hosted model
 
 
 @dataclass
@@ -93,7 +94,12 @@ def _write_files(folder: Path, state: IndexState) -> None:
         folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values())
     )
     files = {
-        src: {"sha256": r.sha256, "chunk_ids": list(r.chunk_ids), "title": r.title}
+        src: {
+            "sha256": r.sha256,
+            "chunk_ids": list(r.chunk_ids),
+            "title": r.title,
+            "local_only": r.local_only,
+        }
         for src, r in state.files.items()
     }
     _fsync_write(folder / "files.json", json.dumps(files, ensure_ascii=False, indent=1))
@@ -202,7 +208,9 @@ def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexSta
     chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
     raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
     files = {
-        src: FileRecord(r["sha256"], tuple(r["chunk_ids"]), r.get("title"))
+        src: FileRecord(
+            r["sha256"], tuple(r["chunk_ids"]), r.get("title"), bool(r.get("local_only"))
+        )
         for src, r in raw_files.items()
     }
     store = open_store(generation, store_spec)

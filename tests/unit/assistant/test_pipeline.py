@@ -1,6 +1,8 @@
 from collections.abc import Sequence
 
+from assistant.errors import BackendError
 from assistant.llms.base import Message
+from assistant.llms.fake import ScriptedChatModel
 from assistant.models import Answer
 from assistant.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from index.retriever import HybridRetriever
@@ -67,12 +69,21 @@ def test_follow_up_is_condensed_for_retrieval(retriever: HybridRetriever) -> Non
 def test_a_failed_condense_keeps_the_question(retriever: HybridRetriever) -> None:
     def script(messages: Sequence[Message]) -> str:
         if "Rewritten question" in messages[-1]["content"]:
-            raise RuntimeError("model crashed")
+            raise BackendError("model crashed")  # what every real backend raises
         return "Data stays on premises [1]."
 
     history: list[Message] = [{"role": "user", "content": "Tell me about privacy on premises."}]
-    answer = make_assistant(retriever, script).ask("And is it safe?", history)
+    failing = make_assistant(retriever, script)
+
+    def unhelpful(messages: Sequence[Message]) -> str:  # its rewrite resolves nothing
+        if "Rewritten question" in messages[-1]["content"]:
+            return "And is it safe?"
+        return "Data stays on premises [1]."
+
+    fallback = ScriptedChatModel(unhelpful, model="fallback")
+    answer = failing.using(failing.chat_model, [fallback]).ask("And is it safe?", history)
     assert answer.query == "Tell me about privacy on premises. And is it safe?"
+    assert answer.model == "fallback"  # the failed one is not asked again in this turn
     assert answer.question == "And is it safe?"
 
 
