@@ -28,7 +28,7 @@ from assistant.errors import KbError
 from assistant.pipeline import Assistant
 from index.builder import IngestReport, file_sha256, ingest_paths
 from index.storage import load_index
-from index.stores import StoreSpec
+from index.stores import StoreSpec, VectorStore
 from index.windows import WindowParams
 from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams
@@ -92,6 +92,7 @@ class DocumentLibrary:
         self._store = store or StoreSpec()
         self.limits = limits or UploadLimits()
         self._windows = windows
+        self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
@@ -175,7 +176,13 @@ class DocumentLibrary:
 
     def _reload(self) -> None:
         state = load_index(self._index_dir, self._store)
+        old = self._assistant.retriever.state.store
         self._assistant.retriever = self._assistant.retriever.reloaded(state)
+        # Close the store replaced one reload ago: answers still running on the one just
+        # replaced keep it; a Milvus client per reload would otherwise pile up.
+        if self._replaced_store is not None and self._replaced_store is not state.store:
+            self._replaced_store.close()
+        self._replaced_store = old
 
     def document_text(self, source: str) -> tuple[str | None, str]:
         """(title, cleaned text) of an indexed source, read again from its file."""

@@ -43,6 +43,7 @@ from assistant.models import Answer, Citation, Evidence, Price, usage_summary
 from assistant.prompting import answer_messages, condense_messages, passage_label, template
 from assistant.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
+from index.errors import VectorStoreError
 from index.models import Hit
 from index.retriever import HybridRetriever
 
@@ -299,8 +300,12 @@ class Assistant:
         return None
 
     def _passage_vectors(self, hits: list[Hit]) -> np.ndarray:
-        """Stored vectors: no second embedding pass over the passages."""
-        return self.retriever.state.store.vectors([h.chunk.id for h in hits])
+        """Stored vectors: no second embedding pass over the passages (unless another process
+        replaced the index meanwhile and they are gone)."""
+        try:
+            return self.retriever.state.store.vectors([h.chunk.id for h in hits])
+        except VectorStoreError:
+            return self.embedder.embed([h.chunk.text for h in hits])
 
     def _refusal(self, draft: _Draft, why: str) -> Answer:
         labels = [f"[{n}] {passage_label(h)}" for n, h in enumerate(draft.hits[:3], start=1)]

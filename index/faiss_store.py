@@ -14,6 +14,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from index.errors import VectorStoreError
+
 ANN_THRESHOLD = 200_000
 FLAT_FILE = "vectors.faiss"
 ANN_FILE = "vectors.hnsw.faiss"
@@ -66,8 +68,12 @@ class FaissStore:
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
 
     def vectors(self, ids: list[int]) -> np.ndarray:
-        """Stored vectors for the given chunk ids, in that order."""
-        rows = [self._index.reconstruct(int(i)) for i in ids]
+        """Stored vectors for the given ids, in that order; VectorStoreError for an unknown id
+        (as every store raises)."""
+        try:
+            rows = [self._index.reconstruct(int(i)) for i in ids]
+        except RuntimeError as exc:  # FAISS's C++ "key not found"
+            raise VectorStoreError(f"a vector id is not in the index: {exc}") from exc
         return np.vstack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
 
     def build_ann(self) -> None:
@@ -91,6 +97,9 @@ class FaissStore:
 
     def committed(self) -> None:
         """Nothing to do: the generation folder holds every vector."""
+
+    def close(self) -> None:
+        """Nothing to let go of: the vectors are in memory."""
 
     @classmethod
     def load(cls, folder: Path, ann_threshold: int = ANN_THRESHOLD) -> FaissStore:

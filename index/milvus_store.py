@@ -1,10 +1,11 @@
 """Inner-product vector store in a Milvus collection: Milvus Lite (a local `.db`) or a cluster.
 
 Unlike FAISS, the vectors live outside the generation folder, and every generation of an index
-shares one collection. So `remove` only hides ids (from `search`, `vectors` and `len`) and
-`committed` deletes them once the generation without them is current. The generation also
-records the hidden ids, so a crash between the switch and `committed` still hides them, and the
-next `committed` deletes them.
+shares one collection. So `remove` only hides ids (from `search`, `vectors` and `len`), and
+they are deleted one generation later: a page still answering from the generation before (the
+one the index folder keeps, index/storage.py) still finds their vectors. `committed` deletes
+the ids the previous generation had hidden. The generation records the hidden ids, so a crash
+between the switch and `committed` still hides them, and a later `committed` deletes them.
 
 A new store (`MilvusStore(dimension, uri, collection)`, a new or rebuilt index) hides whatever the
 collection already holds: the old generation keeps using it until the rebuild is current.
@@ -47,6 +48,7 @@ class MilvusStore:
         else:
             self._open()
             self._pending = self._present(pending)
+        self._retired = set(self._pending)  # hidden by an earlier generation: deleted next
 
     @classmethod
     def load(cls, path: Path) -> MilvusStore:
@@ -100,7 +102,10 @@ class MilvusStore:
             found.update({int(r[ID_FIELD]): r[VECTOR_FIELD] for r in rows})
         missing = [i for i in ids if i not in found or i in self._pending]
         if missing:
-            raise KeyError(f"{len(missing)} chunk ids not in {self.collection}, e.g. {missing[0]}")
+            raise VectorStoreError(
+                f"{len(missing)} chunk vectors are gone from Milvus collection "
+                f"{self.collection!r} (the index changed meanwhile), e.g. id {missing[0]}"
+            )
         ordered = [found[i] for i in ids]
         return np.asarray(ordered, dtype=np.float32).reshape(len(ids), self.dimension)
 
@@ -119,10 +124,17 @@ class MilvusStore:
             os.fsync(handle.fileno())
 
     def committed(self) -> None:
-        """The generation without the hidden ids is current: delete them now."""
-        for batch in _batches(sorted(self._pending)):
+        """A new generation is current: delete what the generation before it had already
+        hidden (no reader still loads an older one); what this one hid waits a generation."""
+        gone = sorted(self._retired & self._pending)
+        for batch in _batches(gone):
             self._client.delete(self.collection, ids=batch)
-        self._pending.clear()
+        self._pending.difference_update(gone)
+        self._retired = set(self._pending)
+
+    def close(self) -> None:
+        """Let go of the connection (a page that reloads its index opens a new store)."""
+        self._client.close()
 
     def _start(self) -> set[int]:
         """Create the collection, or hide what an existing one holds (a rebuild)."""
@@ -182,9 +194,11 @@ class MilvusStore:
             self.collection, batch_size=BATCH, output_fields=[ID_FIELD]
         )
         ids: set[int] = set()
-        while rows := iterator.next():
-            ids.update(int(r[ID_FIELD]) for r in rows)
-        iterator.close()
+        try:
+            while rows := iterator.next():
+                ids.update(int(r[ID_FIELD]) for r in rows)
+        finally:
+            iterator.close()
         return ids
 
 

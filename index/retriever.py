@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Literal
 
@@ -9,10 +10,13 @@ import numpy as np
 
 from index.bm25 import Bm25Index
 from index.embedders import Embedder
+from index.errors import VectorStoreError
 from index.fusion import reciprocal_rank_fusion, weighted_fusion
 from index.models import Hit
 from index.storage import IndexState
 from index.windows import chunk_of, vector_ids
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class HybridRetriever:
         lexical_only = [i for i in lexical if i not in cosines]
         if lexical_only:
             cosines.update(self._cosines(lexical_only, vector))
+            lexical = {i: s for i, s in lexical.items() if i in cosines}
         fused = self._fuse([i for i, _ in dense], cosines, lexical)[:top_k]
         return [Hit(self.state.chunks[i], score, cosines[i], lexical.get(i)) for i, score in fused]
 
@@ -80,7 +85,11 @@ class HybridRetriever:
         """Each chunk's best cosine over its own vector and its windows'."""
         counts = [self.state.windows.get(c, 0) for c in chunks]
         ids = [v for c, n in zip(chunks, counts, strict=True) for v in vector_ids(c, n)]
-        scores = (self.state.store.vectors(ids) @ vector).tolist()
+        try:
+            scores = (self.state.store.vectors(ids) @ vector).tolist()
+        except VectorStoreError as exc:  # another process replaced the index twice meanwhile
+            log.warning("%s; those passages are left out until the index is reloaded", exc)
+            return {}
         best: dict[int, float] = {}
         for vector_id, score in zip(ids, scores, strict=True):
             chunk = chunk_of(vector_id)

@@ -48,9 +48,11 @@ def _generation(tmp_path: Path, name: str, store: Any) -> Path:
     return folder
 
 
-def test_removed_vectors_stay_for_the_old_generation_until_committed(
+def test_removed_vectors_stay_until_the_generation_after_next_is_committed(
     uri: str, tmp_path: Path
 ) -> None:
+    """A page still answering from the generation before the current one finds its vectors;
+    they go when the next generation is committed."""
     from index.milvus_store import MilvusStore
 
     vectors = _unit(6, 8)
@@ -64,8 +66,11 @@ def test_removed_vectors_stay_for_the_old_generation_until_committed(
     assert len(open_store(old)) == 6 and len(open_store(new)) == 4
     assert _stored_ids(uri, IDS) == IDS
     store.committed()
+    np.testing.assert_allclose(open_store(old).vectors(IDS[:2]), vectors[:2], rtol=1e-6)
+    _generation(tmp_path, "gen-3", store)
+    store.committed()  # gen-3 is current: nobody loads gen-1 any more
     assert _stored_ids(uri, IDS) == IDS[2:] and len(open_store(old)) == 4
-    with pytest.raises(KeyError):
+    with pytest.raises(VectorStoreError, match="index changed"):
         open_store(old).vectors(IDS[:1])
 
 
@@ -167,6 +172,55 @@ def test_an_index_on_milvus_lite_follows_file_changes(
     (docs / "a.md").write_text("# Alpha\n\nAlpha now covers privacy on premises.\n")
     report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
     assert report.updated == ["docs/a.md"]
-    assert _stored_ids(uri, old_ids) == []  # deleted after the switch, not only hidden
+    assert _stored_ids(uri, old_ids) == old_ids  # hidden: the generation before may be in use
     assert not any("licences" in text for text in ask("licences open weights"))
     assert "privacy" in ask("privacy on premises")[0]
+    (docs / "b.txt").write_text("Bravo now discusses GPUs.\n")
+    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    assert _stored_ids(uri, old_ids) == []  # deleted one generation later
+
+
+def test_a_page_answers_while_ingests_replace_documents(
+    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, item 4: the page keeps answering from the generation it loaded while other
+    ingests replace its documents; vectors gone meanwhile leave passages out, never a
+    KeyError."""
+    import threading
+
+    from assistant.llms.fake import ScriptedChatModel
+    from assistant.pipeline import AnswerOptions, Assistant
+
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
+    embedder, spec = HashingEmbedder(64), StoreSpec(kind="milvus", milvus_uri=uri)
+    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    page = Assistant(
+        HybridRetriever(load_index(Path("index")), embedder),
+        ScriptedChatModel(["Alpha talks about licences [1]."]),
+        embedder,
+        AnswerOptions(min_relevance=0.0),
+    )
+    errors: list[str] = []
+    done = threading.Event()
+
+    def answer_until_done() -> None:
+        while not done.is_set():
+            try:
+                page.ask("What does Alpha talk about?")
+            except Exception as exc:  # any failure of the page is the finding
+                errors.append(repr(exc))
+
+    asking = threading.Thread(target=answer_until_done)
+    asking.start()
+    try:
+        for n in range(4):
+            (docs / "a.md").write_text(f"# Alpha\n\nAlpha talks about topic {n} today.\n")
+            ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    finally:
+        done.set()
+        asking.join(60)
+    assert errors == []
+    assert page.ask("What does Alpha talk about?").text  # still answering after four swaps
