@@ -1,4 +1,5 @@
-"""Retrieval levers, measured: chunk size and overlap, fusion method and weights.
+"""Retrieval levers, measured: chunk size and overlap, embedding windows, fusion method and
+weights.
 
 Each variant builds its own index of corpus/ in a temporary folder (same embedder) and runs the
 EVAL.md retrieval metrics on eval/tune.jsonl, where choices are made, and, for information only,
@@ -24,14 +25,18 @@ from index.builder import ingest_paths  # noqa: E402
 from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path  # noqa: E402
 from index.retriever import FusionParams, HybridRetriever  # noqa: E402
 from index.storage import load_index  # noqa: E402
+from index.windows import WindowParams  # noqa: E402
 from ingest.splitter import ChunkingParams  # noqa: E402
 
 SPLITS = ["tune", "heldout", "second"]
-CHUNKINGS = {
-    "100/50/30": ChunkingParams(100, 50, 30),
-    "200/120/40": ChunkingParams(200, 120, 40),
-    "250/150/50": ChunkingParams(250, 150, 50),
-    "300/180/60": ChunkingParams(300, 180, 60),
+WINDOWS = WindowParams(packaged_minilm_path() / "tokenizer.json")
+CHUNKINGS = {  # chunking, and embedding windows for chunks longer than MiniLM reads
+    "100/50/30": (ChunkingParams(100, 50, 30), None),
+    "200/120/40": (ChunkingParams(200, 120, 40), None),
+    "250/150/50": (ChunkingParams(250, 150, 50), None),
+    "300/180/60": (ChunkingParams(300, 180, 60), None),
+    "250/150/50 + windows": (ChunkingParams(250, 150, 50), WINDOWS),
+    "300/180/60 + windows": (ChunkingParams(300, 180, 60), WINDOWS),
 }
 FUSIONS = {
     "rrf k=60, 20 candidates": FusionParams(20, "rrf"),
@@ -43,16 +48,18 @@ FUSIONS = {
     "weighted 0.8": FusionParams(40, "weighted", 0.8),
 }
 BASELINE = ("200/120/40", "rrf k=60, 20 candidates")  # kb before this work
-CHOSEN = ("300/180/60", "weighted 0.6")
+CHOSEN = ("300/180/60 + windows", "weighted 0.6")
 
 
 def measure(folder: Path) -> list[tuple[str, str, dict[str, dict[str, Any]]]]:
     embedder = SentenceTransformerEmbedder(packaged_minilm_path(), "all-MiniLM-L6-v2", "cpu")
     questions = {s: load_questions(ROOT / "eval" / f"{s}.jsonl") for s in SPLITS}
     rows = []
-    for chunk_name, params in CHUNKINGS.items():
-        index_dir = folder / chunk_name.replace("/", "-")
-        ingest_paths([ROOT / "corpus"], index_dir, embedder, params, ["SOURCES.md"], True)
+    for chunk_name, (params, windows) in CHUNKINGS.items():
+        index_dir = folder / chunk_name.replace("/", "-").replace(" + ", "-")
+        ingest_paths(
+            [ROOT / "corpus"], index_dir, embedder, params, ["SOURCES.md"], True, windows=windows
+        )
         state = load_index(index_dir)
         for fusion_name, fusion in FUSIONS.items():
             retriever = HybridRetriever(state, embedder, fusion)

@@ -3,10 +3,12 @@ minute. The prompt is built exactly as `kb ask` builds it (system prompt, passag
 counted with the default GGUF's tokenizer; first-token time is most of a CPU answer's wait, and
 it grows with these tokens.
 
-Rows: before issue 15 (chunks counted in words and marks, 300/180/60, every top-4 passage whole);
-then passages far below the best one left out (`answer.drop_below` 0.2); then text neighbouring
-chunks share given once (`answer.once_only`); and chunks counted in the embedder's word pieces
-(200/120/40). All three are settings, off by default: they cost answers on tune. Each chunking gets its own index, built in a temporary folder.
+Rows: chunks counted in words and marks, 300/180/60, every top-4 passage whole (the default
+before the context budget); then passages far below the best one left out (`answer.drop_below`
+0.2); then text neighbouring chunks share given once (`answer.once_only`); chunks counted in the
+embedder's word pieces (200/120/40); and each passage cut to its most relevant words
+(`answer.context_words`). Each chunking gets its own index (default settings otherwise,
+embedding windows included), built in a temporary folder.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.context import close_hits, without_repeats  # noqa: E402
+from assistant.context import close_hits, focused_passages  # noqa: E402
 from assistant.evaluation import load_questions, retrieval_query  # noqa: E402
 from assistant.prompting import answer_messages  # noqa: E402
 from bench.report import write_section  # noqa: E402
@@ -68,14 +70,19 @@ def retriever_for(folder: Path, env: dict[str, str]) -> Any:
 
 
 def prompt_tokens(
-    retriever: Any, questions: list[dict[str, Any]], drop: bool, trim: bool, count: Any
+    retriever: Any,
+    questions: list[dict[str, Any]],
+    drop: bool,
+    trim: bool,
+    count: Any,
+    budget: int = 0,
 ) -> list[int]:
     sizes = []
     for item in questions:
         query = retrieval_query(item)
         hits = retriever.retrieve(query, 4)
         hits = close_hits(hits, 0.2) if drop else hits
-        texts = without_repeats(hits) if trim else [" ".join(h.chunk.text.split()) for h in hits]
+        texts = focused_passages(query, hits, retriever.embedder, budget, trim)
         messages = answer_messages(query, texts)
         sizes.append(sum(count(m["content"]) for m in messages))
     return sizes
@@ -104,7 +111,7 @@ def main() -> None:
         build_index(pieces, PIECES)
         steps = [
             (
-                "before issue 15: chunks in words (300/180/60), four passages whole",
+                "chunks in words (300/180/60), four passages whole",
                 words,
                 WORDS,
                 False,
@@ -126,8 +133,19 @@ def main() -> None:
                 True,
             ),
         ]
-        for name, folder, env, drop, trim in steps:
-            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count)
+        steps += [  # on the default index (words, with embedding windows): the context budget
+            (
+                f"each passage cut to its {words} most relevant words (`answer.context_words`)",
+                words,
+                WORDS,
+                False,
+                False,
+                words,
+            )
+            for words in (150, 120)
+        ]
+        for name, folder, env, drop, trim, *budget in steps:
+            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count, *budget)
             rows.append(f"| {name} | {statistics.median(sizes):.0f} | {max(sizes)} |")
             print(rows[-1], flush=True)
     write_section(
