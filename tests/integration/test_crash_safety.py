@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from index.lock import index_lock
-from index.storage import current_generation, load_index
+from index.storage import PREVIOUS, current_generation, load_index
 
 pytestmark = pytest.mark.integration
 
@@ -140,12 +140,15 @@ def _phase(log: Path) -> str:
 
 
 def _leftovers(index_dir: Path) -> list[str]:
-    """Staging folders, a half-made pointer and generations that are not current."""
+    """Staging folders, a half-made pointer and generations that are neither current nor the
+    one the current replaced (kept for readers still loading it, named in PREVIOUS)."""
     current = current_generation(index_dir)
+    previous = index_dir / PREVIOUS
+    kept = previous.read_text().strip() if previous.is_file() else None
     return sorted(
         p.name
         for p in index_dir.iterdir()
-        if p.name.startswith((".tmp-gen-", ".CUR", "gen-")) and p != current
+        if p.name.startswith((".tmp-gen-", ".CUR", "gen-")) and p != current and p.name != kept
     )
 
 
@@ -154,7 +157,8 @@ def _check_index(workspace: Workspace, old: FileMap, new: FileMap, marker: str) 
     state = load_index(workspace.index_dir)
     files = {source: record.sha256 for source, record in state.files.items()}
     assert files in (old, new), "the current generation is neither the old nor the new index"
-    assert state.manifest.chunks == len(state.chunks) == len(state.store)
+    assert state.manifest.chunks == len(state.chunks)
+    assert len(state.store) == len(state.chunks) + sum(state.windows.values())  # windows too
     assert {c.source for c in state.chunks.values()} == set(files)
     result = workspace.kb("retrieve", marker, "--top-k", "10", "--json")
     assert result.returncode == 0, result.stderr
