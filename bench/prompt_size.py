@@ -135,14 +135,14 @@ def main() -> None:
         ]
         steps += [  # on the default index (words, with embedding windows): the context budget
             (
-                f"each passage cut to its {words} most relevant words (`answer.context_words`)",
+                f"each passage cut to its {budget} most relevant words (`answer.context_words`)",
                 words,
                 WORDS,
                 False,
                 False,
-                words,
+                budget,
             )
-            for words in (150, 120)
+            for budget in (150, 120)
         ]
         for name, folder, env, drop, trim, *budget in steps:
             sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count, *budget)
