@@ -155,12 +155,12 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
 
 
 def _windows(generation: Path, settings: Settings) -> str:
-    from index.storage import WINDOWS_FILE, read_windows
+    from index.storage import read_windows
 
-    if not (generation / WINDOWS_FILE).is_file():
+    windows = read_windows(generation)
+    if windows is None:
         fix = " (the next `kb ingest` adds them)" if settings.chunking.windows else ""
         return f"none: built before embedding windows{fix}"
-    windows = read_windows(generation)
     return f"{sum(windows.values())} extra vectors for {len(windows)} chunks longer than the embedder reads"
 
 

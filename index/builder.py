@@ -162,7 +162,8 @@ def is_local_only(path: Path) -> bool:
 
 @dataclass
 class _Plan:
-    to_read: list[tuple[Path, str, str]] = field(default_factory=list)  # path, source, sha256
+    # path, source, sha256, under a `.kb-local-only` folder
+    to_read: list[tuple[Path, str, str, bool]] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
 
 
@@ -196,29 +197,32 @@ def _plan(
         except OSError as exc:
             report.failed.append((source, f"cannot open: {exc.strerror or exc}"))
             continue
-        record = known.get(source)
-        if record and record.sha256 == digest and record.local_only == is_local_only(path):
+        record, local = known.get(source), is_local_only(path)
+        if record and record.sha256 == digest and record.local_only == local:
             report.unchanged.append(source)
         else:
-            plan.to_read.append((path, source, digest))
+            plan.to_read.append((path, source, digest, local))
     plan.removed = _gone(state, folders, files) if state else []
     return plan
 
 
-def _read_all(
-    plan: _Plan, params: ChunkingParams, report: IngestReport
-) -> dict[str, tuple[str, list[Chunk]]]:
-    """source -> (sha256, chunks) for every file that could be read and split."""
+_FileRead = tuple[str, list[Chunk], bool]  # sha256, chunks, local-only
+
+
+def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict[str, _FileRead]:
+    """source -> (sha256, chunks, local-only) for every file that could be read and split."""
     results = {}
     if plan.to_read:
         log.info("reading %d new or changed files", len(plan.to_read))
-    for path, source, digest in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
+    for path, source, digest, local in tqdm(
+        plan.to_read, desc="reading", unit="file", disable=None
+    ):
         try:
             document = read_document(path, source)
             chunks = split_document(document, params)
-            if is_local_only(path):  # recorded per chunk: routing reads it from the hits
+            if local:  # recorded per chunk: routing reads it from the hits
                 chunks = [replace(c, meta={**c.meta, "local_only": "true"}) for c in chunks]
-            results[source] = (digest, chunks)
+            results[source] = (digest, chunks, local)
         except IngestError as exc:
             log.warning("skipped %s", exc)
             report.failed.append((source, str(exc).removeprefix(f"{source}: ")))
@@ -264,7 +268,7 @@ def _vectors_to_add(
 
 def _apply(
     state: IndexState,
-    read: dict[str, tuple[str, list[Chunk]]],
+    read: dict[str, _FileRead],
     removed: list[str],
     embedder: Embedder,
     windows: WindowParams | None,
@@ -277,14 +281,13 @@ def _apply(
             state.store.remove(ids)
             for chunk_id in old.chunk_ids:
                 state.chunks.pop(chunk_id, None)
-    new_chunks = [c for _, chunks in read.values() for c in chunks]
+    new_chunks = [c for _, chunks, _ in read.values() for c in chunks]
     ids, texts, counts = _vectors_to_add(new_chunks, windows)
     state.store.add(ids, _embed(embedder, texts))
     state.windows.update(counts)
-    for source, (digest, chunks) in read.items():
+    for source, (digest, chunks, local) in read.items():
         state.chunks.update({c.id: c for c in chunks})
         title = chunks[0].title if chunks else None
-        local = any(c.meta.get("local_only") for c in chunks)
         state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title, local)
 
 

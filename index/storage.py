@@ -214,13 +214,13 @@ def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexSta
         for src, r in raw_files.items()
     }
     store = open_store(generation, store_spec)
-    windowed = (generation / WINDOWS_FILE).is_file()
-    return IndexState(manifest, store, chunks, files, read_windows(generation), windowed)
+    windows = read_windows(generation)
+    return IndexState(manifest, store, chunks, files, windows or {}, windows is not None)
 
 
-def read_windows(generation: Path) -> dict[int, int]:
-    """Window counts per chunk; none in a generation written before windows existed."""
+def read_windows(generation: Path) -> dict[int, int] | None:
+    """Window counts per chunk; None for a generation written before windows existed."""
     path = generation / WINDOWS_FILE
     if not path.is_file():
-        return {}
+        return None
     return {int(chunk): n for chunk, n in json.loads(path.read_text(encoding="utf-8")).items()}
