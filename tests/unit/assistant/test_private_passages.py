@@ -113,3 +113,17 @@ def test_a_local_failure_never_falls_back_to_the_hosted_model(world) -> None:  #
         assistant.routed(pool.router("local")).ask("Is self-hosting cheaper at high volumes?")
     assert hosted.calls == []
     assert pool.chain("openai") == [hosted, local]  # hosted first may still fall back locally
+
+
+def test_adding_or_removing_the_marker_re_ingests_the_folder(world) -> None:  # type: ignore[no-untyped-def]
+    marker = Path("docs") / "hr" / LOCAL_ONLY_MARKER
+    marker.unlink()
+    report = ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+    assert report.updated == ["docs/hr/salaries.md"]  # same content, mark gone
+    state = load_index(Path("index"))
+    assert not state.files["docs/hr/salaries.md"].local_only
+    assert not any(c.meta.get("local_only") for c in state.chunks.values())
+    marker.write_text("")
+    report = ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+    assert report.updated == ["docs/hr/salaries.md"]
+    assert load_index(Path("index")).files["docs/hr/salaries.md"].local_only
