@@ -8,9 +8,9 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from assistant.backends.llms.llama_probe import ProbeResult
+from assistant.backends.model_library import probe_model
 from assistant.errors import KbError
-from assistant.llms.llama_probe import ProbeResult
-from assistant.model_library import probe_model
 from assistant.settings import Settings
 from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
 
@@ -38,7 +38,7 @@ def _versions() -> dict[str, str | None]:
 
 
 def _chat_model(settings: Settings) -> dict[str, Any]:
-    from assistant import model_files
+    from assistant.backends import model_files
 
     packaged = model_files.packaged(settings.llm.model)
     path = _local_model_path(settings)
@@ -49,7 +49,7 @@ def _chat_model(settings: Settings) -> dict[str, Any]:
         if settings.llm.model_path is None:
             info["sha256_ok"] = info["sha256"] == packaged.sha256
     else:
-        info["fix"] = "run `make model` (or `python -m assistant.model_files`)"
+        info["fix"] = "run `make model` (or `python -m assistant.backends.model_files`)"
     return info
 
 
@@ -76,7 +76,7 @@ def _embedder(settings: Settings) -> dict[str, Any]:
 def _gpu(settings: Settings) -> dict[str, Any]:
     info: dict[str, Any] = {}
     try:
-        from assistant.llms.llama_cpp import gpu_offload_supported, resolve_gpu_layers
+        from assistant.backends.llms.llama_cpp import gpu_offload_supported, resolve_gpu_layers
 
         info["llama_cpp_gpu_offload"] = gpu_offload_supported()
         info["n_gpu_layers"] = resolve_gpu_layers(settings.llm.n_gpu_layers)
@@ -94,7 +94,7 @@ def _gpu(settings: Settings) -> dict[str, Any]:
 
 
 def _local_model_path(settings: Settings) -> Path:
-    from assistant.model_files import packaged
+    from assistant.backends.model_files import packaged
 
     llm = settings.llm
     return llm.model_path or Path(llm.model_dir) / packaged(llm.model).file_name
@@ -102,8 +102,8 @@ def _local_model_path(settings: Settings) -> Path:
 
 def _local_model_files(settings: Settings) -> dict[str, Path]:
     """Each local profile's GGUF that is on disk, by profile name."""
-    from assistant.model_files import packaged
-    from assistant.profiles import all_profiles, smollm2_path
+    from assistant.backends.model_files import packaged
+    from assistant.backends.profiles import all_profiles, smollm2_path
 
     files: dict[str, Path | None] = {}
     for name, profile in all_profiles(settings).items():
@@ -136,7 +136,7 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
         import llama_cpp
     except ImportError:
         return {"installed": False, "ok": False, "fix": "run `make install`"}
-    from assistant.llms.llama_cpp import resolve_gpu_layers
+    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
 
     layers = resolve_gpu_layers(settings.llm.n_gpu_layers)
     info: dict[str, Any] = {
@@ -190,7 +190,7 @@ def _index(settings: Settings) -> dict[str, Any]:
 
 
 def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
-    from assistant.profiles import describe_profiles
+    from assistant.backends.profiles import describe_profiles
 
     try:
         return describe_profiles(settings, probe)
@@ -200,7 +200,7 @@ def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
 
 def _slack(settings: Settings) -> dict[str, Any]:
     """Which Slack secrets are set (never their values) and so which modes can run."""
-    from assistant.profiles import read_key
+    from assistant.backends.profiles import read_key
 
     slack = settings.slack
     present = {

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assistant.answering.evidence import choose_evidence, evidence_text
+from assistant.answering.models import Evidence
+from assistant.answering.pipeline import Assistant
 from assistant.errors import ConfigurationError
-from assistant.evidence import choose_evidence, evidence_text
-from assistant.models import Evidence
-from assistant.pipeline import Assistant
-from assistant.refusal import says_it_does_not_know
+from assistant.guards.refusal import says_it_does_not_know
 from index.retriever import HybridRetriever
 
 TYPES = {"fact", "number", "compare", "multi", "unanswerable", "followup"}

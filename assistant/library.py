@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.answering.pipeline import Assistant
 from assistant.errors import KbError
-from assistant.pipeline import Assistant
 from index.builder import IngestReport, file_sha256, ingest_paths
 from index.storage import load_index
 from index.stores import StoreSpec, VectorStore

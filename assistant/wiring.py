@@ -7,11 +7,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from assistant.backends import ChatModelPool
+from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.backends.llms.base import ChatModel
+from assistant.backends.pool import ChatModelPool
+from assistant.backends.profiles import build_pool, profile_prices
 from assistant.library import DocumentLibrary, UploadLimits
-from assistant.llms.base import ChatModel
-from assistant.pipeline import AnswerOptions, Assistant
-from assistant.profiles import build_pool, profile_prices
 from assistant.settings import EmbedderSettings, Settings
 from index.embedders import (
     Embedder,

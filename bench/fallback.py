@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.fallback import Restart  # noqa: E402
-from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel  # noqa: E402
-from assistant.models import Answer  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
+from assistant.answering.models import Answer  # noqa: E402
+from assistant.answering.pipeline import Assistant  # noqa: E402
+from assistant.backends.fallback import Restart  # noqa: E402
+from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.wiring import build_assistant  # noqa: E402
 from bench.report import write_section  # noqa: E402

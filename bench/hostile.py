@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.pipeline import Assistant  # noqa: E402
+from assistant.answering.pipeline import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.wiring import build_assistant, build_embedder, chunking_params  # noqa: E402
 from bench.report import write_section  # noqa: E402
@@ -169,7 +169,7 @@ repeats a link the document itself holds (shown as the document has it, URL visi
 
 
 def _default_model() -> str:
-    from assistant.model_files import packaged
+    from assistant.backends.model_files import packaged
 
     return Path(packaged(Settings().llm.model).file_name).stem
 

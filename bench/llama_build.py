@@ -4,7 +4,7 @@ One run compares the installed build (`make install`: native, AMX off unless pro
 with variants compiled into `.kb/bench-builds/` the first time:
 - `native-amx`: pip's plain build (`-march=native`, AMX included), what `make install` made before;
 - `portable`: `-DGGML_NATIVE=OFF`, llama.cpp's generic x86-64 build (no AVX-512, no VNNI).
-Each build runs the probe child (`assistant.llms.llama_probe`) on each local model: a prompt of
+Each build runs the probe child (`assistant.backends.llms.llama_probe`) on each local model: a prompt of
 about 1,000 tokens, then 32 tokens written, best of `--repeats`; a crash is reported as such.
 Writes the "llama-build" section of docs/benchmarks.md.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.llms.llama_probe import ProbeResult, child_command, explain_exit  # noqa: E402
+from assistant.backends.llms.llama_probe import ProbeResult, child_command, explain_exit  # noqa: E402
 from bench.report import write_section  # noqa: E402
 from tools import llama_build  # noqa: E402
 
@@ -73,8 +73,8 @@ def measure(model: Path, package_dir: Path | None, repeats: int) -> ProbeResult:
 
 
 def local_models() -> dict[str, Path]:
-    from assistant.model_files import assemble_default_model
-    from assistant.profiles import SMOLLM2_ID, smollm2_path
+    from assistant.backends.model_files import assemble_default_model
+    from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
 
     models = {"Qwen2.5-Coder-0.5B Q4_K_M": assemble_default_model(ROOT / ".kb" / "models")}
     small = smollm2_path()

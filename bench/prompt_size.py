@@ -25,9 +25,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.context import close_hits, focused_passages  # noqa: E402
+from assistant.answering.context import close_hits, focused_passages  # noqa: E402
+from assistant.answering.prompting import answer_messages  # noqa: E402
 from assistant.evaluation import load_questions, retrieval_query  # noqa: E402
-from assistant.prompting import answer_messages  # noqa: E402
 from bench.report import write_section  # noqa: E402
 
 PIECES = {
@@ -91,7 +91,7 @@ def prompt_tokens(
 def tokenizer() -> Any:
     from llama_cpp import Llama
 
-    from assistant.model_files import assemble_default_model
+    from assistant.backends.model_files import assemble_default_model
 
     llama = Llama(
         str(assemble_default_model(ROOT / ".kb" / "models")), vocab_only=True, verbose=False

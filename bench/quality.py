@@ -30,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.backends.model_files import DEFAULT_MODEL  # noqa: E402
 from assistant.evaluation import (  # noqa: E402
     first_hit_rank,
     load_questions,
@@ -37,8 +38,7 @@ from assistant.evaluation import (  # noqa: E402
     retrieval_query,
     share,
 )
-from assistant.model_files import DEFAULT_MODEL  # noqa: E402
-from assistant.refusal import says_it_does_not_know  # noqa: E402
+from assistant.guards.refusal import says_it_does_not_know  # noqa: E402
 from bench.report import write_section  # noqa: E402
 
 SETS = ["tune", "heldout", "second"]
@@ -132,7 +132,7 @@ def stock_llm() -> Any:
     """The GGUF kb uses by default, through llama-index's own LlamaCPP wrapper."""
     from llama_index.llms.llama_cpp import LlamaCPP
 
-    from assistant.model_files import assemble_default_model
+    from assistant.backends.model_files import assemble_default_model
 
     return LlamaCPP(
         model_path=str(assemble_default_model(ROOT / ".kb" / "models")),

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexMismatchError, VectorStoreError
-from index.stores import MILVUS_FILE
+
+MILVUS_FILE = "vectors.milvus.json"  # where a generation records its Milvus collection
 
 TOKEN_ENV = "KB_MILVUS_TOKEN"
 ID_FIELD = "id"

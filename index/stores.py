@@ -17,8 +17,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from index.faiss_store import ANN_FILE, ANN_THRESHOLD, FaissStore
-
-MILVUS_FILE = "vectors.milvus.json"
+from index.milvus_store import MILVUS_FILE, MilvusStore
 
 
 class VectorStore(Protocol):
@@ -47,8 +46,6 @@ class StoreSpec:
 
     def create(self, dimension: int) -> VectorStore:
         if self.kind == "milvus":
-            from index.milvus_store import MilvusStore
-
             return MilvusStore(dimension, self.milvus_uri, self.milvus_collection)
         return FaissStore(dimension, ann_threshold=self.ann_threshold)
 
@@ -65,8 +62,6 @@ def describe_store(folder: Path) -> dict[str, str]:
 def open_store(folder: Path, spec: StoreSpec | None = None) -> VectorStore:
     """The store a generation folder was saved with."""
     if (folder / MILVUS_FILE).is_file():
-        from index.milvus_store import MilvusStore
-
         return MilvusStore.load(folder / MILVUS_FILE)
     threshold = (spec or StoreSpec()).ann_threshold
     return FaissStore.load(folder, ann_threshold=threshold)

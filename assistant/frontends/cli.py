@@ -169,8 +169,8 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
 
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
-    from assistant.fallback import Restart
-    from assistant.models import Answer, Evidence
+    from assistant.answering.models import Answer, Evidence
+    from assistant.backends.fallback import Restart
 
     final = None
     for event in assistant.stream(question, history):
@@ -319,7 +319,7 @@ def _check_backend(
     parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
 ) -> None:
     """An unknown --backend is a usage error (exit 2), though the names come from settings."""
-    from assistant.profiles import all_profiles
+    from assistant.backends.profiles import all_profiles
 
     name = getattr(args, "backend", None)
     known = [*all_profiles(settings), "hosted", "auto"]

@@ -1,6 +1,6 @@
 """`kb models list|add`: the local GGUF models on this machine, and adding one.
 
-A thin adapter over `assistant.model_library`: argument parsing, the table, and `--default`,
+A thin adapter over `assistant.backends.model_library`: argument parsing, the table, and `--default`,
 which records the new file as `llm.model_path` in kb.yaml.
 """
 
@@ -42,9 +42,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.llms.llama_cpp import resolve_gpu_layers
-    from assistant.model_library import installed_models, probe_model
-    from assistant.profiles import smollm2_path
+    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
+    from assistant.backends.model_library import installed_models, probe_model
+    from assistant.backends.profiles import smollm2_path
 
     llm = settings.llm
     layers = resolve_gpu_layers(llm.n_gpu_layers)
@@ -81,9 +81,9 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def _add(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.llms.llama_cpp import resolve_gpu_layers
-    from assistant.llms.llama_probe import ensure_llama_runs
-    from assistant.model_library import ADDED_PREFIX, add_model
+    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
+    from assistant.backends.llms.llama_probe import ensure_llama_runs
+    from assistant.backends.model_library import ADDED_PREFIX, add_model
 
     llm = settings.llm
     path = add_model(args.source, Path(llm.model_dir), args.sha256)

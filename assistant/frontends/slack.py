@@ -22,15 +22,15 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from assistant.backends import ChatModelPool
+from assistant.answering.models import Answer, Evidence
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.base import Message
+from assistant.backends.pool import ChatModelPool
+from assistant.backends.profiles import read_key
 from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
-from assistant.fallback import Restart
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_http import EventsServer, HttpLimits
-from assistant.llms.base import Message
-from assistant.models import Answer, Evidence
-from assistant.pipeline import Assistant
-from assistant.profiles import read_key
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def build_slack_app(
     assistant: Assistant, settings: Settings, pool: ChatModelPool | None = None
 ) -> App:
     """The Bolt app; nothing here talks to Slack (no token check at construction)."""
-    from assistant.profiles import build_pool
+    from assistant.backends.profiles import build_pool
 
     token = _secret(settings.slack.bot_token_env)
     if token is None:
@@ -271,7 +271,7 @@ def _wait_forever() -> None:
 
 def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     """`kb slack`: build the assistant and the app, then Socket Mode or HTTP events."""
-    from assistant.profiles import build_pool
+    from assistant.backends.profiles import build_pool
     from assistant.wiring import build_assistant
 
     signing_secret = _secret(settings.slack.signing_secret_env)

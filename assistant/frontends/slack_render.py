@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.models import Answer, Evidence
+from assistant.answering.models import Answer, Evidence
 
 SEARCHING = "_Searching the documents…_"
 SNIPPET_CHARS = 200

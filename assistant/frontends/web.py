@@ -18,7 +18,10 @@ enforce_offline()
 
 import gradio as gr  # noqa: E402
 
-from assistant.backends import BackendChoice, ChatModelPool  # noqa: E402
+from assistant.backends.llms.base import Message  # noqa: E402
+from assistant.backends.llms.llama_cpp import LlamaCppChatModel  # noqa: E402
+from assistant.backends.pool import BackendChoice, ChatModelPool  # noqa: E402
+from assistant.backends.routing import AUTO  # noqa: E402
 from assistant.errors import ConfigurationError  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
@@ -34,9 +37,6 @@ from assistant.frontends.web_events import (  # noqa: E402
     switch_backend,
 )
 from assistant.library import accepted_suffixes  # noqa: E402
-from assistant.llms.base import Message  # noqa: E402
-from assistant.llms.llama_cpp import LlamaCppChatModel  # noqa: E402
-from assistant.routing import AUTO  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 log = logging.getLogger(__name__)

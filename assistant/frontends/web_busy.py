@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from assistant.models import Answer
+from assistant.answering.models import Answer
 
 log = logging.getLogger(__name__)
 

@@ -20,16 +20,16 @@ enforce_offline()
 
 import gradio as gr  # noqa: E402
 
-from assistant.backends import ChatModelPool  # noqa: E402
+from assistant.answering.models import Answer, Evidence  # noqa: E402
+from assistant.answering.pipeline import Assistant  # noqa: E402
+from assistant.backends.fallback import Restart  # noqa: E402
+from assistant.backends.llms.base import Message  # noqa: E402
+from assistant.backends.pool import ChatModelPool  # noqa: E402
+from assistant.backends.routing import AUTO  # noqa: E402
 from assistant.errors import KbError  # noqa: E402
-from assistant.fallback import Restart  # noqa: E402
 from assistant.frontends import web_render as render  # noqa: E402
 from assistant.frontends.web_busy import BusyGate, busy_answer  # noqa: E402
 from assistant.library import DocumentLibrary, FileProgress  # noqa: E402
-from assistant.llms.base import Message  # noqa: E402
-from assistant.models import Answer, Evidence  # noqa: E402
-from assistant.pipeline import Assistant  # noqa: E402
-from assistant.routing import AUTO  # noqa: E402
 
 log = logging.getLogger(__name__)
 

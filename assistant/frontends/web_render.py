@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.models import Answer, Evidence
+from assistant.answering.models import Answer, Evidence
 from index.builder import IngestReport
 from index.models import Hit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.llms.base import ChatModel, complete
-from assistant.llms.fake import ScriptedChatModel
+from assistant.backends.llms.base import ChatModel, complete
+from assistant.backends.llms.fake import ScriptedChatModel
 from index.embedders import Embedder, HashingEmbedder
 
 
@@ -18,8 +18,8 @@ def _real_embedder() -> Embedder:
 
 
 def _real_chat_model() -> ChatModel:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
-    from assistant.model_files import assemble_default_model
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.model_files import assemble_default_model
     from tests.conftest import MODEL_DIR
 
     return LlamaCppChatModel(assemble_default_model(Path(MODEL_DIR)), "qwen", n_ctx=1024)

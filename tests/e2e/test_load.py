@@ -32,9 +32,9 @@ from typing import Any
 
 import pytest
 
+from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
+from assistant.backends.profiles import smollm2_path
 from assistant.frontends.web_busy import BUSY_MESSAGE
-from assistant.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
-from assistant.profiles import smollm2_path
 from tests.conftest import MODEL_DIR, ROOT, require
 from tests.e2e.conftest import running_app
 

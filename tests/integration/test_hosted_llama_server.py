@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.fallback import Restart
-from assistant.llms.base import Usage
-from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel
-from assistant.models import Answer
-from assistant.pipeline import Assistant
-from assistant.profiles import SMOLLM2_ID, smollm2_path
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.base import Usage
+from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
 from tests.conftest import require
@@ -113,7 +113,7 @@ def test_cited_answer_through_the_server(
 def test_server_killed_mid_stream_restarts_on_local(
     retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
 ) -> None:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
     gguf = smollm2_path()
     assert gguf is not None
@@ -142,7 +142,7 @@ def test_server_killed_mid_stream_restarts_on_local(
 
 
 def test_doctor_probes_each_profile(qwen_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.profiles import describe_profiles
+    from assistant.backends.profiles import describe_profiles
     from assistant.settings import Settings
 
     for name, url in (("SERVER", qwen_server), ("DEAD", f"http://127.0.0.1:{free_port()}/v1")):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.grounding import repeats_instructions
-from assistant.llms.llama_cpp import LlamaCppChatModel
-from assistant.models import Answer
-from assistant.pipeline import AnswerOptions, Assistant
-from assistant.prompting import format_passages, template
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.prompting import format_passages, template
+from assistant.backends.llms.llama_cpp import LlamaCppChatModel
+from assistant.guards.grounding import repeats_instructions
 from index.builder import ingest_paths
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
@@ -91,7 +91,7 @@ def test_no_secret_reaches_the_model_or_the_answer(asked: list[Asked]) -> None:
 
 
 def test_no_answer_links_anywhere_its_passages_do_not(asked: list[Asked]) -> None:
-    # By design (assistant.links): the final text and the streamed words pass through
+    # By design (assistant.guards.links): the final text and the streamed words pass through
     # defuse_links, which keeps only URLs a passage or the question holds verbatim and turns
     # images and Markdown links into text, whatever the model wrote.
     for item in asked:
@@ -113,7 +113,7 @@ def test_no_answer_recites_the_system_prompt(asked: list[Asked]) -> None:
 def test_control_tokens_in_documents_reach_the_model_as_plain_text(
     asked: list[Asked], local_model: LlamaCppChatModel
 ) -> None:
-    # By design (assistant.prompting): llama-cpp-python tokenizes the rendered chat template
+    # By design (assistant.answering.prompting): llama-cpp-python tokenizes the rendered chat template
     # with special tokens parsed, so the prompt text must hold none of the model's control
     # tokens. Checked with the GGUF's own vocabulary: every control token it has, and the
     # prompts the hostile documents actually produced.

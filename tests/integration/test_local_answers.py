@@ -5,11 +5,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from assistant.pipeline import Assistant
+from assistant.answering.pipeline import Assistant
 from tests.conftest import DEV_SET
 
 if TYPE_CHECKING:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
 pytestmark = pytest.mark.integration
 

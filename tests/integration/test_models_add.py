@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.backends.profiles import all_profiles, smollm2_path
 from assistant.frontends.cli import run
-from assistant.profiles import all_profiles, smollm2_path
 from assistant.settings import Settings
 from tests.conftest import require
 from tests.support.file_server import file_server

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.backends.llms.base import ChatModel, Message
+from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendError
-from assistant.llms.base import ChatModel, Message
-from assistant.llms.hosted import HostedConfig, OpenAICompatibleChatModel
-from assistant.pipeline import AnswerOptions, Assistant
 from index.builder import LOCAL_ONLY_MARKER, ingest_paths
 from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
@@ -98,7 +98,7 @@ def test_personal_data_in_passages_or_conversation_is_never_sent(
 
 
 def test_nothing_is_sent_after_a_local_failure(recorded: tuple[str, Script]) -> None:
-    from assistant.llms.llama_cpp import LlamaCppChatModel
+    from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
     url, script = recorded
     missing = LlamaCppChatModel(Path("no-such-model.gguf"), "missing")

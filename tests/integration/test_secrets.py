@@ -30,14 +30,14 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from assistant.errors import BackendError
-from assistant.frontends.cli import run
-from assistant.llms.hosted import (
+from assistant.backends.llms.hosted import (
     AnthropicChatModel,
     HostedConfig,
     OpenAICompatibleChatModel,
     redact_url,
 )
+from assistant.errors import BackendError
+from assistant.frontends.cli import run
 from assistant.settings import Settings
 from tests.conftest import ROOT, milvus_available, require
 from tests.support.http_servers import loopback_server

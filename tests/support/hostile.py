@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.llms.base import ChatModel, Message, UsageCallback
-from assistant.prompting import template
+from assistant.answering.prompting import template
+from assistant.backends.llms.base import ChatModel, Message, UsageCallback
 
 HOSTILE_DIR = Path(__file__).resolve().parent.parent / "data" / "hostile"
 CASES = HOSTILE_DIR / "cases.jsonl"

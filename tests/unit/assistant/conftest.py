@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llms.fake import ScriptedChatModel
-from assistant.pipeline import AnswerOptions, Assistant
+from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.backends.llms.fake import ScriptedChatModel
 from index.builder import ingest_paths
 from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
@@ -43,7 +43,7 @@ def make_assistant(
 
 def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
     """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
-    from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+    from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
     from assistant.frontends.web_events import PageParts
     from assistant.library import DocumentLibrary, UploadLimits
 

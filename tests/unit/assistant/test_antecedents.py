@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.antecedents import with_antecedents
+from assistant.answering.antecedents import with_antecedents
 
 PASSAGE = (
     "We compared both options for a year. Proprietary APIs were cheaper until we reached "

@@ -1,12 +1,12 @@
 import numpy as np
 
-from assistant.attribution import (
+from assistant.guards.attribution import (
     attribute,
     evidence_sentence,
     split_sentences,
     strip_invalid_markers,
 )
-from assistant.refusal import copied_share, is_echo, says_it_does_not_know
+from assistant.guards.refusal import copied_share, is_echo, says_it_does_not_know
 
 
 def test_invalid_markers_are_removed_valid_kept() -> None:

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.backends.llms.fake import ScriptedChatModel
+from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import ConfigurationError
 from assistant.library import DocumentLibrary, UnknownSourceError, safe_file_name
-from assistant.llms.fake import ScriptedChatModel
 from index.retriever import HybridRetriever
 from ingest.splitter import ChunkingParams
 from tests.unit.assistant.conftest import make_assistant

@@ -1,4 +1,4 @@
-from assistant.context import GAP, close_hits, focused_passages, without_repeats
+from assistant.answering.context import GAP, close_hits, focused_passages, without_repeats
 from index.embedders import HashingEmbedder
 from index.models import Hit
 from ingest.models import Chunk

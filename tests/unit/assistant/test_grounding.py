@@ -1,4 +1,4 @@
-from assistant.grounding import (
+from assistant.guards.grounding import (
     adds_nothing,
     picks_an_option,
     unsupported_numbers,
@@ -33,7 +33,7 @@ def test_naming_one_option_of_a_choice_question_is_an_answer() -> None:
 def test_the_evidence_is_the_sentence_holding_the_question_words(
     retriever: HybridRetriever,
 ) -> None:
-    from assistant.evidence import choose_evidence
+    from assistant.answering.evidence import choose_evidence
 
     question = "Where does sensitive data stay when models run on premises?"
     hits = retriever.retrieve(question, 3)
@@ -43,7 +43,7 @@ def test_the_evidence_is_the_sentence_holding_the_question_words(
 
 
 def test_names_no_passage_mentions_are_found() -> None:
-    from assistant.grounding import unmentioned_names
+    from assistant.guards.grounding import unmentioned_names
 
     passages = ["Anthropic's Claude is proprietary.", "Apache License, Version 2.0, and APIs."]
     assert unmentioned_names("How much does Claude Pro cost?", passages) == ["Claude Pro"]

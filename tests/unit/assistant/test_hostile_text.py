@@ -1,10 +1,8 @@
 """Defences against documents that carry instructions: control tokens, links, prompt recital."""
 
-from assistant.grounding import repeats_instructions
-from assistant.links import REMOVED, LinkGuard, defuse_links
-from assistant.models import Answer
-from assistant.pipeline import DECLINED_LEAD
-from assistant.prompting import (
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import DECLINED_LEAD
+from assistant.answering.prompting import (
     WITHHELD,
     answer_messages,
     condense_messages,
@@ -12,6 +10,8 @@ from assistant.prompting import (
     template,
     withhold_instructions,
 )
+from assistant.guards.grounding import repeats_instructions
+from assistant.guards.links import REMOVED, LinkGuard, defuse_links
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_assistant
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from assistant.backends.llms.fair_lock import FairLock
+from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.errors import BackendError
-from assistant.llms.fair_lock import FairLock
-from assistant.llms.llama_cpp import LlamaCppChatModel
 
 MESSAGES = [{"role": "user", "content": "Say something."}]
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llms import llama_probe
-from assistant.llms.llama_cpp import LlamaCppChatModel
-from assistant.llms.llama_probe import LlamaBuildError, ProbeResult
+from assistant.backends.llms import llama_probe
+from assistant.backends.llms.llama_cpp import LlamaCppChatModel
+from assistant.backends.llms.llama_probe import LlamaBuildError, ProbeResult
 
 SIGILL_CHILD = [sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGILL)"]
 PASSING = ProbeResult(True, "read 110 prompt tokens", None, 110, 100.0, 10.0, 25, 0)
@@ -105,8 +105,8 @@ def test_the_offload_shown_comes_from_the_probe(
 def test_the_page_does_not_open_on_a_build_that_would_crash(
     gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from assistant.backends.profiles import build_pool
     from assistant.frontends.web import check_local_builds
-    from assistant.profiles import build_pool
     from assistant.settings import LlmSettings, Settings
 
     _child(monkeypatch, SIGILL_CHILD)

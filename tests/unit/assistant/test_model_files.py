@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import model_files
+from assistant.backends import model_files
 from assistant.errors import ModelFileError
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import index.onnx_encoder
+from assistant.answering.pipeline import Assistant
+from assistant.backends.llms.base import Message
 from assistant.errors import IncompleteAnswerError
-from assistant.llms.base import Message
-from assistant.pipeline import Assistant
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_assistant

@@ -1,10 +1,10 @@
 from collections.abc import Sequence
 
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
+from assistant.backends.llms.base import Message
+from assistant.backends.llms.fake import ScriptedChatModel
 from assistant.errors import BackendError
-from assistant.llms.base import Message
-from assistant.llms.fake import ScriptedChatModel
-from assistant.models import Answer
-from assistant.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_assistant
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.backends.llms.base import Message
+from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendUnavailableError
-from assistant.llms.base import Message
-from assistant.pipeline import AnswerOptions, Assistant
 from index.builder import LOCAL_ONLY_MARKER, ingest_paths
 from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever

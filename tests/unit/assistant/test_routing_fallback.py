@@ -5,15 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.answering.models import Answer, Evidence
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.base import Message, UsageCallback
+from assistant.backends.llms.fake import ScriptedChatModel
+from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
+from assistant.backends.pricing import Price, usage_summary
+from assistant.backends.profiles import availability, build_pool, read_key
+from assistant.backends.routing import route, sensitive_kinds
 from assistant.errors import BackendTimeoutError, BackendUnavailableError
-from assistant.fallback import Restart
-from assistant.llms.base import Message, UsageCallback
-from assistant.llms.fake import ScriptedChatModel
-from assistant.models import Answer, Evidence, Price, usage_summary
-from assistant.pipeline import Assistant
-from assistant.profiles import availability, build_pool, read_key
-from assistant.routing import route, sensitive_kinds
 from assistant.settings import ProfileSettings, Settings
 from index.retriever import HybridRetriever
 
@@ -169,7 +170,7 @@ def test_custom_profiles_come_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 
 def test_usage_and_cost() -> None:
-    from assistant.llms.base import Usage
+    from assistant.backends.llms.base import Usage
 
     usage = usage_summary([Usage(1000, 200), Usage(50, 10)], Price(0.15, 0.60))
     assert usage == {

@@ -188,8 +188,8 @@ def test_a_page_answers_while_ingests_replace_documents(
     KeyError."""
     import threading
 
-    from assistant.llms.fake import ScriptedChatModel
-    from assistant.pipeline import AnswerOptions, Assistant
+    from assistant.answering.pipeline import AnswerOptions, Assistant
+    from assistant.backends.llms.fake import ScriptedChatModel
 
     monkeypatch.chdir(tmp_path)
     docs = tmp_path / "docs"

@@ -105,7 +105,7 @@ def test_page_refuses_to_serve_off_loopback_without_a_login() -> None:
 def test_a_failing_backend_restarts_the_answer_on_the_fallback_with_a_note(
     parts: events.PageParts,
 ) -> None:
-    from assistant.backends import RoutingRules
+    from assistant.backends.pool import RoutingRules
     from assistant.errors import BackendUnavailableError
 
     def down(messages: object) -> str:

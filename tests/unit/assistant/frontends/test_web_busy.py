@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.backends.llms.base import Message
 from assistant.errors import BackendError
 from assistant.frontends import web
 from assistant.frontends import web_events as events
 from assistant.frontends.web_busy import BUSY_HEADROOM, BUSY_MESSAGE, BusyGate
-from assistant.llms.base import Message
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
 

@@ -3,7 +3,7 @@
 A small local model, asked something the documents do not answer, tends to make an answer up:
 a figure ("0.0 on the benchmark"), or the question turned into a statement with nothing after
 it ("Llama 3 was released on ."). Such replies are not shown as answers: kb says the documents
-do not clearly answer the question and shows the evidence instead (`assistant.evidence`).
+do not clearly answer the question and shows the evidence instead (`assistant.answering.evidence`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.attribution import content_words, strip_markers
+from assistant.guards.attribution import content_words, strip_markers
 from index.embedders import Embedder
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

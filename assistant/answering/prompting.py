@@ -12,13 +12,17 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 
-from assistant.llms.base import Message
+from assistant.backends.llms.base import Message
 from index.models import Hit
 
 
 @cache
 def template(name: str) -> str:
-    return resources.files("assistant.prompts").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    return (
+        resources.files("assistant.answering.prompts")
+        .joinpath(f"{name}.txt")
+        .read_text(encoding="utf-8")
+    )
 
 
 # Control-token shapes of common chat templates: ChatML and Llama 3 (`<|...|>`), Llama 2 and

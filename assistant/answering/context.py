@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.attribution import split_sentences
-from assistant.grounding import relevance, word_count
+from assistant.guards.attribution import split_sentences
+from assistant.guards.grounding import relevance, word_count
 from index.embedders import Embedder
 from index.models import Hit
 

@@ -17,8 +17,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
+from assistant.backends.llms.base import Message, Usage, UsageCallback, estimate_usage
 from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
-from assistant.llms.base import Message, Usage, UsageCallback, estimate_usage
 
 log = logging.getLogger(__name__)
 NO_KEY = "not-needed"  # compatible servers without auth still need a non-empty key

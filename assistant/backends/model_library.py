@@ -3,8 +3,8 @@
 Installed models are the packaged ones (assembled in `llm.model_dir`), SmolLM2 inside its package,
 and any other `*.gguf` in `llm.model_dir` (`kb models add` copies or downloads them there; each
 becomes a backend profile named `gguf:<file stem>`). Speed is what the llama.cpp probe measured
-on this machine (`assistant.llms.llama_probe`), when it has run. What this module does not do:
-load a model to answer (`assistant.llms.llama_cpp`).
+on this machine (`assistant.backends.llms.llama_probe`), when it has run. What this module does not do:
+load a model to answer (`assistant.backends.llms.llama_cpp`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from assistant.backends.llms.llama_probe import ProbeResult, probe_cached, recalled_probe
+from assistant.backends.model_files import PACKAGED, sha256_of
 from assistant.errors import ConfigurationError, ModelFileError
-from assistant.llms.llama_probe import ProbeResult, probe_cached, recalled_probe
-from assistant.model_files import PACKAGED, sha256_of
 
 GGUF_MAGIC = b"GGUF"
 ADDED_PREFIX = "gguf:"

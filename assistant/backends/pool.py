@@ -12,10 +12,10 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from assistant.backends.fallback import Plan, Router
+from assistant.backends.llms.base import ChatModel, Message
+from assistant.backends.routing import AUTO, HOSTED_ALIAS, route
 from assistant.errors import ConfigurationError
-from assistant.fallback import Plan, Router
-from assistant.llms.base import ChatModel, Message
-from assistant.routing import AUTO, HOSTED_ALIAS, route
 from ingest.models import Chunk
 
 

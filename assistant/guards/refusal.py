@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.attribution import split_sentences
+from assistant.guards.attribution import split_sentences
 from index.models import Hit
 
 _DONT_KNOW = re.compile(

@@ -80,7 +80,13 @@ def explain_exit(returncode: int, model: Path, stderr: str) -> ProbeResult:
 
 
 def child_command(model: Path, gpu_layers: int) -> list[str]:
-    return [sys.executable, "-m", "assistant.llms.llama_probe", str(model), str(gpu_layers)]
+    return [
+        sys.executable,
+        "-m",
+        "assistant.backends.llms.llama_probe",
+        str(model),
+        str(gpu_layers),
+    ]
 
 
 def run_probe(model: Path, gpu_layers: int, command: list[str] | None = None) -> ProbeResult:
@@ -184,7 +190,7 @@ def _offloaded_layers(requested: int, layers: int) -> int:
 
 
 def main() -> None:
-    """Child entry: `python -m assistant.llms.llama_probe MODEL GPU_LAYERS [REPEAT [WRITE]]`,
+    """Child entry: `python -m assistant.backends.llms.llama_probe MODEL GPU_LAYERS [REPEAT [WRITE]]`,
     one JSON line out."""
     model, numbers = Path(sys.argv[1]), [int(arg) for arg in sys.argv[2:]]
     print(json.dumps(asdict(_probe_here(model, *numbers))))

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.backends.llms.base import ChatModel, Message, Usage
 from assistant.errors import BackendError, BackendUnavailableError
-from assistant.llms.base import ChatModel, Message, Usage
 from ingest.models import Chunk
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.backends.llms.base import Message, Usage, UsageCallback
+from assistant.backends.llms.fair_lock import FairLock
+from assistant.backends.llms.llama_probe import ProbeResult, ensure_llama_runs
 from assistant.errors import BackendError, BackendUnavailableError
-from assistant.llms.base import Message, Usage, UsageCallback
-from assistant.llms.fair_lock import FairLock
-from assistant.llms.llama_probe import ProbeResult, ensure_llama_runs
 
 log = logging.getLogger(__name__)
 

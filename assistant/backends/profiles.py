@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
-from assistant.backends import BackendChoice, ChatModelPool, RoutingRules
+from assistant.backends.llms.base import ChatModel
+from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
+from assistant.backends.pricing import Price
+from assistant.backends.routing import AUTO
 from assistant.errors import ConfigurationError
-from assistant.llms.base import ChatModel
-from assistant.models import Price
-from assistant.routing import AUTO
 from assistant.settings import LlmSettings, ProfileSettings, Settings
 
 if TYPE_CHECKING:
-    from assistant.llms.hosted import HostedConfig
+    from assistant.backends.llms.hosted import HostedConfig
 
 LOCAL_KINDS = ("local", "local-small", "fake")
 
@@ -38,7 +38,7 @@ def read_key(variable: str | None) -> SecretStr | None:
 
 def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: str) -> ChatModel:
     try:
-        from assistant.llms.llama_cpp import LlamaCppChatModel
+        from assistant.backends.llms.llama_cpp import LlamaCppChatModel
     except ImportError as exc:
         raise ConfigurationError(
             "llama-cpp-python is missing: run `make install` (or `python tools/llama_build.py`)"
@@ -59,7 +59,7 @@ def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: 
 def _local_model(settings: LlmSettings, name: str, chosen: str | None = None) -> ChatModel:
     """A profile's `model` names a packaged GGUF or a .gguf file; without one, the local
     profile's `llm.model_path` or `llm.model`."""
-    from assistant.model_files import assemble, packaged
+    from assistant.backends.model_files import assemble, packaged
 
     if chosen and chosen.endswith(".gguf"):
         return _llama_model(settings, Path(chosen), Path(chosen).stem, name)
@@ -91,13 +91,13 @@ def _small_local_model(settings: LlmSettings, name: str = "local-small") -> Chat
 
 
 def _fake_model(settings: LlmSettings) -> ChatModel:
-    from assistant.llms.fake import ScriptedChatModel
+    from assistant.backends.llms.fake import ScriptedChatModel
 
     return ScriptedChatModel()
 
 
 def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
-    from assistant.llms.hosted import HostedConfig
+    from assistant.backends.llms.hosted import HostedConfig
 
     return HostedConfig(
         name,
@@ -111,13 +111,13 @@ def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
 
 
 def _openai(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
-    from assistant.llms.hosted import OpenAICompatibleChatModel
+    from assistant.backends.llms.hosted import OpenAICompatibleChatModel
 
     return OpenAICompatibleChatModel(_hosted_config(name, profile))
 
 
 def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
-    from assistant.llms.hosted import AnthropicChatModel
+    from assistant.backends.llms.hosted import AnthropicChatModel
 
     return AnthropicChatModel(_hosted_config(name, profile))
 
@@ -133,7 +133,7 @@ KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
 
 def _packaged_missing(key: str | None) -> bool:
     """A packaged model named by a profile whose parts are not installed."""
-    from assistant.model_files import PACKAGED, parts_installed
+    from assistant.backends.model_files import PACKAGED, parts_installed
 
     return key in PACKAGED and not parts_installed(PACKAGED[key])
 
@@ -169,7 +169,7 @@ def profile_prices(settings: Settings) -> dict[str, Price]:
 
 def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
     """The configured profiles, then one per GGUF added with `kb models add`."""
-    from assistant.model_library import added_models
+    from assistant.backends.model_library import added_models
 
     profiles = settings.backend_profiles()
     for name, path in added_models(Path(settings.llm.model_dir)).items():
@@ -207,8 +207,8 @@ def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, 
     probes wait at most 10 s and do not retry."""
     import time
 
+    from assistant.backends.llms.base import complete
     from assistant.errors import KbError
-    from assistant.llms.base import complete
 
     if profile.kind not in LOCAL_KINDS:
         profile = profile.model_copy(
@@ -225,7 +225,7 @@ def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, 
 
 def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, dict[str, object]]:
     """For `kb doctor`: each profile's kind, model, whether it is configured, and its probe."""
-    from assistant.llms.hosted import redact_url
+    from assistant.backends.llms.hosted import redact_url
 
     report = {}
     for name, profile in all_profiles(settings).items():

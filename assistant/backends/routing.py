@@ -7,7 +7,7 @@ pattern (e-mail addresses, phone numbers, card numbers passing the Luhn check, I
 and tokens, US social security numbers): cheap, local and explainable. It errs towards keeping
 a question local. Passages from documents marked local-only (a `.kb-local-only` file in their
 folder) are never sent to a hosted model: `auto` keeps the question local, an explicit hosted
-choice is refused (assistant/backends.py).
+choice is refused (assistant/backends/pool.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.llms.base import Message
+from assistant.backends.llms.base import Message
 
 AUTO = "auto"
 HOSTED_ALIAS = "hosted"

@@ -6,7 +6,7 @@ best answer it), generate, then decide what to show: when the model declined, ad
 the question or gave figures no passage holds, the evidence, labelled as what the documents say;
 the evidence too when the reply only echoed the passages; else the reply with application-made
 citations. Streamed text and answers carry only links the passages hold, and no images
-(`assistant.links`).
+(`assistant.guards.links`).
 """
 
 from __future__ import annotations
@@ -18,30 +18,36 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from assistant.antecedents import with_antecedents
-from assistant.attribution import attribute, evidence_sentence, sentences_to_embed
-from assistant.context import close_hits, focused_passages
-from assistant.errors import IncompleteAnswerError, KbError
-from assistant.evidence import choose_evidence, evidence_text
-from assistant.fallback import (
+from assistant.answering.antecedents import with_antecedents
+from assistant.answering.context import close_hits, focused_passages
+from assistant.answering.evidence import choose_evidence, evidence_text
+from assistant.answering.models import Answer, Citation, Evidence
+from assistant.answering.prompting import (
+    answer_messages,
+    condense_messages,
+    passage_label,
+    template,
+)
+from assistant.backends.fallback import (
     Restart,
     Router,
     Turn,
     complete_with_fallback,
     stream_with_fallback,
 )
-from assistant.grounding import (
+from assistant.backends.llms.base import ChatModel, Message
+from assistant.backends.pricing import Price, usage_summary
+from assistant.errors import IncompleteAnswerError, KbError
+from assistant.guards.attribution import attribute, evidence_sentence, sentences_to_embed
+from assistant.guards.grounding import (
     adds_nothing,
     picks_an_option,
     repeats_instructions,
     unmentioned_names,
     unsupported_numbers,
 )
-from assistant.links import LinkGuard, defuse_links
-from assistant.llms.base import ChatModel, Message
-from assistant.models import Answer, Citation, Evidence, Price, usage_summary
-from assistant.prompting import answer_messages, condense_messages, passage_label, template
-from assistant.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
+from assistant.guards.links import LinkGuard, defuse_links
+from assistant.guards.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
 from index.errors import VectorStoreError
 from index.models import Hit
@@ -75,7 +81,7 @@ class AnswerOptions:
 
 
 def _link_sources(draft: _Draft) -> list[str]:
-    """What an answer may take URLs from (`assistant.links`): the passages and the question."""
+    """What an answer may take URLs from (`assistant.guards.links`): the passages and the question."""
     return [h.chunk.text for h in draft.hits] + [draft.question, draft.query]
 
 
@@ -131,7 +137,7 @@ class Assistant:
 
     def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
         """The backends for a question: planned again once its passages are known, as they
-        go to the model too (assistant/routing.py)."""
+        go to the model too (assistant/backends/routing.py)."""
         if self.router is None:
             return Turn([self.chat_model, *self.fallbacks])
         plan = self.router(question, history, [h.chunk for h in hits])

@@ -14,8 +14,8 @@ import itertools
 import re
 from collections.abc import Sequence
 
-from assistant.attribution import split_sentences, strip_markers
-from assistant.evidence import passage_sentences
+from assistant.answering.evidence import passage_sentences
+from assistant.guards.attribution import split_sentences, strip_markers
 
 _POINTS_BACK = re.compile(
     r"^(this|that|these|those|such|it|they|beyond (that|this|these)|above (that|this)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from assistant.llms.base import Message, UsageCallback, estimate_usage
+from assistant.backends.llms.base import Message, UsageCallback, estimate_usage
 
 
 def quote_first_passage(messages: Sequence[Message]) -> str:

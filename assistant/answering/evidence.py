@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.attribution import content_words
-from assistant.models import Citation
+from assistant.answering.models import Citation
+from assistant.guards.attribution import content_words
 from index.embedders import Embedder
 from index.models import Hit
 

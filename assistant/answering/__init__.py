@@ -1,0 +1,1 @@
+"""Answering a question: retrieve, choose evidence and context, prompt the model, cite the reply."""

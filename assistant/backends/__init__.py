@@ -1,0 +1,1 @@
+"""Chat-model backends: the models themselves, their profiles, the pool, routing and fallback."""

@@ -1,0 +1,1 @@
+"""What kb checks before it shows a reply: citations, grounding, refusal, links."""
