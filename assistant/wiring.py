@@ -12,10 +12,9 @@ from assistant.backends.llms.base import ChatModel
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
 from assistant.library import DocumentLibrary, UploadLimits
-from assistant.settings import EmbedderSettings, Settings
+from assistant.settings import EMBEDDER_BACKENDS, EmbedderSettings, Settings
 from index.embedders import (
     Embedder,
-    HashingEmbedder,
     SentenceTransformerEmbedder,
     packaged_minilm_path,
 )
@@ -50,14 +49,15 @@ def _sentence_transformer(settings: EmbedderSettings) -> Embedder:
     )
 
 
-def _hashing(settings: EmbedderSettings) -> Embedder:
-    return HashingEmbedder()
-
-
 EMBEDDERS: dict[str, Callable[[EmbedderSettings], Embedder]] = {
     "sentence-transformers": _sentence_transformer,
-    "hashing": _hashing,
 }
+
+
+def register_embedder(name: str, factory: Callable[[EmbedderSettings], Embedder]) -> None:
+    """An extension point: `KB_EMBEDDER__BACKEND=<name>` then builds the embedder with `factory`."""
+    EMBEDDERS[name] = factory
+    EMBEDDER_BACKENDS.add(name)
 
 
 def build_embedder(settings: Settings) -> Embedder:

@@ -1,13 +1,11 @@
-"""Embedders: one protocol, a sentence-transformers implementation and a hashing fake.
+"""Embedders: one protocol and a sentence-transformers implementation.
 
 Vectors are float32 and L2-normalised, so inner product is cosine similarity.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -141,27 +139,3 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
-
-
-class HashingEmbedder:
-    """Fast deterministic fake for unit tests: bag of hashed words, normalised. Not semantic."""
-
-    def __init__(self, dimension: int = 256):
-        self._dimension = dimension
-
-    @property
-    def id(self) -> str:
-        return f"hashing-{self._dimension}"
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                bucket = int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % self._dimension
-                vectors[row, bucket] += 1.0
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1.0, norms)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import fakes
 from tests.support.network_guard import GUARD, NetworkGuardPlugin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,8 +21,10 @@ _CLEARED = ("KB_", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "SLACK_")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The whole session runs under the network guard: any connection or name lookup past
+    """The fakes are registered (`fake` kind, `hashing` embedder; tests/support/fakes.py).
+    The whole session runs under the network guard: any connection or name lookup past
     loopback raises and fails the test (in this process; see tests/support/network_guard.py)."""
+    fakes.install()
     if not config.pluginmanager.has_plugin("kb-network-guard"):
         config.pluginmanager.register(NetworkGuardPlugin(GUARD), "kb-network-guard")
 

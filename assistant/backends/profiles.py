@@ -20,12 +20,12 @@ from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.pricing import Price
 from assistant.backends.routing import AUTO
 from assistant.errors import ConfigurationError
-from assistant.settings import LlmSettings, ProfileSettings, Settings
+from assistant.settings import PROFILE_KINDS, LlmSettings, ProfileSettings, Settings
 
 if TYPE_CHECKING:
     from assistant.backends.llms.hosted import HostedConfig
 
-LOCAL_KINDS = ("local", "local-small", "fake")
+LOCAL_KINDS = {"local", "local-small"}  # and any kind registered with local=True
 
 
 def read_key(variable: str | None) -> SecretStr | None:
@@ -90,12 +90,6 @@ def _small_local_model(settings: LlmSettings, name: str = "local-small") -> Chat
     return _llama_model(settings, path, SMOLLM2_ID, name)
 
 
-def _fake_model(settings: LlmSettings) -> ChatModel:
-    from assistant.backends.llms.fake import ScriptedChatModel
-
-    return ScriptedChatModel()
-
-
 def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
     from assistant.backends.llms.hosted import HostedConfig
 
@@ -125,10 +119,20 @@ def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatM
 KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
     "local": lambda name, profile, settings: _local_model(settings.llm, name, profile.model),
     "local-small": lambda name, profile, settings: _small_local_model(settings.llm, name),
-    "fake": lambda name, profile, settings: _fake_model(settings.llm),
     "openai": _openai,
     "anthropic": _anthropic,
 }
+
+
+def register_kind(
+    kind: str, factory: Callable[[str, ProfileSettings, Settings], ChatModel], local: bool
+) -> None:
+    """An extension point: profiles of `kind` are then built by `factory`; a local kind is one
+    that `auto` may keep private questions on, and that costs nothing."""
+    KINDS[kind] = factory
+    PROFILE_KINDS.add(kind)
+    if local:
+        LOCAL_KINDS.add(kind)
 
 
 def _packaged_missing(key: str | None) -> bool:
@@ -175,8 +179,6 @@ def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
     for name, path in added_models(Path(settings.llm.model_dir)).items():
         label = f"Local: {path.stem}"
         profiles.setdefault(name, ProfileSettings(kind="local", model=str(path), label=label))
-    if settings.llm.backend == "fake" and "fake" not in profiles:
-        profiles = {"fake": ProfileSettings(kind="fake", label="Scripted test model"), **profiles}
     return profiles
 
 

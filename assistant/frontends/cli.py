@@ -323,8 +323,6 @@ def _check_backend(
 
     name = getattr(args, "backend", None)
     known = [*all_profiles(settings), "hosted", "auto"]
-    if settings.llm.backend == "fake":
-        known.append("fake")  # the scripted model of the test suite
     if name is not None and name not in known:
         parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")
 

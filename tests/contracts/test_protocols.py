@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from assistant.backends.llms.base import ChatModel, complete
-from assistant.backends.llms.fake import ScriptedChatModel
-from index.embedders import Embedder, HashingEmbedder
+from index.embedders import Embedder
+from tests.support.fakes import HashingEmbedder, ScriptedChatModel
 
 
 def _real_embedder() -> Embedder:

@@ -58,7 +58,7 @@ class Workspace:
 
     def kb(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "assistant", *args],
+            [sys.executable, "-m", "tests.support.fake_kb", *args],
             cwd=self.root,
             env=self.env,
             capture_output=True,
@@ -70,7 +70,7 @@ class Workspace:
     def start_ingest(self, log: Path, *args: str) -> subprocess.Popen[bytes]:
         with open(log, "wb") as stderr:  # the child keeps its own copy of the descriptor
             return subprocess.Popen(
-                [sys.executable, "-m", "assistant", "-v", "ingest", *args],
+                [sys.executable, "-m", "tests.support.fake_kb", "-v", "ingest", *args],
                 cwd=self.root,
                 env=self.env,
                 stdout=subprocess.DEVNULL,

@@ -18,10 +18,10 @@ from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatMod
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendError
 from index.builder import LOCAL_ONLY_MARKER, ingest_paths
-from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 from tests.support.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration

@@ -151,6 +151,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Works
             "KB_EMBEDDER__BACKEND": "hashing",
             "KB_LLM__BACKEND": "fake",
             "KB_LLM__FALLBACK": '["fake"]',
+            "KB_PROFILES__FAKE__KIND": "fake",
             "KB_ANSWER__MIN_RELEVANCE": "0.05",
             "KB_PROFILES__LOCAL__KIND": "fake",  # doctor probes every profile: keep it light
             "KB_PROFILES__LOCAL-SMALL__KIND": "fake",
@@ -177,12 +178,14 @@ DEBUG_CLI = (
     "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, "
     "format='%(levelname)s %(name)s: %(message)s')\n"
     "from assistant.frontends.cli import run\n"
+    "from tests.support.fakes import install\n"
+    "install()\n"
     "sys.exit(run(sys.argv[1:]))\n"
 )
 
 
 def kb(ws: Workspace, *args: str, debug: bool = True) -> subprocess.CompletedProcess[str]:
-    entry = ["-c", DEBUG_CLI] if debug else ["-m", "assistant"]
+    entry = ["-c", DEBUG_CLI] if debug else ["-m", "tests.support.fake_kb"]
     done = subprocess.run(
         [sys.executable, *entry, *args],
         cwd=ws.path,

@@ -3,12 +3,11 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.pipeline import AnswerOptions, Assistant
-from assistant.backends.llms.fake import ScriptedChatModel
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder, ScriptedChatModel
 
 DOCS = {
     "costs.md": "# Costs\n\nSelf-hosting open models is cheaper at very high volumes than per-token API fees.\n",

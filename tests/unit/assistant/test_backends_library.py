@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends.llms.fake import ScriptedChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import ConfigurationError
 from assistant.library import DocumentLibrary, UnknownSourceError, safe_file_name
 from index.retriever import HybridRetriever
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import ScriptedChatModel
 from tests.unit.assistant.conftest import make_assistant
 
 

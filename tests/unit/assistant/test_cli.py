@@ -18,6 +18,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KB_EMBEDDER__BACKEND", "hashing")
     monkeypatch.setenv("KB_LLM__BACKEND", "fake")
+    monkeypatch.setenv("KB_PROFILES__FAKE__KIND", "fake")
     monkeypatch.setenv("KB_ANSWER__MIN_RELEVANCE", "0.05")
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "costs.md").write_text(

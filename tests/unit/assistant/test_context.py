@@ -1,7 +1,7 @@
 from assistant.answering.context import GAP, close_hits, focused_passages, without_repeats
-from index.embedders import HashingEmbedder
 from index.models import Hit
 from ingest.models import Chunk
+from tests.support.fakes import HashingEmbedder
 
 
 def _hit(text: str) -> Hit:

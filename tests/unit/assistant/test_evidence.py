@@ -10,8 +10,8 @@ import numpy as np
 from assistant.answering.evidence import answer_type_bonus, bm25_scores, choose_evidence
 from assistant.answering.models import Evidence
 from assistant.evaluation import _score_evidence, _Tally
-from index.embedders import HashingEmbedder
 from index.models import Chunk, Hit
+from tests.support.fakes import HashingEmbedder
 
 PASSAGE = (
     "Open models can be run on your own hardware. "
@@ -70,11 +70,11 @@ def test_evidence_ok_fails_when_a_term_is_missing_from_the_quotes() -> None:
 
 def test_an_image_in_a_quoted_passage_is_shown_inert(tmp_path: Path) -> None:
     from assistant.answering.pipeline import Assistant
-    from assistant.backends.llms.fake import ScriptedChatModel
     from index.builder import ingest_paths
     from index.retriever import HybridRetriever
     from index.storage import load_index
     from ingest.splitter import ChunkingParams
+    from tests.support.fakes import ScriptedChatModel
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "costs.md").write_text(

@@ -3,8 +3,8 @@ from assistant.guards.grounding import (
     picks_an_option,
     unsupported_numbers,
 )
-from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
+from tests.support.fakes import HashingEmbedder
 
 
 def test_figures_must_come_from_the_question_or_a_passage() -> None:

@@ -3,9 +3,9 @@ from collections.abc import Sequence
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from assistant.backends.llms.base import Message
-from assistant.backends.llms.fake import ScriptedChatModel
 from assistant.errors import BackendError
 from index.retriever import HybridRetriever
+from tests.support.fakes import ScriptedChatModel
 from tests.unit.assistant.conftest import make_assistant
 
 

@@ -16,10 +16,10 @@ from assistant.backends.llms.base import Message
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendUnavailableError
 from index.builder import LOCAL_ONLY_MARKER, ingest_paths
-from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 
 PUBLIC = "# Costs\n\nSelf-hosting open models is cheaper at very high volumes than API fees.\n"
 SALARIES = "# Salaries\n\nThe salary band for senior engineers is reviewed every April.\n"

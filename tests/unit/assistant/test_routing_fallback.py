@@ -9,7 +9,6 @@ from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message, UsageCallback
-from assistant.backends.llms.fake import ScriptedChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.pricing import Price, usage_summary
 from assistant.backends.profiles import availability, build_pool, read_key
@@ -17,6 +16,7 @@ from assistant.backends.routing import route, sensitive_kinds
 from assistant.errors import BackendTimeoutError, BackendUnavailableError
 from assistant.settings import ProfileSettings, Settings
 from index.retriever import HybridRetriever
+from tests.support.fakes import ScriptedChatModel
 
 QUESTION = "Is self-hosting cheaper at high volumes?"
 

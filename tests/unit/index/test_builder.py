@@ -7,10 +7,10 @@ import pytest
 
 import index.storage as storage
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.errors import IndexMismatchError, IndexNotBuiltError
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 
 
 class CountingEmbedder(HashingEmbedder):

@@ -10,9 +10,9 @@ import pytest
 
 import index.storage as storage
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.storage import IndexState, load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 
 SMALL = ChunkingParams(max_tokens=12, min_tokens=0, overlap_tokens=0)  # a chunk per line
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.errors import IndexBusyError
 from index.lock import LOCK_FILE, index_lock
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 
 
 def test_the_holder_writes_its_pid_and_clears_it_on_release(tmp_path: Path) -> None:

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.errors import IndexMismatchError, VectorStoreError
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from index.stores import StoreSpec, open_store
 from ingest.splitter import ChunkingParams
 from tests.conftest import milvus_available, require
+from tests.support.fakes import HashingEmbedder
 
 IDS = [2**60 + i for i in range(6)]
 
@@ -189,7 +189,7 @@ def test_a_page_answers_while_ingests_replace_documents(
     import threading
 
     from assistant.answering.pipeline import AnswerOptions, Assistant
-    from assistant.backends.llms.fake import ScriptedChatModel
+    from tests.support.fakes import ScriptedChatModel
 
     monkeypatch.chdir(tmp_path)
     docs = tmp_path / "docs"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from index.builder import ingest_paths
-from index.embedders import HashingEmbedder
 from index.storage import WINDOWS_FILE, load_index
 from index.windows import (
     MAX_WINDOWS,
@@ -19,6 +18,7 @@ from index.windows import (
     window_spans,
 )
 from ingest.splitter import ChunkingParams, count_tokens
+from tests.support.fakes import HashingEmbedder
 
 SMALL = WindowParams(limit=40)  # words and marks, so the sizes here are easy to count
 

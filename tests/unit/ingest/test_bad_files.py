@@ -21,10 +21,10 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from index.builder import IngestReport, ingest_paths
-from index.embedders import HashingEmbedder
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder
 
 GOOD = {
     "alpha.md": "# Alpha\n\nThe zorblax turbine spins above the quillon reservoir.\n",
