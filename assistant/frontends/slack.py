@@ -245,30 +245,21 @@ def http_server(
     return EventsServer(app, host, port, path, signing_secret, limits or HttpLimits())
 
 
-def run_socket_mode(
-    app: App, app_token: str, handler_factory: Callable[..., Any] | None = None
-) -> Any:
-    """Connect over Socket Mode (no public URL) and block until interrupted; returns the handler.
+def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = None) -> Any:
+    """Connect over Socket Mode (no public URL) and block until interrupted or `stop` is set;
+    returns the handler, closed."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    `handler_factory` defaults to Bolt's `SocketModeHandler`; tests pass a stand-in transport."""
-    if handler_factory is None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler_factory = SocketModeHandler
-    handler = handler_factory(app, app_token)
+    handler = SocketModeHandler(app, app_token)
     try:
         handler.connect()
         log.info("kb slack: connected over Socket Mode")
-        _wait_forever()
+        (stop or threading.Event()).wait()  # `kb slack` passes none: it runs until Ctrl-C
     except KeyboardInterrupt:
         log.info("kb slack: stopping")
     finally:
         handler.close()
     return handler
-
-
-def _wait_forever() -> None:
-    threading.Event().wait()
 
 
 def serve(settings: Settings, http: bool, host: str, port: int) -> None:

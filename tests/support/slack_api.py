@@ -25,15 +25,20 @@ class Recorder:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.tokens: dict[str, str] = {}  # method -> the bearer token it was last called with
 
-    def add(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def add(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         with self.lock:
             self.calls.append((method, args))
+            self.tokens[method] = token
             ts = f"1800000000.{next(self._ts):06d}"
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True, "user_id": "UKB", "bot_id": "BKB", "team_id": "T1"}
 
     def of(self, method: str) -> list[dict[str, Any]]:
@@ -69,9 +74,9 @@ def slack_api() -> Iterator[tuple[str, Recorder]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             method = self.path.rsplit("/", 1)[-1]
-            reply = json.dumps(
-                recorder.add(method, _args(body, self.headers.get("content-type", "")))
-            ).encode()
+            args = _args(body, self.headers.get("content-type", ""))
+            token = self.headers.get("authorization", "").removeprefix("Bearer ")
+            reply = json.dumps(recorder.add(method, args, token)).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(reply)))
