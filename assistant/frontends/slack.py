@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -200,9 +201,15 @@ def _secret(variable: str) -> str | None:
 
 
 def build_slack_app(
-    assistant: Assistant, settings: Settings, pool: ChatModelPool | None = None
+    assistant: Assistant,
+    settings: Settings,
+    pool: ChatModelPool | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
-    """The Bolt app; nothing here talks to Slack (no token check at construction)."""
+    """The Bolt app; nothing here talks to Slack (no token check at construction).
+
+    Listeners run on `listener_executor` after the ack (Bolt's own thread pool when None);
+    tests pass one they can wait on."""
     from assistant.backends.profiles import build_pool
 
     token = _secret(settings.slack.bot_token_env)
@@ -218,6 +225,7 @@ def build_slack_app(
         request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
+        listener_executor=listener_executor,
     )
     bot = SlackBot(assistant, pool or build_pool(settings), settings)
 
