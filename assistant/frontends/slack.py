@@ -16,6 +16,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +98,9 @@ class SlackBot:
         self.limiter = RateLimiter(settings.slack.requests_per_minute)
 
     def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:
-        if retry_num is not None:  # Slack re-sent it: the first delivery is being answered
+        # Slack re-sent it (the first delivery is being answered). Socket Mode's first delivery
+        # says retry_attempt 0, which Bolt passes on as retry number "0": that one is new.
+        if retry_num not in (None, "0"):
             return False
         if event.get("bot_id") or event.get("subtype"):  # bots, edits, deletions, joins
             return False
@@ -198,9 +201,15 @@ def _secret(variable: str) -> str | None:
 
 
 def build_slack_app(
-    assistant: Assistant, settings: Settings, pool: ChatModelPool | None = None
+    assistant: Assistant,
+    settings: Settings,
+    pool: ChatModelPool | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
-    """The Bolt app; nothing here talks to Slack (no token check at construction)."""
+    """The Bolt app; nothing here talks to Slack (no token check at construction).
+
+    Listeners run on `listener_executor` after the ack (Bolt's own thread pool when None);
+    tests pass one they can wait on."""
     from assistant.backends.profiles import build_pool
 
     token = _secret(settings.slack.bot_token_env)
@@ -216,6 +225,7 @@ def build_slack_app(
         request_verification_enabled=bool(signing_secret),
         token_verification_enabled=False,
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
+        listener_executor=listener_executor,
     )
     bot = SlackBot(assistant, pool or build_pool(settings), settings)
 
@@ -243,30 +253,21 @@ def http_server(
     return EventsServer(app, host, port, path, signing_secret, limits or HttpLimits())
 
 
-def run_socket_mode(
-    app: App, app_token: str, handler_factory: Callable[..., Any] | None = None
-) -> Any:
-    """Connect over Socket Mode (no public URL) and block until interrupted; returns the handler.
+def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = None) -> Any:
+    """Connect over Socket Mode (no public URL) and block until interrupted or `stop` is set;
+    returns the handler, closed."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    `handler_factory` defaults to Bolt's `SocketModeHandler`; tests pass a stand-in transport."""
-    if handler_factory is None:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler_factory = SocketModeHandler
-    handler = handler_factory(app, app_token)
+    handler = SocketModeHandler(app, app_token)
     try:
         handler.connect()
         log.info("kb slack: connected over Socket Mode")
-        _wait_forever()
+        (stop or threading.Event()).wait()  # `kb slack` passes none: it runs until Ctrl-C
     except KeyboardInterrupt:
         log.info("kb slack: stopping")
     finally:
         handler.close()
     return handler
-
-
-def _wait_forever() -> None:
-    threading.Event().wait()
 
 
 def serve(settings: Settings, http: bool, host: str, port: int) -> None:

@@ -21,12 +21,18 @@ from assistant.frontends.slack import (
     RateLimiter,
     build_slack_app,
     http_server,
-    run_socket_mode,
     serve,
 )
 from assistant.frontends.slack_http import HttpLimits
 from assistant.settings import Settings
-from tests.support.slack_api import SECRET, Recorder, event_body, signed_headers, slack_api
+from tests.support.slack_api import (
+    SECRET,
+    ListenerPool,
+    Recorder,
+    event_body,
+    signed_headers,
+    slack_api,
+)
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -35,10 +41,19 @@ QUESTION = "<@UKB> Is self-hosting cheaper at high volumes?"
 
 
 @pytest.fixture
+def listeners() -> Iterator[ListenerPool]:
+    """The app's listener threads: `wait_idle()` before asserting that nothing was posted."""
+    pool = ListenerPool()
+    yield pool
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture
 def bot(  # type: ignore[no-untyped-def]
     retriever,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    listeners: ListenerPool,
 ) -> Iterator[tuple[str, Recorder, Any]]:
     parts = make_page_parts(retriever, tmp_path / "uploads")
     with slack_api() as (api_url, recorder):
@@ -47,7 +62,7 @@ def bot(  # type: ignore[no-untyped-def]
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
         monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
-        app = build_slack_app(parts.assistant, Settings(), parts.pool)
+        app = build_slack_app(parts.assistant, Settings(), parts.pool, listeners)
         limits = HttpLimits(max_body_bytes=64 * 1024, read_timeout_s=2.0)
         server = http_server(app, "127.0.0.1", 0, SECRET, limits=limits)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -117,7 +132,9 @@ def test_mention_answered_in_its_thread_with_sources_then_a_follow_up(bot: Any) 
         pytest.param("stale", id="stale-timestamp"),
     ],
 )
-def test_unsigned_forged_or_stale_requests_get_401_and_no_answer(bot: Any, headers: Any) -> None:
+def test_unsigned_forged_or_stale_requests_get_401_and_no_answer(
+    bot: Any, listeners: ListenerPool, headers: Any
+) -> None:
     url, recorder, _ = bot
     body = event_body(mention(QUESTION, "1700000000.000100"), "Ev3")
     if headers == "bad":
@@ -125,11 +142,11 @@ def test_unsigned_forged_or_stale_requests_get_401_and_no_answer(bot: Any, heade
     elif headers == "stale":
         headers = signed_headers(body, timestamp=int(time.time()) - 600)
     assert post(url, body, headers) == 401
-    time.sleep(0.5)
+    listeners.wait_idle()  # anything the request started has finished
     assert recorder.calls == []
 
 
-def test_a_retried_delivery_is_answered_once(bot: Any) -> None:
+def test_a_retried_delivery_is_answered_once(bot: Any, listeners: ListenerPool) -> None:
     url, recorder, _ = bot
     body = event_body(mention(QUESTION, "1700000000.000100"), "Ev4")
     assert post(url, body, signed_headers(body)) == 200
@@ -140,11 +157,13 @@ def test_a_retried_delivery_is_answered_once(bot: Any) -> None:
     assert post(url, body, retry) == 200
     assert post(url, body, signed_headers(body)) == 200  # a duplicate without the header, too
     recorder.wait_for(lambda: finals(recorder))
-    time.sleep(0.5)
+    listeners.wait_idle()  # all three deliveries handled (dispatch starts them before the 200)
     assert len(recorder.of("chat.postMessage")) == 1
 
 
-def test_direct_messages_are_answered_bots_and_edits_are_not(bot: Any) -> None:
+def test_direct_messages_are_answered_bots_and_edits_are_not(
+    bot: Any, listeners: ListenerPool
+) -> None:
     url, recorder, _ = bot
     dm = {
         "type": "message",
@@ -160,7 +179,7 @@ def test_direct_messages_are_answered_bots_and_edits_are_not(bot: Any) -> None:
         body = event_body(event, f"Ev5{n}")
         assert post(url, body, signed_headers(body)) == 200
     recorder.wait_for(lambda: finals(recorder))
-    time.sleep(0.5)
+    listeners.wait_idle()  # the bot's own message and the edit were handled too
     posts = recorder.of("chat.postMessage")
     assert len(posts) == 1 and posts[0]["channel"] == "D1" and posts[0]["thread_ts"] == "1.1"
 
@@ -205,30 +224,6 @@ def test_rate_limit_per_user() -> None:
     assert limiter.allow("U2")
     now[0] = 61.0
     assert limiter.allow("U1")
-
-
-def test_socket_mode_starts_and_stops_cleanly(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The transport is a stand-in: Socket Mode needs Slack's websocket, unreachable offline."""
-    from assistant.frontends import slack
-
-    events: list[str] = []
-
-    class FakeTransport:
-        def __init__(self, app: Any, token: str):
-            events.append(f"init {token}")
-
-        def connect(self) -> None:
-            events.append("connect")
-
-        def close(self) -> None:
-            events.append("close")
-
-    def interrupted() -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(slack, "_wait_forever", interrupted)
-    run_socket_mode(object(), "xapp-test", FakeTransport)  # type: ignore[arg-type]
-    assert events == ["init xapp-test", "connect", "close"]
 
 
 def _answered_while(url: str, recorder: Recorder, event_id: str) -> None:

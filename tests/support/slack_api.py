@@ -1,5 +1,6 @@
-"""A loopback stand-in for Slack's Web API that records what the bot posts, and a signer
-that makes Events API requests the way Slack does (v0 HMAC-SHA256 over timestamp and body)."""
+"""A loopback stand-in for Slack's Web API that records what the bot posts, a signer that
+makes Events API requests the way Slack does (v0 HMAC-SHA256 over timestamp and body), and a
+listener pool the tests can wait on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import json
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -25,15 +27,20 @@ class Recorder:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
+        self.tokens: dict[str, str] = {}  # method -> the bearer token it was last called with
 
-    def add(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def add(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         with self.lock:
             self.calls.append((method, args))
+            self.tokens[method] = token
             ts = f"1800000000.{next(self._ts):06d}"
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "apps.connections.open" and self.socket_url:
+            return {"ok": True, "url": self.socket_url}
         return {"ok": True, "user_id": "UKB", "bot_id": "BKB", "team_id": "T1"}
 
     def of(self, method: str) -> list[dict[str, Any]]:
@@ -47,6 +54,31 @@ class Recorder:
                 return
             time.sleep(0.05)
         raise AssertionError(f"timed out; calls so far: {[m for m, _ in self.calls]}")
+
+
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener threads (`build_slack_app(listener_executor=...)`), each job kept so a
+    test can wait until everything the app started has finished, then assert what did not
+    happen."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=5, thread_name_prefix="bolt-listener")
+        self._jobs: list[Future[Any]] = []
+        self._jobs_lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        job = super().submit(fn, *args, **kwargs)
+        with self._jobs_lock:
+            self._jobs.append(job)
+        return job
+
+    def wait_idle(self, seconds: float = 60) -> int:
+        """Wait for every listener started so far; returns how many there were."""
+        with self._jobs_lock:
+            jobs = list(self._jobs)
+        _, pending = wait(jobs, timeout=seconds)
+        assert not pending, f"{len(pending)} listener(s) still running after {seconds} s"
+        return len(jobs)
 
 
 def _args(body: bytes, content_type: str) -> dict[str, Any]:
@@ -69,9 +101,9 @@ def slack_api() -> Iterator[tuple[str, Recorder]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             method = self.path.rsplit("/", 1)[-1]
-            reply = json.dumps(
-                recorder.add(method, _args(body, self.headers.get("content-type", "")))
-            ).encode()
+            args = _args(body, self.headers.get("content-type", ""))
+            token = self.headers.get("authorization", "").removeprefix("Bearer ")
+            reply = json.dumps(recorder.add(method, args, token)).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(reply)))
