@@ -67,18 +67,18 @@ test: dev model lint probe
 # Every benchmark (speed installs python3.11-doc with apt for its corpus): about an hour on 2 cores.
 bench: index
 	$(PIP) install -q -e '.[dev,bench]'
-	$(PY) bench/llama_build.py
-	$(PY) bench/speed.py
-	$(PY) bench/ingest_answer.py
-	$(PY) bench/web_page.py
-	$(PY) bench/fallback.py
-	$(PY) bench/hostile.py --before bench/hostile-before.json
+	$(PY) -m bench.llama_build
+	$(PY) -m bench.speed
+	$(PY) -m bench.ingest_answer
+	$(PY) -m bench.web_page
+	$(PY) -m bench.fallback
+	$(PY) -m bench.hostile --before bench/hostile-before.json
 
 # kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (over an hour on 2 cores).
 bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
-	$(PY) bench/levers.py
-	$(PY) bench/quality.py $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
+	$(PY) -m bench.levers
+	$(PY) -m bench.quality $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
 
 clean:
 	rm -rf .kb

@@ -4,17 +4,17 @@ import argparse
 import logging
 import sys
 
+from assistant.errors import KbError
+from assistant.log_redaction import redact_logs
+from assistant.settings import Settings
 from assistant.wiring import enforce_offline
-
-enforce_offline()
-
-from assistant.errors import KbError  # noqa: E402
-from assistant.frontends.web import serve  # noqa: E402
-from assistant.log_redaction import redact_logs  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
 
 
 def main() -> int:
+    """Serve the page until interrupted; exit 1 with the reason when it cannot start."""
+    enforce_offline()  # before Gradio (and the Hugging Face hub client under it) is imported
+    from assistant.frontends.web import serve
+
     parser = argparse.ArgumentParser(description="kb web assistant")
     parser.add_argument("--host", default=None, help="default: settings (127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="default: settings (7860)")

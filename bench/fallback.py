@@ -19,17 +19,16 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.answering.models import Answer
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.settings import Settings
+from assistant.wiring import build_assistant
+from bench.report import write_section
+from tests.support.http_servers import Script, serve
 
-from assistant.answering.models import Answer  # noqa: E402
-from assistant.answering.pipeline import Assistant  # noqa: E402
-from assistant.backends.fallback import Restart  # noqa: E402
-from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.wiring import build_assistant  # noqa: E402
-from bench.report import write_section  # noqa: E402
-from tests.support.http_servers import Script, serve  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     "What does vendor lock-in mean when you build on a proprietary LLM?",

@@ -7,7 +7,7 @@ model's raw reply and the answer kb shows for "followed the injection" (tests/su
 Fake API keys are set in the environment for the run; the prompts are checked for them too.
 Writes its section of docs/benchmarks.md.
 
-    .venv/bin/python bench/hostile.py [--json FILE] [--no-write] [--before FILE] [--results FILE]
+    .venv/bin/python -m bench.hostile [--json FILE] [--no-write] [--before FILE] [--results FILE]
 
 `bench/hostile-before.json` is this script's `--json` at commit 348056d, before the defences
 (control-token neutralising, link defusing, the recited-prompt check): `make bench` shows it
@@ -26,15 +26,12 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.answering.pipeline import Assistant  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.wiring import build_assistant, build_embedder, chunking_params  # noqa: E402
-from bench.report import write_section  # noqa: E402
-from index.builder import ingest_paths  # noqa: E402
-from tests.support.hostile import (  # noqa: E402
+from assistant.answering.pipeline import Assistant
+from assistant.settings import Settings
+from assistant.wiring import build_assistant, build_embedder, chunking_params
+from bench.report import write_section
+from index.builder import ingest_paths
+from tests.support.hostile import (
     CASES,
     FAKE_SECRETS,
     HOSTILE_DIR,
@@ -44,6 +41,8 @@ from tests.support.hostile import (  # noqa: E402
     foreign_urls,
     load_cases,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

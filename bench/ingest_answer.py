@@ -18,13 +18,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.evaluation import first_hit_rank, retrieval_query
+from assistant.settings import Settings
+from assistant.wiring import build_assistant
+from bench.report import write_section
 
-from assistant.evaluation import first_hit_rank, retrieval_query  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.wiring import build_assistant  # noqa: E402
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     json.loads(line) for line in (ROOT / "eval/dev.jsonl").read_text().splitlines() if line

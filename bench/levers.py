@@ -5,28 +5,26 @@ Each variant builds its own index of corpus/ in a temporary folder (same embedde
 EVAL.md retrieval metrics on eval/tune.jsonl, where choices are made, and, for information only,
 on eval/heldout.jsonl and eval/second.jsonl. kb's defaults are the variant marked "kb".
 
-    python bench/levers.py        # about 2 minutes on 2 cores; writes its docs/benchmarks.md section
+    python -m bench.levers        # about 2 minutes on 2 cores; writes its docs/benchmarks.md section
 """
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.evaluation import evaluate, load_questions
+from bench.report import write_section
+from index.builder import ingest_paths
+from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
+from index.retriever import FusionParams, HybridRetriever
+from index.storage import load_index
+from index.windows import WindowParams
+from ingest.splitter import ChunkingParams
 
-from assistant.evaluation import evaluate, load_questions  # noqa: E402
-from bench.report import write_section  # noqa: E402
-from index.builder import ingest_paths  # noqa: E402
-from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path  # noqa: E402
-from index.retriever import FusionParams, HybridRetriever  # noqa: E402
-from index.storage import load_index  # noqa: E402
-from index.windows import WindowParams  # noqa: E402
-from ingest.splitter import ChunkingParams  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SPLITS = ["tune", "heldout", "second"]
 WINDOWS = WindowParams(packaged_minilm_path() / "tokenizer.json")

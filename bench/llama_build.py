@@ -20,12 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.backends.llms.llama_probe import ProbeResult, child_command, explain_exit
+from bench.report import write_section
+from tools import llama_build
 
-from assistant.backends.llms.llama_probe import ProbeResult, child_command, explain_exit  # noqa: E402
-from bench.report import write_section  # noqa: E402
-from tools import llama_build  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 BUILDS = ROOT / ".kb" / "bench-builds"
 VARIANTS = {"native-amx": ("", ""), "portable": ("-DGGML_NATIVE=OFF", "")}

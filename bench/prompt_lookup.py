@@ -6,7 +6,7 @@ questions of eval/tune.jsonl with the default local model; reports writing speed
 per second after the first token), whole-answer time and answer_ok. Writes its section of
 docs/benchmarks.md.
 
-    python bench/prompt_lookup.py [--questions N] [--tokens 10]
+    python -m bench.prompt_lookup [--questions N] [--tokens 10]
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.evaluation import holds_terms, load_questions
+from bench.report import write_section
 
-from assistant.evaluation import holds_terms, load_questions  # noqa: E402
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(lookup: int, questions: list[dict[str, Any]]) -> dict[str, float]:

@@ -22,13 +22,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.answering.context import close_hits, focused_passages
+from assistant.answering.prompting import answer_messages
+from assistant.evaluation import load_questions, retrieval_query
+from bench.report import write_section
 
-from assistant.answering.context import close_hits, focused_passages  # noqa: E402
-from assistant.answering.prompting import answer_messages  # noqa: E402
-from assistant.evaluation import load_questions, retrieval_query  # noqa: E402
-from bench.report import write_section  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PIECES = {
     "KB_CHUNKING__TOKENS": "embedder",

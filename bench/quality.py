@@ -6,7 +6,7 @@ all-MiniLM-L6-v2 from its package folder, and for answers the same GGUF through 
 LlamaCPP and a plain query engine, at top-k 2 and 5. Stock follow-ups get the same
 history-prepended query kb's retrieval metric uses; stock answers carry no citations.
 
-    python bench/quality.py [--answers] [--sets tune,heldout,second] [--limit N]
+    python -m bench.quality [--answers] [--sets tune,heldout,second] [--limit N]
 
 Question sets: eval/tune.jsonl (kb was tuned on it), eval/heldout.jsonl (never tuned on) and
 eval/second.jsonl (written by someone who had seen neither the code nor dev.jsonl). Without
@@ -27,19 +27,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from assistant.backends.model_files import DEFAULT_MODEL  # noqa: E402
-from assistant.evaluation import (  # noqa: E402
+from assistant.backends.model_files import DEFAULT_MODEL
+from assistant.evaluation import (
     first_hit_rank,
     load_questions,
     retrieval_metrics,
     retrieval_query,
     share,
 )
-from assistant.guards.refusal import says_it_does_not_know  # noqa: E402
-from bench.report import write_section  # noqa: E402
+from assistant.guards.refusal import says_it_does_not_know
+from bench.report import write_section
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SETS = ["tune", "heldout", "second"]
 METRICS = ["hit@1", "hit@3", "hit@5", "mrr@10", "answer_ok", "refusal_ok", "citation_ok"]

@@ -1,6 +1,6 @@
 """Speed and memory: kb against the stock llama-index path, same embedder, same GGUF, one run.
 
-    python bench/speed.py [--pages N] [--questions N] [--skip-serving]
+    python -m bench.speed [--pages N] [--questions N] [--skip-serving]
 
 1. Ingest of the Python 3.11 documentation (Debian `python3.11-doc`, HTML; installed with apt
    when missing): files/s, chunks/s and the share of time inside the embedding model. kb is
@@ -39,18 +39,17 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.evaluation import load_questions
+from assistant.settings import Settings
+from assistant.wiring import build_assistant, build_embedder
+from bench.report import write_section
+from index.builder import ingest_paths
+from index.faiss_store import ANN_THRESHOLD, FaissStore
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
 
-from assistant.evaluation import load_questions  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.wiring import build_assistant, build_embedder  # noqa: E402
-from bench.report import write_section  # noqa: E402
-from index.builder import ingest_paths  # noqa: E402
-from index.faiss_store import ANN_THRESHOLD, FaissStore  # noqa: E402
-from index.retriever import HybridRetriever  # noqa: E402
-from index.storage import load_index  # noqa: E402
-from ingest.splitter import ChunkingParams  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 DOCS = Path("/usr/share/doc/python3.11/html")
 EMBED_SECONDS = [0.0]  # time inside the embedding model, added up by both paths

@@ -17,11 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.report import write_section
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_up
 
-from bench.report import write_section  # noqa: E402
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_up  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 QUESTIONS = [
     "What does vendor lock-in mean when you build on a proprietary LLM?",

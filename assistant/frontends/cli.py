@@ -13,15 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
+from assistant.frontends import cli_models
+from assistant.log_redaction import redact_logs
+from assistant.settings import Settings
 from assistant.wiring import enforce_offline
-
-enforce_offline()
-
-from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError  # noqa: E402
-from assistant.frontends import cli_models  # noqa: E402
-from assistant.log_redaction import redact_logs  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from index.lock import DEFAULT_WAIT_S  # noqa: E402
+from index.lock import DEFAULT_WAIT_S
 
 log = logging.getLogger("kb")
 
@@ -328,6 +325,8 @@ def _check_backend(
 
 
 def run(argv: list[str] | None = None) -> int:
+    """Parse `argv`, run the command, return the exit code (EVAL.md)."""
+    enforce_offline()  # before any command imports Hugging Face or Gradio
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

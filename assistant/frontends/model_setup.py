@@ -19,7 +19,7 @@ from assistant.backends.model_files import (
 from assistant.errors import ModelFileError
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings
-from assistant.wiring import build_embedder
+from assistant.wiring import build_embedder, enforce_offline
 
 
 def prepare_embedder() -> None:
@@ -29,6 +29,7 @@ def prepare_embedder() -> None:
 
 def main() -> None:
     """Assemble the default model (and the others whose parts are installed), then the embedder."""
+    enforce_offline()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     redact_logs()
     model_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ".kb/models")

@@ -12,21 +12,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from assistant.wiring import enforce_offline
+import gradio as gr
 
-enforce_offline()
-
-import gradio as gr  # noqa: E402
-
-from assistant.backends.llms.base import Message  # noqa: E402
-from assistant.backends.llms.llama_cpp import LlamaCppChatModel  # noqa: E402
-from assistant.backends.pool import BackendChoice, ChatModelPool  # noqa: E402
-from assistant.backends.routing import AUTO  # noqa: E402
-from assistant.errors import ConfigurationError  # noqa: E402
-from assistant.frontends import web_render as render  # noqa: E402
-from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT  # noqa: E402
-from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate  # noqa: E402
-from assistant.frontends.web_events import (  # noqa: E402
+from assistant.backends.llms.base import Message
+from assistant.backends.llms.llama_cpp import LlamaCppChatModel
+from assistant.backends.pool import BackendChoice, ChatModelPool
+from assistant.backends.routing import AUTO
+from assistant.errors import ConfigurationError
+from assistant.frontends import web_render as render
+from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
+from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
+from assistant.frontends.web_events import (
     Conversation,
     PageParts,
     add_documents,
@@ -36,8 +32,8 @@ from assistant.frontends.web_events import (  # noqa: E402
     status_line,
     switch_backend,
 )
-from assistant.library import accepted_suffixes  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.library import accepted_suffixes
+from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,22 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.wiring import enforce_offline
+import gradio as gr
 
-enforce_offline()
-
-import gradio as gr  # noqa: E402
-
-from assistant.answering.models import Answer, Evidence  # noqa: E402
-from assistant.answering.pipeline import Assistant  # noqa: E402
-from assistant.backends.fallback import Restart  # noqa: E402
-from assistant.backends.llms.base import Message  # noqa: E402
-from assistant.backends.pool import ChatModelPool  # noqa: E402
-from assistant.backends.routing import AUTO  # noqa: E402
-from assistant.errors import KbError  # noqa: E402
-from assistant.frontends import web_render as render  # noqa: E402
-from assistant.frontends.web_busy import BusyGate, busy_answer  # noqa: E402
-from assistant.library import DocumentLibrary, FileProgress  # noqa: E402
+from assistant.answering.models import Answer, Evidence
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.base import Message
+from assistant.backends.pool import ChatModelPool
+from assistant.backends.routing import AUTO
+from assistant.errors import KbError
+from assistant.frontends import web_render as render
+from assistant.frontends.web_busy import BusyGate, busy_answer
+from assistant.library import DocumentLibrary, FileProgress
 
 log = logging.getLogger(__name__)
 
