@@ -17,6 +17,7 @@ from assistant.wiring import enforce_offline
 
 enforce_offline()
 
+from assistant.backends.pricing import usage_text  # noqa: E402
 from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError  # noqa: E402
 from assistant.frontends import cli_models  # noqa: E402
 from assistant.log_redaction import redact_logs  # noqa: E402
@@ -208,19 +209,9 @@ def _render_final(answer: Any) -> str:
         ]
     if answer.route:
         lines.append(f"kb: route: {answer.route}")
-    lines.append(
-        f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{_cost(answer)})"
-    )
+    spent = usage_text(answer.usage, "; ", detailed=False)
+    lines.append(f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{spent})")
     return "\n".join(lines)
-
-
-def _cost(answer: Any) -> str:
-    usage = answer.usage or {}
-    if not usage:
-        return ""
-    tokens = f"; {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
-    cost = usage.get("cost_usd")
-    return tokens + ("" if cost is None else f"; ${cost:.4f}")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
