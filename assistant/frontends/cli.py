@@ -18,7 +18,7 @@ from assistant.wiring import enforce_offline
 enforce_offline()
 
 from assistant.backends.pricing import usage_text  # noqa: E402
-from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError  # noqa: E402
+from assistant.errors import ConfigurationError, KbError  # noqa: E402
 from assistant.frontends import cli_models  # noqa: E402
 from assistant.log_redaction import redact_logs  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -170,23 +170,20 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
 
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
-    from assistant.answering.models import Answer, Evidence
+    from assistant.answering.events import AnswerStream
+    from assistant.answering.models import Evidence
     from assistant.backends.fallback import Restart
 
-    final = None
-    for event in assistant.stream(question, history):
-        if isinstance(event, Answer):
-            final = event
-        elif isinstance(event, Evidence):
+    stream = AnswerStream(assistant.stream(question, history))
+    for event in stream:
+        if isinstance(event, Evidence):
             print(_render_evidence(event), flush=True)
         elif isinstance(event, Restart):
             print(f"\nkb: {event.note}; starting over", file=sys.stderr, flush=True)
         else:
             sys.stdout.write(event)
             sys.stdout.flush()
-    if final is None:
-        raise IncompleteAnswerError()
-    print(_render_final(final))
+    print(_render_final(stream.answer()))
 
 
 def _render_evidence(evidence: Any) -> str:
