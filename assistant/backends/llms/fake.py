@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from assistant.backends.llms.base import Message, UsageCallback, estimate_usage
+from ingest.sentences import split_sentences
 
 
 def quote_first_passage(messages: Sequence[Message]) -> str:
@@ -14,7 +15,7 @@ def quote_first_passage(messages: Sequence[Message]) -> str:
     match = re.search(r"^\[1\] (.+)$", prompt, re.MULTILINE)
     if not match:
         return "I don't know."
-    first = re.split(r"(?<=[.!?])\s", " ".join(match.group(1).split()), maxsplit=1)[0]
+    first = (split_sentences(" ".join(match.group(1).split())) or [""])[0]
     return f"According to the documents, {first} [1]"
 
 
