@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.models import Answer
-from assistant.frontends.cli import _render_final, run
+from assistant.frontends.cli import run
 
 HIT_KEYS = {"rank", "score", "text", "source", "title", "location"}
 ASK_KEYS = {"question", "answer", "citations", "backend", "model", "timings"}
@@ -175,28 +174,3 @@ def test_doctor_says_where_the_vectors_are(
     _run(capsys, "ingest")
     _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")  # 1: no GGUF in this folder
     assert json.loads(out)["index"]["store"] == {"kind": "faiss", "search": "exact"}
-
-
-@pytest.mark.parametrize(
-    ("usage", "shown"),
-    [
-        (None, "(fake: m; 2.5 s)"),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "cost_usd": 0.000284},
-            "(fake: m; 2.5 s; 90+12 tokens; $0.0003)",
-        ),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "estimated": True, "cost_usd": 0},
-            "(fake: m; 2.5 s; 90+12 tokens; $0.0000)",
-        ),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "cost_usd": None},
-            "(fake: m; 2.5 s; 90+12 tokens)",
-        ),
-    ],
-)
-def test_the_closing_line_names_backend_time_tokens_and_a_known_cost(
-    usage: dict[str, object] | None, shown: str
-) -> None:
-    answer = Answer("q", "It is cheaper.", (), (), "fake", "m", {"total_s": 2.5}, usage=usage)
-    assert _render_final(answer).endswith("\n" + shown)

@@ -1,9 +1,5 @@
 """What the page shows: links for valid citations only, escaped text, highlighted evidence."""
 
-from dataclasses import replace
-
-import pytest
-
 from assistant.answering.models import Answer, Citation
 from assistant.frontends import web_render as render
 from index.builder import IngestReport
@@ -64,28 +60,3 @@ def test_upload_and_status_lines() -> None:
     assert "❌ **b.pdf**: not a PDF" in shown and "7 chunks" in shown
     status = render.status_markdown(render.StatusFacts(9, 120, "Qwen", "CPU", False))
     assert "**9** documents" in status and "offline" in status
-
-
-@pytest.mark.parametrize(
-    ("usage", "shown"),
-    [
-        (None, "first token 1.2 s</sub>"),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "cost_usd": 0.000284},
-            " · 90+12 tokens · $0.0003</sub>",
-        ),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "estimated": True, "cost_usd": 0},
-            " · ~90+12 tokens · free</sub>",
-        ),
-        (
-            {"prompt_tokens": 90, "completion_tokens": 12, "cost_usd": None},
-            " · 90+12 tokens · cost unknown</sub>",
-        ),
-    ],
-)
-def test_answer_markdown_ends_with_tokens_and_cost(
-    usage: dict[str, object] | None, shown: str
-) -> None:
-    answer = replace(_answer("It is cheaper.", ()), usage=usage)
-    assert render.answer_markdown(answer, 1).endswith(shown)
