@@ -39,13 +39,14 @@ def _versions() -> dict[str, str | None]:
 
 def _chat_model(settings: Settings) -> dict[str, Any]:
     from assistant.backends import model_files
+    from index.hashing import file_sha256
 
     packaged = model_files.packaged(settings.llm.model)
     path = _local_model_path(settings)
     info: dict[str, Any] = {"path": str(path), "exists": path.is_file()}
     if path.is_file():
         info["bytes"] = path.stat().st_size
-        info["sha256"] = model_files.sha256_of(path)
+        info["sha256"] = file_sha256(path)
         if settings.llm.model_path is None:
             info["sha256_ok"] = info["sha256"] == packaged.sha256
     else:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from assistant.answering.pipeline import Assistant
 from assistant.errors import KbError
-from index.builder import IngestReport, file_sha256, ingest_paths
+from index.builder import IngestReport, ingest_paths
+from index.hashing import file_sha256
 from index.storage import load_index
 from index.stores import StoreSpec, VectorStore
 from index.windows import WindowParams

@@ -11,7 +11,6 @@ One ingest at a time per index folder: `ingest_paths` holds the folder's writer 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import logging
 import time
 from collections.abc import Iterable
@@ -22,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.embedders import Embedder
+from index.hashing import file_sha256
 from index.lock import DEFAULT_WAIT_S, index_lock
 from index.manifest import Manifest
 from index.storage import (
@@ -128,14 +128,6 @@ def discover(
         else:
             problems.append((str(path), "no such file or folder"))
     return files, folders, problems
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _empty_state(embedder: Embedder, params: ChunkingParams, spec: StoreSpec) -> IndexState:

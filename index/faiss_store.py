@@ -103,10 +103,23 @@ class FaissStore:
 
     @classmethod
     def load(cls, folder: Path, ann_threshold: int = ANN_THRESHOLD) -> FaissStore:
-        index = faiss.read_index(str(folder / FLAT_FILE))
+        """The vectors saved in `folder`; a file gone meanwhile (its generation removed by two
+        switches during the load) is a `FileNotFoundError`, which `load_index` retries."""
+        index = _read_index(folder / FLAT_FILE)
         ann: Any = None
         if (folder / ANN_FILE).is_file() and index.ntotal >= ann_threshold:
-            ann = faiss.read_index(str(folder / ANN_FILE))
+            ann = _read_index(folder / ANN_FILE)
             graph: Any = faiss.downcast_index(ann.index)
             graph.hnsw.efSearch = HNSW_SEARCH_DEPTH
         return cls(index.d, index, ann, ann_threshold)
+
+
+def _read_index(path: Path) -> Any:
+    """`faiss.read_index`, whose C++ errors (RuntimeError) become kb's: a missing file stays a
+    `FileNotFoundError`, anything else is a `VectorStoreError`."""
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is gone") from exc
+        raise VectorStoreError(f"cannot read {path}: {exc}") from exc

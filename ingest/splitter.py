@@ -16,9 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ingest.models import Chunk, Document, Heading, Page
+from ingest.sentences import SENTENCE_END
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'“(\[*A-Z0-9])")
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 
@@ -113,7 +113,7 @@ def _units(doc: Document, params: ChunkingParams, counter: Callable[[str], int])
         for p_start, p_end in _spans(doc.text, s_start, s_end, _PARAGRAPH_BREAK):
             first = True
             for l_start, l_end in _spans(doc.text, p_start, p_end, re.compile(r"\n")):
-                for a, b in _spans(doc.text, l_start, l_end, _SENTENCE_END):
+                for a, b in _spans(doc.text, l_start, l_end, SENTENCE_END):
                     pieces = [(a, b)]
                     if counter(doc.text[a:b]) > params.max_tokens:
                         pieces = _word_windows(doc.text, a, b, params.max_tokens * 2 // 3)

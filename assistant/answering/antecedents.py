@@ -15,7 +15,8 @@ import re
 from collections.abc import Sequence
 
 from assistant.answering.evidence import passage_sentences
-from assistant.guards.attribution import split_sentences, strip_markers
+from assistant.guards.attribution import strip_markers
+from ingest.sentences import split_sentences
 
 _POINTS_BACK = re.compile(
     r"^(this|that|these|those|such|it|they|beyond (that|this|these)|above (that|this)"

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.guards.attribution import split_sentences
 from assistant.guards.grounding import relevance, word_count
 from index.embedders import Embedder
 from index.models import Hit
+from ingest.sentences import split_sentences
 
 GAP = " … "
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from assistant.answering.antecedents import with_antecedents
 from assistant.answering.context import close_hits, focused_passages
+from assistant.answering.events import AnswerEvent, AnswerStream
 from assistant.answering.evidence import choose_evidence, evidence_text
 from assistant.answering.models import Answer, Citation, Evidence
 from assistant.answering.prompting import (
@@ -37,7 +38,7 @@ from assistant.backends.fallback import (
 )
 from assistant.backends.llms.base import ChatModel, Message
 from assistant.backends.pricing import Price, usage_summary
-from assistant.errors import IncompleteAnswerError, KbError
+from assistant.errors import KbError
 from assistant.guards.attribution import attribute, evidence_sentence, sentences_to_embed
 from assistant.guards.grounding import (
     adds_nothing,
@@ -162,17 +163,11 @@ class Assistant:
     def ask(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
     ) -> Answer:
-        final = None
-        for event in self.stream(question, history, top_k):
-            if isinstance(event, Answer):
-                final = event
-        if final is None:
-            raise IncompleteAnswerError()
-        return final
+        return AnswerStream(self.stream(question, history, top_k)).answer()
 
     def stream(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
-    ) -> Iterator[str | Evidence | Restart | Answer]:
+    ) -> Iterator[AnswerEvent]:
         """Yield the `Evidence` (before the model reads its prompt), then reply text as generated
         (whole words), a `Restart` when a backend failed and the next one starts over, then the
         final `Answer` (whose text may differ from the tokens)."""

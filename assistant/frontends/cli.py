@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
+from assistant.backends.pricing import usage_text
+from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings
@@ -166,23 +167,20 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
 
 
 def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
-    from assistant.answering.models import Answer, Evidence
+    from assistant.answering.events import AnswerStream
+    from assistant.answering.models import Evidence
     from assistant.backends.fallback import Restart
 
-    final = None
-    for event in assistant.stream(question, history):
-        if isinstance(event, Answer):
-            final = event
-        elif isinstance(event, Evidence):
+    stream = AnswerStream(assistant.stream(question, history))
+    for event in stream:
+        if isinstance(event, Evidence):
             print(_render_evidence(event), flush=True)
         elif isinstance(event, Restart):
             print(f"\nkb: {event.note}; starting over", file=sys.stderr, flush=True)
         else:
             sys.stdout.write(event)
             sys.stdout.flush()
-    if final is None:
-        raise IncompleteAnswerError()
-    print(_render_final(final))
+    print(_render_final(stream.answer()))
 
 
 def _render_evidence(evidence: Any) -> str:
@@ -205,19 +203,9 @@ def _render_final(answer: Any) -> str:
         ]
     if answer.route:
         lines.append(f"kb: route: {answer.route}")
-    lines.append(
-        f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{_cost(answer)})"
-    )
+    spent = usage_text(answer.usage, "; ", detailed=False)
+    lines.append(f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{spent})")
     return "\n".join(lines)
-
-
-def _cost(answer: Any) -> str:
-    usage = answer.usage or {}
-    if not usage:
-        return ""
-    tokens = f"; {usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
-    cost = usage.get("cost_usd")
-    return tokens + ("" if cost is None else f"; ${cost:.4f}")
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:

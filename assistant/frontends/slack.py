@@ -23,13 +23,14 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from assistant.answering.events import AnswerStream
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import read_key
-from assistant.errors import ConfigurationError, IncompleteAnswerError, KbError
+from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_http import EventsServer, HttpLimits
 from assistant.settings import Settings
@@ -176,11 +177,9 @@ class SlackBot:
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
     ) -> Answer:
         assistant = self.assistant.routed(self.pool.router(thread.backend))
-        evidence, shown, last_edit, final = "", "", 0.0, None  # the first token is shown at once
-        for event in assistant.stream(question, list(thread.history)):
-            if isinstance(event, Answer):
-                final = event
-                continue
+        evidence, shown, last_edit = "", "", 0.0  # the first token is shown at once
+        stream = AnswerStream(assistant.stream(question, list(thread.history)))
+        for event in stream:
             if isinstance(event, Evidence):  # at once: what the documents say, reply below
                 evidence = render.evidence_mrkdwn(event) + "\n\n"
             elif isinstance(event, Restart):
@@ -190,9 +189,7 @@ class SlackBot:
             if not isinstance(event, str) or time.monotonic() - last_edit >= self.update_every_s:
                 client.chat_update(channel=channel, ts=ts, text=evidence + shown + " …")
                 last_edit = time.monotonic()
-        if final is None:
-            raise IncompleteAnswerError()
-        return final
+        return stream.answer()
 
 
 def _secret(variable: str) -> str | None:

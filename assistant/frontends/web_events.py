@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.answering.events import AnswerStream
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
@@ -88,12 +89,9 @@ def _stream_turn(
     text = evidence = ""
     try:
         assistant = parts.assistant.routed(parts.pool.router(convo.backend))
-        for event in assistant.stream(message, convo.history):
-            if isinstance(event, Answer):
-                _remember(convo, event)
-                chat[-1]["content"] = render.answer_markdown(event, len(convo.answers) - 1)
-                yield "", chat, convo, render.sources_html(convo.answers)
-            elif isinstance(event, Evidence):  # shown at once; the reply streams below it
+        stream = AnswerStream(assistant.stream(message, convo.history))
+        for event in stream:
+            if isinstance(event, Evidence):  # shown at once; the reply streams below it
                 evidence = render.evidence_markdown(event)
                 chat[-1]["content"] = evidence
                 yield "", chat, convo, sources
@@ -105,6 +103,10 @@ def _stream_turn(
                 text += event
                 chat[-1]["content"] = evidence + text
                 yield "", chat, convo, sources
+        answer = stream.answer()
+        _remember(convo, answer)
+        chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1)
+        yield "", chat, convo, render.sources_html(convo.answers)
     except KbError as exc:
         log.warning("answer failed: %s", exc)
         chat[-1]["content"] = f"⚠️ {exc}\n\nYour question is back in the box: try again."

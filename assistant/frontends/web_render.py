@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answering.models import Answer, Evidence
+from assistant.backends.pricing import usage_text
 from index.builder import IngestReport
 from index.models import Hit
 
@@ -44,9 +45,8 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         lines.append(f"\n*{answer.note}*")
     if answer.route:
         lines.append(f"\n*Route: {answer.route}*")
-    lines.append(
-        f"\n<sub>{answer.backend} · {answer.model} · {_speed(answer)}{_cost(answer)}</sub>"
-    )
+    spent = usage_text(answer.usage, " · ", detailed=True)
+    lines.append(f"\n<sub>{answer.backend} · {answer.model} · {_speed(answer)}{spent}</sub>")
     return "\n".join(lines)
 
 
@@ -54,18 +54,6 @@ def _speed(answer: Answer) -> str:
     total = answer.timings.get("total_s") or 0.0
     first = answer.timings.get("first_token_s")
     return f"{total:.1f} s" + (f", first token {first:.1f} s" if first is not None else "")
-
-
-def _cost(answer: Answer) -> str:
-    usage = answer.usage
-    if not usage:
-        return ""
-    approx = "~" if usage.get("estimated") else ""
-    tokens = f" · {approx}{usage['prompt_tokens']}+{usage['completion_tokens']} tokens"
-    cost = usage.get("cost_usd")
-    if cost is None:
-        return tokens + " · cost unknown"
-    return tokens + (" · free" if cost == 0 else f" · ${cost:.4f}")
 
 
 def _highlight(passage: str, sentence: str) -> str:

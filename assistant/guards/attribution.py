@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import Stemmer
 
+from ingest.sentences import split_sentences
+
 _MARKER = re.compile(r"\s*\[(\d+)\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,6 @@ class Attribution:
     text: str  # the answer with valid [n] markers only
     cited: tuple[int, ...]  # passage numbers cited, ascending
     support: dict[int, str]  # passage number -> first answer sentence it supports
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
 def strip_invalid_markers(sentence: str, passages: int) -> tuple[str, list[int]]:

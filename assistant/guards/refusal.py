@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.guards.attribution import split_sentences
 from index.models import Hit
+from ingest.sentences import split_sentences
 
 _DONT_KNOW = re.compile(
     r"\b(i don'?t know|i do not know|i'?m not sure|i cannot (answer|find)|i can'?t (answer|find)"

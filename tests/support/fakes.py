@@ -19,6 +19,7 @@ from assistant.backends.profiles import register_kind
 from assistant.settings import EmbedderSettings, ProfileSettings, Settings
 from assistant.wiring import register_embedder
 from index.embedders import Embedder
+from ingest.sentences import split_sentences
 
 FAKE_KIND = "fake"
 HASHING_EMBEDDER = "hashing"
@@ -30,7 +31,7 @@ def quote_first_passage(messages: Sequence[Message]) -> str:
     match = re.search(r"^\[1\] (.+)$", prompt, re.MULTILINE)
     if not match:
         return "I don't know."
-    first = re.split(r"(?<=[.!?])\s", " ".join(match.group(1).split()), maxsplit=1)[0]
+    first = (split_sentences(" ".join(match.group(1).split())) or [""])[0]
     return f"According to the documents, {first} [1]"
 
 

@@ -70,8 +70,9 @@ def translate_error(sdk: Any, exc: Exception, config: HostedConfig) -> BackendEr
     return BackendUnavailableError(f"{where} failed mid-answer: {type(exc).__name__}")
 
 
-class OpenAICompatibleChatModel:
-    """OpenAI, vLLM, Ollama, LM Studio, llama.cpp's server: anything speaking /v1/chat."""
+class _HostedChatModel:
+    """What both hosted backends share: the profile's config and an SDK client built on first
+    use; a subclass names its SDK's client class and streams in that SDK's dialect."""
 
     def __init__(self, config: HostedConfig):
         self._config = config
@@ -87,13 +88,24 @@ class OpenAICompatibleChatModel:
 
     def _sdk_client(self) -> Any:
         if self._client is None:
-            import openai
-
             c = self._config
-            self._client = openai.OpenAI(
+            self._client = self._new_client(
                 api_key=c.key(), base_url=c.base_url, timeout=c.timeout_s, max_retries=c.max_retries
             )
         return self._client
+
+    def _new_client(self, **options: Any) -> Any:
+        """The SDK's client built with `options` (the SDK is imported here, on first use)."""
+        raise NotImplementedError
+
+
+class OpenAICompatibleChatModel(_HostedChatModel):
+    """OpenAI, vLLM, Ollama, LM Studio, llama.cpp's server: anything speaking /v1/chat."""
+
+    def _new_client(self, **options: Any) -> Any:
+        import openai
+
+        return openai.OpenAI(**options)
 
     def stream(
         self,
@@ -140,30 +152,13 @@ class OpenAICompatibleChatModel:
             )
 
 
-class AnthropicChatModel:
+class AnthropicChatModel(_HostedChatModel):
     """Anthropic's Messages API; system messages go in its separate `system` field."""
 
-    def __init__(self, config: HostedConfig):
-        self._config = config
-        self._client: Any = None
+    def _new_client(self, **options: Any) -> Any:
+        import anthropic
 
-    @property
-    def backend(self) -> str:
-        return self._config.profile
-
-    @property
-    def model(self) -> str:
-        return self._config.model
-
-    def _sdk_client(self) -> Any:
-        if self._client is None:
-            import anthropic
-
-            c = self._config
-            self._client = anthropic.Anthropic(
-                api_key=c.key(), base_url=c.base_url, timeout=c.timeout_s, max_retries=c.max_retries
-            )
-        return self._client
+        return anthropic.Anthropic(**options)
 
     def stream(
         self,

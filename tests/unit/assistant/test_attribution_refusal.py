@@ -3,7 +3,6 @@ import numpy as np
 from assistant.guards.attribution import (
     attribute,
     evidence_sentence,
-    split_sentences,
     strip_invalid_markers,
 )
 from assistant.guards.refusal import copied_share, is_echo, says_it_does_not_know
@@ -38,10 +37,6 @@ def test_model_markers_pointing_outside_are_dropped_even_without_vectors() -> No
         0.5,
     )
     assert result.text == "Fees add up. Hosting is cheaper [1]." and result.cited == (1,)
-
-
-def test_split_sentences_handles_lists() -> None:
-    assert split_sentences("One. Two!\n- three\n\nFour?") == ["One.", "Two!", "- three", "Four?"]
 
 
 def test_dont_know_detection() -> None:

@@ -1,8 +1,10 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from index.faiss_store import FaissStore
+from index.errors import VectorStoreError
+from index.faiss_store import FLAT_FILE, FaissStore
 
 
 def _unit(rows: int, dim: int, seed: int) -> np.ndarray:
@@ -78,3 +80,13 @@ def test_below_threshold_no_graph_is_written(tmp_path: Path) -> None:
     store.add(list(range(99)), _unit(99, 8, 8))
     store.save(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.faiss"]
+
+
+def test_a_missing_file_is_file_not_found_and_a_corrupt_one_a_store_error(tmp_path: Path) -> None:
+    """`load_index` retries a load whose generation vanished (FileNotFoundError); FAISS itself
+    raises a bare RuntimeError for both cases, which a reader racing two switches once met."""
+    with pytest.raises(FileNotFoundError):
+        FaissStore.load(tmp_path)
+    (tmp_path / FLAT_FILE).write_bytes(b"not a faiss index")
+    with pytest.raises(VectorStoreError, match="cannot read"):
+        FaissStore.load(tmp_path)
