@@ -137,7 +137,7 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
     if answer.timings.get("first_token_s") is not None:
         tally.first_token_s.append(float(answer.timings["first_token_s"] or 0.0))
     if answer.usage:
-        tally.prompt_tokens.append(float(answer.usage["prompt_tokens"]))  # type: ignore[arg-type]
+        tally.prompt_tokens.append(float(answer.usage["prompt_tokens"]))
     given = len(answer.passages)
     tally.citation_ok.append(
         all(1 <= c.n <= given for c in answer.citations)

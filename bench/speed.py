@@ -173,9 +173,9 @@ def ann_figures(state: Any, embedder: Any, questions: list[str]) -> dict[str, fl
     """HNSW against the exact index over the same vectors: recall@10 and per-search ms."""
     ids = sorted(state.chunks)
     vectors = state.store.vectors(ids)
-    exact = FaissStore(embedder.dimension, ann_threshold=len(ids) + 1)
+    exact = FaissStore(embedder.dimension(), ann_threshold=len(ids) + 1)
     exact.add(ids, vectors)
-    graph = FaissStore(embedder.dimension, ann_threshold=1)
+    graph = FaissStore(embedder.dimension(), ann_threshold=1)
     graph.add(ids, vectors)
     started = time.perf_counter()
     graph.build_ann()
@@ -191,7 +191,7 @@ def ann_figures(state: Any, embedder: Any, questions: list[str]) -> dict[str, fl
         "exact_ms": _search_ms(exact, queries),
         "hnsw_ms": _search_ms(graph, queries),
         "build_s": build_s,
-        "threshold_exact_ms": _synthetic_exact_ms(ANN_THRESHOLD, embedder.dimension),
+        "threshold_exact_ms": _synthetic_exact_ms(ANN_THRESHOLD, embedder.dimension()),
     }
 
 

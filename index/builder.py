@@ -131,8 +131,8 @@ def discover(
 
 
 def _empty_state(embedder: Embedder, params: ChunkingParams, spec: StoreSpec) -> IndexState:
-    manifest = Manifest(embedder.id, embedder.dimension, params.as_dict())
-    return IndexState(manifest, spec.create(embedder.dimension))
+    manifest = Manifest(embedder.id, embedder.dimension(), params.as_dict())
+    return IndexState(manifest, spec.create(embedder.dimension()))
 
 
 def _gone(state: IndexState, folders: list[Path], files: list[Path]) -> list[str]:
@@ -230,7 +230,7 @@ def _embed(embedder: Embedder, texts: list[str], batch_size: int = 32) -> np.nda
             batch = texts[start : start + batch_size]
             batches.append(embedder.embed(batch))
             bar.update(len(batch))
-    return np.vstack(batches) if batches else np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.vstack(batches) if batches else np.zeros((0, embedder.dimension()), dtype=np.float32)
 
 
 def _context(chunk: Chunk) -> str:

@@ -17,15 +17,20 @@ log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
-    """Turns texts into normalised vectors; `id` and `dimension` go into the manifest."""
+    """Turns texts into normalised vectors; `id` and `dimension()` go into the manifest."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The model's name, recorded in the index manifest."""
+        ...
 
-    @property
-    def dimension(self) -> int: ...
+    def dimension(self) -> int:
+        """The length of every vector (a method: finding it may load the model)."""
+        ...
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One normalised float32 row per text."""
+        ...
 
 
 def packaged_minilm_path() -> Path:
@@ -76,16 +81,16 @@ class SentenceTransformerEmbedder:
     def id(self) -> str:
         return self._id
 
-    @property
     def dimension(self) -> int:
+        """The vectors' length: loads the model (or its ONNX export) if not yet loaded."""
         encoder = self._fast_encoder()
         if encoder:
             return int(encoder.dimension)
-        return int(self.model.get_embedding_dimension())
+        return int(self.load_model().get_embedding_dimension())
 
-    @property
     def device(self) -> str:
-        return "cpu (onnxruntime)" if self._fast_encoder() else str(self.model.device)
+        """Where the model runs, e.g. `cpu (onnxruntime)` or `cuda:0`: loads it if needed."""
+        return "cpu (onnxruntime)" if self._fast_encoder() else str(self.load_model().device)
 
     def _fast_encoder(self) -> Any:
         if self._onnx is None:
@@ -98,13 +103,13 @@ class SentenceTransformerEmbedder:
         from index import onnx_encoder
 
         try:
-            return onnx_encoder.verified_encoder(self._path, cache_dir, lambda: self.model)
+            return onnx_encoder.verified_encoder(self._path, cache_dir, self.load_model)
         except onnx_encoder.export_errors() as exc:  # sentence-transformers still works
             log.warning("ONNX Runtime not used for the embedder (%s): %s", type(exc).__name__, exc)
             return None
 
-    @property
-    def model(self) -> Any:
+    def load_model(self) -> Any:
+        """The sentence-transformers model, loaded on the first call."""
         if self._model is None:
             self._model = self._load()
         return self._model
@@ -127,11 +132,11 @@ class SentenceTransformerEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+            return np.zeros((0, self.dimension()), dtype=np.float32)
         encoder = self._fast_encoder()
         if encoder:
             return encoder.encode(texts, self._batch_size)
-        vectors = self.model.encode(
+        vectors = self.load_model().encode(
             texts,
             batch_size=self._batch_size,
             normalize_embeddings=True,

@@ -3,9 +3,66 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from assistant.answering.prompting import passage_label
+from assistant.backends.pricing import UsageSummary
 from index.models import Hit
+
+
+class CitationJson(TypedDict):
+    """A citation in `kb ask --json` (EVAL.md): the passage, and the sentences it links."""
+
+    n: int
+    source: str
+    text: str
+    title: str | None
+    location: str | None
+    start: int
+    end: int
+    score: float
+    supports: str
+    evidence: str
+
+
+class EvidenceJson(TypedDict):
+    """One evidence quote in `kb ask --json`."""
+
+    n: int
+    source: str
+    title: str | None
+    location: str | None
+    quote: str
+
+
+class PassageJson(TypedDict):
+    """One passage the model was given, in `kb ask --json`."""
+
+    n: int
+    source: str
+    title: str | None
+    location: str | None
+    score: float
+    similarity: float | None
+
+
+class AnswerJson(TypedDict):
+    """The `kb ask --json` object: EVAL.md's fields, then kb's own."""
+
+    question: str
+    answer: str
+    citations: list[CitationJson]
+    backend: str
+    model: str
+    timings: dict[str, float | None]
+    query: str
+    refused: bool
+    note: str | None
+    route: str | None
+    usage: UsageSummary | None
+    fell_back: bool
+    evidence: list[EvidenceJson]
+    passages: list[PassageJson]
 
 
 @dataclass(frozen=True)
@@ -18,7 +75,8 @@ class Citation:
     supports: str = ""
     evidence: str = ""
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> CitationJson:
+        """This citation as `kb ask --json` shows it."""
         chunk = self.hit.chunk
         return {
             "n": self.n,
@@ -45,7 +103,8 @@ class Evidence:
         """(n, quote, where it comes from) per quote: what every frontend shows."""
         return [(q.n, q.evidence, passage_label(q.hit)) for q in self.quotes]
 
-    def as_dicts(self) -> list[dict[str, object]]:
+    def as_dicts(self) -> list[EvidenceJson]:
+        """The quotes as `kb ask --json` shows them."""
         return [
             {
                 "n": q.n,
@@ -60,6 +119,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Answer:
+    """A cited answer (or a refusal) with everything kb knows about how it was made."""
+
     question: str
     text: str
     citations: tuple[Citation, ...]
@@ -71,7 +132,7 @@ class Answer:
     refused: bool = False
     note: str | None = None
     route: str | None = None  # why `auto` chose this backend
-    usage: dict[str, object] | None = None
+    usage: UsageSummary | None = None
     fell_back: bool = False  # a backend failed and another one answered
     evidence: Evidence | None = None  # shown first; None when retrieval found nothing close
     evidence_in_text: bool = False  # the text itself is the evidence (the reply was not shown)
@@ -81,7 +142,7 @@ class Answer:
         """The evidence to show above the text, unless the text already quotes it."""
         return None if self.evidence_in_text else self.evidence
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> AnswerJson:
         """The `kb ask --json` object (EVAL.md), plus extra fields."""
         return {
             "question": self.question,

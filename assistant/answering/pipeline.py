@@ -81,7 +81,7 @@ class AnswerOptions:
     temperature: float = 0.1
 
 
-def _link_sources(draft: _Draft) -> list[str]:
+def _link_sources(draft: _AnswerInProgress) -> list[str]:
     """What an answer may take URLs from (`assistant.guards.links`): the passages and the question."""
     return [h.chunk.text for h in draft.hits] + [draft.question, draft.query]
 
@@ -91,7 +91,7 @@ def _citation(n: int, hit: Hit, supports: str) -> Citation:
 
 
 @dataclass
-class _Draft:
+class _AnswerInProgress:
     """One question on its way to an `Answer`."""
 
     question: str
@@ -152,8 +152,8 @@ class Assistant:
         if self.router is None:
             return turn
         new = self._turn(question, history, hits)
-        failed = [turn.chain[i] for i in turn.dead]
-        new.dead = {i for i, m in enumerate(new.chain) if any(m is f for f in failed)}
+        failed = [turn.chain[i] for i in turn.failed]
+        new.failed = {i for i, m in enumerate(new.chain) if any(m is f for f in failed)}
         new.restarts = list(turn.restarts)
         return new
 
@@ -172,7 +172,7 @@ class Assistant:
         (whole words), a `Restart` when a backend failed and the next one starts over, then the
         final `Answer` (whose text may differ from the tokens)."""
         turn = self._turn(question, history)
-        draft = _Draft(question, "", turn, time.perf_counter())
+        draft = _AnswerInProgress(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
         draft.hits = close_hits(self.retrieve(draft.query, top_k), self.options.drop_below)
         draft.timings = {"retrieve_s": time.perf_counter() - draft.started, "first_token_s": None}
@@ -193,7 +193,7 @@ class Assistant:
         yield from self._generate(draft, tokens)
         yield self._finish(draft, "".join(tokens).strip())
 
-    def _evidence(self, draft: _Draft) -> Evidence:
+    def _evidence(self, draft: _AnswerInProgress) -> Evidence:
         """What the documents say, chosen before the model reads its prompt."""
         sources = _link_sources(draft)
         quotes = tuple(  # a quoted passage may hold an image or a tag: shown inert, as replies are
@@ -208,7 +208,7 @@ class Assistant:
         draft.timings["evidence_s"] = draft.evidence.seconds
         return draft.evidence
 
-    def _generate(self, draft: _Draft, tokens: list[str]) -> Iterator[str | Restart]:
+    def _generate(self, draft: _AnswerInProgress, tokens: list[str]) -> Iterator[str | Restart]:
         """Stream the reply, whole words at a time with links defused (`LinkGuard`: a page
         rendering the partial reply must not fetch an image); the raw pieces go to `tokens`."""
         guard = LinkGuard(_link_sources(draft))
@@ -234,7 +234,7 @@ class Assistant:
         if rest:
             yield rest
 
-    def _context(self, draft: _Draft) -> list[str]:
+    def _context(self, draft: _AnswerInProgress) -> list[str]:
         budget = self.options.context_words
         return focused_passages(
             draft.query, draft.hits, self.embedder, budget, self.options.once_only
@@ -262,7 +262,7 @@ class Assistant:
         last_user = next((t["content"] for t in reversed(history) if t["role"] == "user"), "")
         return f"{last_user} {question}".strip()
 
-    def _finish(self, draft: _Draft, reply: str) -> Answer:
+    def _finish(self, draft: _AnswerInProgress, reply: str) -> Answer:
         passages = [h.chunk.text for h in draft.hits]
         problem = self._unusable(draft, reply, passages)
         if problem:
@@ -286,7 +286,7 @@ class Assistant:
         note = None if citations else "No passage clearly supports this answer; check the sources."
         return self._answer(draft, result.text, citations, note=note)
 
-    def _unusable(self, draft: _Draft, reply: str, passages: list[str]) -> str | None:
+    def _unusable(self, draft: _AnswerInProgress, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
         # A reply that answers one part and says another is missing is kept.
         if says_it_does_not_know(reply) and adds_nothing(known_part(reply), draft.query):
@@ -308,13 +308,15 @@ class Assistant:
         except VectorStoreError:
             return self.embedder.embed([h.chunk.text for h in hits])
 
-    def _refusal(self, draft: _Draft, why: str) -> Answer:
+    def _refusal(self, draft: _AnswerInProgress, why: str) -> Answer:
         labels = [f"[{n}] {passage_label(h)}" for n, h in enumerate(draft.hits[:3], start=1)]
         nearest = "; ".join(labels)
         text = NOT_COVERED + (f" The nearest passages are: {nearest}." if nearest else "")
         return self._answer(draft, text, (), refused=True, note=why)
 
-    def _show_evidence_instead(self, draft: _Draft, lead: str, why: str, refused: bool) -> Answer:
+    def _show_evidence_instead(
+        self, draft: _AnswerInProgress, lead: str, why: str, refused: bool
+    ) -> Answer:
         """`lead`, then the evidence shown before the reply, quoted and cited; a plain refusal
         when no passage has a sentence to quote."""
         quotes = draft.evidence.quotes if draft.evidence else ()
@@ -325,7 +327,7 @@ class Assistant:
 
     def _answer(
         self,
-        draft: _Draft,
+        draft: _AnswerInProgress,
         text: str,
         citations: tuple[Citation, ...],
         refused: bool = False,

@@ -58,19 +58,20 @@ class Turn:
     chain: Sequence[ChatModel]
     route: str | None = None
     refused: str | None = None  # nothing may be sent: why
-    dead: set[int] = field(default_factory=set)
+    failed: set[int] = field(default_factory=set)  # chain positions that failed this turn
     restarts: list[Restart] = field(default_factory=list)
     answered_by: ChatModel | None = None
     usage: list[Usage] = field(default_factory=list)
 
-    def live(self) -> list[int]:
-        return [i for i in range(len(self.chain)) if i not in self.dead]
+    def untried(self) -> list[int]:
+        """Chain positions not yet failed in this turn, in order."""
+        return [i for i in range(len(self.chain)) if i not in self.failed]
 
     def fail(self, index: int, exc: BackendError) -> Restart | None:
-        """Mark `index` dead; the Restart towards the next live backend, or None if none is left."""
-        self.dead.add(index)
+        """Mark `index` failed; the Restart towards the next live backend, or None if none is left."""
+        self.failed.add(index)
         failed = self.chain[index].backend
-        left = self.live()
+        left = self.untried()
         if not left:
             log.warning("%s failed: %s; no backend left to try", failed, exc)
             return None
@@ -84,9 +85,9 @@ def stream_with_fallback(
     turn: Turn, messages: Sequence[Message], *, max_tokens: int, temperature: float
 ) -> Iterator[str | Restart]:
     """Tokens of the first backend that answers whole, with a `Restart` before each switch."""
-    if not turn.live():
+    if not turn.untried():
         raise BackendUnavailableError("every configured backend failed for this question")
-    for index in turn.live():
+    for index in turn.untried():
         model = turn.chain[index]
         try:
             yield from model.stream(

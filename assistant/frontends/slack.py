@@ -18,7 +18,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -47,15 +47,21 @@ class SlackThread:
     history: list[Message] = field(default_factory=list)
 
 
-class Recent:
-    """A bounded memory of keys: threads, or deliveries already handled."""
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LruMap(Generic[K, V]):
+    """A map that keeps only its `size` most recently used keys: threads, or deliveries
+    already handled."""
 
     def __init__(self, size: int = 2000):
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._items: OrderedDict[K, V] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def setdefault(self, key: Any, make: Callable[[], Any]) -> Any:
+    def setdefault(self, key: K, make: Callable[[], V]) -> V:
+        """The value of `key`, made (and the oldest key forgotten) on first use."""
         with self._lock:
             if key not in self._items:
                 self._items[key] = make()
@@ -64,8 +70,9 @@ class Recent:
             self._items.move_to_end(key)
             return self._items[key]
 
-    def first_time(self, key: Any) -> bool:
-        marker = object()
+    def first_time(self, key: K) -> bool:
+        """True the first time `key` is seen (while it is remembered), then False."""
+        marker = cast(V, object())
         return self.setdefault(key, lambda: marker) is marker
 
 
@@ -94,8 +101,8 @@ class SlackBot:
         self.assistant, self.pool = assistant, pool
         self.default_backend = settings.slack.backend or settings.llm.backend
         self.update_every_s = settings.slack.update_every_s
-        self.threads = Recent()
-        self.deliveries = Recent()
+        self.threads: LruMap[tuple[str, str], SlackThread] = LruMap()
+        self.deliveries: LruMap[tuple[object, object], object] = LruMap()
         self.limiter = RateLimiter(settings.slack.requests_per_minute)
 
     def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:

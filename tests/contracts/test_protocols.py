@@ -44,11 +44,11 @@ def test_embedder_contract(factory: Callable[[], Embedder]) -> None:
         "the weather is nice",
     ]
     vectors = embedder.embed(texts)
-    assert vectors.shape == (3, embedder.dimension) and vectors.dtype == np.float32
+    assert vectors.shape == (3, embedder.dimension()) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     np.testing.assert_allclose(vectors[0], vectors[1], atol=1e-5)
     assert float(vectors[0] @ vectors[2]) < 0.99
-    assert embedder.embed([]).shape == (0, embedder.dimension)
+    assert embedder.embed([]).shape == (0, embedder.dimension())
     assert isinstance(embedder.id, str) and embedder.id
 
 

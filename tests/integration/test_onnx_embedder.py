@@ -43,7 +43,7 @@ def _onnx_installed() -> bool:
 def test_onnx_vectors_match_sentence_transformers(cache: Path) -> None:
     fast = _embedder(cache)
     vectors = fast.embed(TEXTS)
-    assert fast.device == "cpu (onnxruntime)"
+    assert fast.device() == "cpu (onnxruntime)"
     expected = _embedder(None).embed(TEXTS)
     assert vectors.shape == expected.shape == (4, 384)
     np.testing.assert_allclose(vectors, expected, atol=1e-4)
@@ -54,7 +54,7 @@ def test_the_export_is_made_once_and_reused(cache: Path) -> None:
     (export,) = cache.glob("*.onnx")
     made = export.stat().st_mtime_ns
     again = _embedder(cache)
-    assert again.device == "cpu (onnxruntime)" and again.dimension == 384
+    assert again.device() == "cpu (onnxruntime)" and again.dimension() == 384
     assert again.embed(["second"]).shape == (1, 384)
     assert export.stat().st_mtime_ns == made
 
@@ -66,7 +66,7 @@ def test_an_export_that_fails_its_check_is_not_used(
     monkeypatch.setattr(index.onnx_encoder, "TOLERANCE", -1.0)  # nothing can pass
     rejected = _embedder(tmp_path)
     assert rejected.embed(["a question"]).shape == (1, 384)
-    assert rejected.device == "cpu"
+    assert rejected.device() == "cpu"
     assert list(tmp_path.glob("*.rejected"))
     reason = index.onnx_encoder.rejection(packaged_minilm_path(), tmp_path)
     assert reason and "delete" in reason and str(next(tmp_path.glob("*.rejected"))) in reason

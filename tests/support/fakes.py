@@ -86,7 +86,6 @@ class HashingEmbedder:
     def id(self) -> str:
         return f"hashing-{self._dimension}"
 
-    @property
     def dimension(self) -> int:
         return self._dimension
 

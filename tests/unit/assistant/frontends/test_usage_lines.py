@@ -3,10 +3,13 @@
 import pytest
 
 from assistant.answering.models import Answer
+from assistant.backends.pricing import UsageSummary
 from assistant.frontends.cli import _render_final
 from assistant.frontends.web_render import answer_markdown
 
-SPENT = {"prompt_tokens": 90, "completion_tokens": 12}
+
+def spent(cost: float | None, estimated: bool = False) -> UsageSummary:
+    return UsageSummary(prompt_tokens=90, completion_tokens=12, estimated=estimated, cost_usd=cost)
 
 
 @pytest.mark.parametrize(
@@ -14,24 +17,24 @@ SPENT = {"prompt_tokens": 90, "completion_tokens": 12}
     [
         (None, "(fake: m; 2.5 s)", "· 2.5 s</sub>"),
         (
-            SPENT | {"cost_usd": 0.000284},
+            spent(0.000284),
             "(fake: m; 2.5 s; 90+12 tokens; $0.0003)",
             " · 90+12 tokens · $0.0003</sub>",
         ),
         (
-            SPENT | {"estimated": True, "cost_usd": 0},
+            spent(0, estimated=True),
             "(fake: m; 2.5 s; 90+12 tokens; $0.0000)",
             " · ~90+12 tokens · free</sub>",
         ),
         (
-            SPENT | {"cost_usd": None},
+            spent(None),
             "(fake: m; 2.5 s; 90+12 tokens)",
             " · 90+12 tokens · cost unknown</sub>",
         ),
     ],
 )
 def test_the_terminal_and_the_page_end_with_tokens_and_cost(
-    usage: dict[str, object] | None, terminal: str, page: str
+    usage: UsageSummary | None, terminal: str, page: str
 ) -> None:
     answer = Answer("q", "It is cheaper.", (), (), "fake", "m", {"total_s": 2.5}, usage=usage)
     assert _render_final(answer).endswith("\n" + terminal)
