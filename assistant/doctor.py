@@ -217,6 +217,7 @@ def _slack(settings: Settings) -> dict[str, Any]:
 
 
 def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
+    """`kb doctor`'s checks as nested dicts; `ok`: model, embedder, index and llama.cpp ready."""
     report: dict[str, Any] = {
         "versions": _versions(),
         "chat_model": _chat_model(settings),
@@ -247,6 +248,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
 
 
 def render(report: dict[str, Any], indent: str = "") -> str:
+    """The report as indented `key: value` lines for the terminal."""
     lines = []
     for key, value in report.items():
         if isinstance(value, dict):

@@ -32,6 +32,7 @@ def is_hit(chunk_text: str, gold_snippets: list[str]) -> bool:
 
 
 def load_questions(path: Path) -> list[dict[str, Any]]:
+    """The questions of a JSONL eval set; `ConfigurationError` names a bad line."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -60,6 +61,7 @@ def retrieval_query(item: dict[str, Any]) -> str:
 
 
 def first_hit_rank(texts: list[str], snippets: list[str]) -> int | None:
+    """The rank (from 1) of the first text holding a gold snippet, or None."""
     return next((rank for rank, text in enumerate(texts, start=1) if is_hit(text, snippets)), None)
 
 
@@ -72,6 +74,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def share(flags: list[bool]) -> float | None:
+    """The fraction of flags that are true, to 4 places; None for no flags."""
     return round(sum(flags) / len(flags), 4) if flags else None
 
 

@@ -50,12 +50,16 @@ class UploadRefusedError(KbError):
 
 @dataclass(frozen=True)
 class UploadLimits:
+    """The largest file and the most files one upload may hold."""
+
     max_file_mb: float = 20
     max_files: int = 20
 
 
 @dataclass(frozen=True)
 class LibraryStats:
+    """How many documents and chunks the index holds."""
+
     documents: int
     chunks: int
 
@@ -76,6 +80,8 @@ def safe_file_name(name: str) -> str:
 
 
 class DocumentLibrary:
+    """The running assistant's documents: add uploads, count them, show a source's text."""
+
     def __init__(
         self,
         assistant: Assistant,
@@ -97,6 +103,7 @@ class DocumentLibrary:
         self._lock = threading.Lock()
 
     def stats(self) -> LibraryStats:
+        """The documents and chunks in the index the assistant searches now."""
         state = self._assistant.retriever.state
         return LibraryStats(len(state.files), len(state.chunks))
 
@@ -226,4 +233,5 @@ def _merge(total: IngestReport, one: IngestReport) -> None:
 
 
 def accepted_suffixes() -> list[str]:
+    """The file suffixes an upload may have, sorted."""
     return sorted(supported_suffixes())

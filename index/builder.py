@@ -46,6 +46,8 @@ DEFAULT_MAX_FILE_MB = 20  # a 20 MB text file is ~17,000 chunks: minutes to embe
 
 @dataclass
 class IngestReport:
+    """What one ingest did with each file, for the caller to print."""
+
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -56,9 +58,11 @@ class IngestReport:
 
     @property
     def changed(self) -> bool:
+        """Whether the ingest added, updated or removed anything."""
         return bool(self.added or self.updated or self.removed)
 
     def summary(self) -> str:
+        """One line of counts and time for the terminal."""
         return (
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {len(self.failed)} failed; "

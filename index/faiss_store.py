@@ -44,9 +44,11 @@ class FaissStore:
 
     @property
     def kind(self) -> str:
+        """How a search runs: "hnsw" with a built graph, else "exact"."""
         return "hnsw" if self._ann is not None else "exact"
 
     def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        """Store vectors under their ids; the HNSW graph is stale until rebuilt."""
         if not ids:
             return
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -54,6 +56,7 @@ class FaissStore:
         self._ann = None
 
     def remove(self, ids: list[int]) -> None:
+        """Drop the vectors with these ids; the HNSW graph is stale until rebuilt."""
         if ids:
             self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]  # SWIG takes arrays
             self._ann = None
@@ -89,6 +92,7 @@ class FaissStore:
         self._ann = ann
 
     def save(self, folder: Path) -> None:
+        """Write the exact index to `folder`, and the HNSW graph too at or above the threshold."""
         faiss.write_index(self._index, str(folder / FLAT_FILE))
         if len(self) >= self.ann_threshold:
             if self._ann is None:

@@ -17,6 +17,8 @@ def _now() -> str:
 
 @dataclass(frozen=True)
 class Manifest:
+    """What an index was built with (embedder, chunking, format) and how much it holds."""
+
     embedder_id: str
     dimension: int
     chunking: dict[str, int | str]
@@ -27,10 +29,12 @@ class Manifest:
     chunks: int = 0
 
     def as_dict(self) -> dict[str, object]:
+        """The fields as written to `manifest.json`."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> Manifest:
+        """A manifest from `manifest.json`, ignoring fields this version does not know."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)  # type: ignore[arg-type]
 

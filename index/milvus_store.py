@@ -53,6 +53,7 @@ class MilvusStore:
 
     @classmethod
     def load(cls, path: Path) -> MilvusStore:
+        """The store a generation saved in `path`: its collection, ids awaiting deletion hidden."""
         data = json.loads(path.read_text(encoding="utf-8"))
         return cls(
             int(data["dimension"]), data["uri"], data["collection"], data.get("pending_delete", [])

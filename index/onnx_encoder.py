@@ -41,6 +41,7 @@ def fingerprint(model_dir: Path) -> str:
 
 
 def onnx_path(model_dir: Path, cache_dir: Path) -> Path:
+    """Where the ONNX export of a model folder is cached (a new name when its files change)."""
     return cache_dir / f"{model_dir.name}-{fingerprint(model_dir)}.onnx"
 
 

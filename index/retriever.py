@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FusionParams:
+    """How many candidates each search gives and how dense and BM25 scores are fused."""
+
     candidates: int = 40  # from each of dense and BM25, before fusion
     method: Literal["weighted", "rrf"] = "weighted"
     dense_weight: float = 0.6  # weighted: share of the cosine in the fused score
@@ -43,13 +45,16 @@ class HybridRetriever:
 
     @property
     def embedder(self) -> Embedder:
+        """The embedder queries are embedded with."""
         return self._embedder
 
     @property
     def embedder_id(self) -> str:
+        """The id of the embedder, as an index manifest records it."""
         return self._embedder.id
 
     def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector."""
         return self._embedder.embed([query])[0]
 
     def retrieve(self, query: str, top_k: int = 5) -> list[Hit]:

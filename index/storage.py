@@ -49,6 +49,8 @@ class FileRecord:
 
 @dataclass
 class IndexState:
+    """A loaded index: manifest, vector store, chunks and the files they came from."""
+
     manifest: Manifest
     store: VectorStore
     chunks: dict[int, Chunk] = field(default_factory=dict)
@@ -77,6 +79,7 @@ def _fsync_write(path: Path, text: str) -> None:
 
 
 def current_generation(index_dir: Path) -> Path | None:
+    """The generation folder `CURRENT` names, or None when the pointer or the folder is missing."""
     pointer = index_dir / POINTER
     if not pointer.is_file():
         return None
@@ -85,6 +88,7 @@ def current_generation(index_dir: Path) -> Path | None:
 
 
 def index_exists(index_dir: Path) -> bool:
+    """Whether the folder holds a current generation."""
     return current_generation(index_dir) is not None
 
 
@@ -168,6 +172,7 @@ def _remove_stale(index_dir: Path, keep: set[str], prefixes: tuple[str, ...]) ->
 
 
 def read_manifest(index_dir: Path) -> Manifest:
+    """The current generation's manifest; raises `IndexNotBuiltError` when there is none."""
     return _manifest_of(_require_generation(index_dir))
 
 

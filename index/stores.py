@@ -45,6 +45,7 @@ class StoreSpec:
     milvus_collection: str = "kb_chunks"
 
     def create(self, dimension: int) -> VectorStore:
+        """A new, empty store of this kind for vectors of `dimension`."""
         if self.kind == "milvus":
             return MilvusStore(dimension, self.milvus_uri, self.milvus_collection)
         return FaissStore(dimension, ann_threshold=self.ann_threshold)

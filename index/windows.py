@@ -34,14 +34,17 @@ class WindowParams:
     limit: int = 254
 
     def counter(self) -> Callable[[str], int]:
+        """Counts tokens: the embedder's word pieces with a tokenizer, else words and marks."""
         return word_piece_counter(self.tokenizer) if self.tokenizer else count_tokens
 
 
 def window_id(chunk_id: int, number: int) -> int:
+    """The vector id of window `number` of a chunk."""
     return chunk_id | (number << WINDOW_SHIFT)
 
 
 def chunk_of(vector_id: int) -> int:
+    """The chunk id a vector id (chunk or window) belongs to."""
     return vector_id & CHUNK_MASK
 
 

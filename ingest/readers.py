@@ -38,6 +38,7 @@ def _decoded_text(source: str, data: bytes) -> str:
 
 
 def read_text(source: str, data: bytes) -> Document:
+    """A plain-text file; headings by Markdown marks, else by plain heading lines."""
     return _markdown_document(source, _decoded_text(source, data), plain_headings=True)
 
 
@@ -47,17 +48,20 @@ _MARKDOWN_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 def read_markdown(source: str, data: bytes) -> Document:
+    """A Markdown file, its HTML comments left out."""
     text = _MARKDOWN_COMMENT.sub("", _decoded_text(source, data))
     return _markdown_document(source, text)
 
 
 def read_html(source: str, data: bytes) -> Document:
+    """An HTML page as text, titled by its `<title>` or first heading."""
     title, text = html_to_text(_decoded_text(source, data))
     headings = find_atx_headings(text)
     return Document(source, title or title_from({}, headings), text, tuple(headings))
 
 
 def read_pdf(source: str, data: bytes) -> Document:
+    """A PDF's extractable text with where each page starts, titled by its metadata."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
@@ -80,6 +84,7 @@ def read_pdf(source: str, data: bytes) -> Document:
 
 
 def read_docx(source: str, data: bytes) -> Document:
+    """A Word file's paragraphs, its Heading styles written as Markdown headings."""
     import docx
 
     parts: list[str] = []
@@ -114,6 +119,7 @@ READERS: dict[str, Callable[[str, bytes], Document]] = {
 
 
 def supported_suffixes() -> tuple[str, ...]:
+    """The file suffixes kb can read."""
     return tuple(READERS)
 
 

@@ -45,12 +45,15 @@ def word_piece_counter(tokenizer_file: Path) -> Callable[[str], int]:
 
 @dataclass(frozen=True)
 class ChunkingParams:
+    """How big chunks are and how much the next one repeats, in counted tokens."""
+
     max_tokens: int = 300
     min_tokens: int = 180
     overlap_tokens: int = 60
     tokenizer: Path | None = None  # count the embedder's word pieces; None: words and marks
 
     def counter(self) -> Callable[[str], int]:
+        """Counts tokens: the embedder's word pieces with a tokenizer, else words and marks."""
         return word_piece_counter(self.tokenizer) if self.tokenizer else count_tokens
 
     def as_dict(self) -> dict[str, int | str]:

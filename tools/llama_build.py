@@ -78,16 +78,19 @@ class BuildPlan:
 
     @property
     def key(self) -> str:
+        """Names the wheel: the same version, flags and CPU give the same key."""
         text = json.dumps([VERSION, self.cmake_args, self.cflags, self.cpu], sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     @property
     def describe(self) -> str:
+        """The plan in words, for the progress line."""
         flags = " ".join(part for part in (self.cmake_args, self.cflags) if part) or "defaults"
         return f"{self.backend} build, {flags} ({self.amx})"
 
 
 def cpu_flags(cpuinfo: str) -> set[str]:
+    """The feature flags in `/proc/cpuinfo` text (empty when none are listed)."""
     for line in cpuinfo.splitlines():
         if line.startswith("flags"):
             return set(line.partition(":")[2].split())
@@ -124,6 +127,7 @@ def amx_tiles_usable(cc: str = "cc") -> tuple[bool, str]:
 
 
 def nvidia_gpu() -> bool:
+    """Whether `nvidia-smi` finds a GPU, that is, whether a driver is here."""
     if shutil.which("nvidia-smi") is None:
         return False
     try:
@@ -166,16 +170,19 @@ def plan_build(
 
 
 def wheelhouse() -> Path:
+    """Where built wheels are kept: `KB_WHEELHOUSE`, else `~/.kb/wheelhouse`."""
     return Path(os.environ.get("KB_WHEELHOUSE", Path.home() / ".kb" / "wheelhouse"))
 
 
 def cached_wheel(plan: BuildPlan) -> Path | None:
+    """The wheel built before for this plan, or None."""
     folder = wheelhouse() / f"llama-cpp-python-{VERSION}-{plan.backend}-{plan.key}"
     wheels = sorted(folder.glob("llama_cpp_python-*.whl"))
     return wheels[0] if wheels else None
 
 
 def compile_wheel(plan: BuildPlan, pip: str) -> Path:
+    """Compile the wheel for this plan with pip and keep it in the wheelhouse."""
     folder = wheelhouse() / f"llama-cpp-python-{VERSION}-{plan.backend}-{plan.key}"
     minutes = COMPILE_MINUTES[plan.backend]
     print(
@@ -222,6 +229,7 @@ def count_amx_instructions(library: Path) -> int | None:
 
 
 def check_no_amx(wheel: Path, plan: BuildPlan) -> None:
+    """Exit if a build meant to be without AMX still holds AMX instructions."""
     if not plan.cflags:
         return
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(wheel) as archive:
@@ -236,6 +244,7 @@ def check_no_amx(wheel: Path, plan: BuildPlan) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Install llama-cpp-python: the wheel for this machine, compiled first if not kept."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pip", default=str(Path(sys.executable).with_name("pip")))
     parser.add_argument(

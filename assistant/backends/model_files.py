@@ -34,9 +34,11 @@ class PackagedModel:
     version: str
 
     def requirement(self, number: int) -> str:
+        """The pip requirement for part `number`, pinned to the version."""
         return f"{self.distribution.format(n=number)}=={self.version}"
 
     def part_path(self, number: int) -> Path | None:
+        """The installed file of part `number`, or None when its package is not installed."""
         spec = importlib.util.find_spec(self.distribution.format(n=number).replace("-", "_"))
         if not (spec and spec.origin):
             return None
@@ -69,6 +71,7 @@ DEFAULT_MODEL = QWEN_15B  # 0.17 more answer_ok than the 0.5B on eval/tune.jsonl
 
 
 def packaged(key: str) -> PackagedModel:
+    """The packaged model settings call `key`; raises `ModelFileError` for an unknown key."""
     if key not in PACKAGED:
         raise ModelFileError(f"unknown packaged model {key!r}; choose one of {', '.join(PACKAGED)}")
     return PACKAGED[key]
@@ -93,6 +96,7 @@ def part_paths(model: PackagedModel = DEFAULT_MODEL) -> list[Path]:
 
 
 def parts_installed(model: PackagedModel) -> bool:
+    """Whether every part package of the model is installed."""
     return all(model.part_path(n) is not None for n in range(1, model.parts + 1))
 
 
@@ -136,4 +140,5 @@ def assemble(model: PackagedModel, model_dir: Path) -> Path:
 
 
 def assemble_default_model(model_dir: Path) -> Path:
+    """The verified default GGUF in `model_dir`, assembled from its parts if needed."""
     return assemble(DEFAULT_MODEL, model_dir)

@@ -31,11 +31,14 @@ _QUANT = re.compile(r"(?i)\b(i?q\d(?:_[a-z0-9]+)*|f16|f32|bf16)\b")
 
 @dataclass(frozen=True)
 class InstalledModel:
+    """A GGUF kb can run: a packaged model or one added with `kb models add`."""
+
     name: str  # what a profile or `--backend` calls it
     path: Path
     packaged: bool
 
     def row(self, probe: ProbeResult | None, with_hash: bool) -> dict[str, object]:
+        """Its row in `kb models list`: file, size, quantisation, hash if asked, probe speeds."""
         stat = self.path.stat()
         return {
             "name": self.name,
@@ -49,6 +52,7 @@ class InstalledModel:
 
 
 def quantisation(file_name: str) -> str | None:
+    """The quantisation a GGUF's file name states (such as Q4_K_M or F16), or None."""
     match = _QUANT.search(file_name.replace(".gguf", "").replace("-", " ").replace(".", " "))
     return match.group(1).upper() if match else None
 
@@ -64,6 +68,7 @@ def added_models(model_dir: Path) -> dict[str, Path]:
 
 
 def installed_models(model_dir: Path, smollm2: Path | None) -> list[InstalledModel]:
+    """The packaged models present in `model_dir`, SmolLM2 if installed, then the added GGUFs."""
     models = [
         InstalledModel(key, model_dir / m.file_name, True)
         for key, m in PACKAGED.items()
@@ -76,6 +81,7 @@ def installed_models(model_dir: Path, smollm2: Path | None) -> list[InstalledMod
 
 
 def check_gguf(path: Path) -> None:
+    """Raise `ModelFileError` unless the file starts with the GGUF magic bytes."""
     with open(path, "rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise ModelFileError(f"{path.name} is not a GGUF file (it does not start with 'GGUF')")

@@ -30,6 +30,8 @@ class RoutingRules:
 
 @dataclass(frozen=True)
 class BackendChoice:
+    """A profile as a user chooses it: name, label, and whether it can be used and why not."""
+
     name: str
     label: str
     available: bool = True
@@ -38,6 +40,7 @@ class BackendChoice:
 
     @property
     def display(self) -> str:
+        """The label, with the reason when the profile is unavailable."""
         return self.label if self.available else f"{self.label} (unavailable: {self.reason})"
 
 
@@ -49,6 +52,8 @@ def _refusal(backend: str, sources: str) -> str:
 
 
 class ChatModelPool:
+    """Chat models by profile name, each built on first use, and the fallback chain."""
+
     def __init__(
         self,
         choices: Sequence[BackendChoice],
@@ -66,6 +71,7 @@ class ChatModelPool:
         self.default = default
 
     def choice(self, name: str) -> BackendChoice:
+        """The profile called `name` (`hosted`: the hosted one); `ConfigurationError` if none."""
         if name == HOSTED_ALIAS:
             name = self.rules.hosted
         for choice in self.choices:
@@ -75,6 +81,7 @@ class ChatModelPool:
         raise ConfigurationError(f"unknown backend {name!r}; choose one of {names}")
 
     def get(self, name: str) -> ChatModel:
+        """The model of a usable profile, built on first use; `ConfigurationError` otherwise."""
         choice = self.choice(name)
         if not choice.available:
             raise ConfigurationError(f"backend {choice.label!r} is unavailable: {choice.reason}")
@@ -90,6 +97,7 @@ class ChatModelPool:
         return any(c.available and c.hosted for c in self.choices)
 
     def loaded(self) -> dict[str, ChatModel]:
+        """The models built so far, by profile name."""
         with self._lock:
             return dict(self._models)
 

@@ -143,6 +143,7 @@ def _packaged_missing(key: str | None) -> bool:
 
 
 def availability(name: str, profile: ProfileSettings) -> BackendChoice:
+    """The profile as a choice: usable here, or why not and what to install or set."""
     label = profile.label or name
     hosted = profile.kind not in LOCAL_KINDS
     if profile.kind == "local-small" and smollm2_path() is None:

@@ -71,6 +71,8 @@ def _enough_digits(kind: str, matched: str) -> bool:
 
 @dataclass(frozen=True)
 class Route:
+    """The profile a question goes to first, and why when a rule chose it."""
+
     backend: str  # the profile asked first
     reason: str | None = None  # shown to the user when a rule chose it
 

@@ -21,6 +21,7 @@ SETTINGS_FILE = Path("kb.yaml")
 
 
 def add_parser(commands: Any) -> None:
+    """Add `kb models list` and `kb models add` to the CLI's subcommands."""
     models = commands.add_parser("models", help="list the local GGUF chat models, or add one")
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="name, size, sha256, quantisation, measured speed")
@@ -38,6 +39,7 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    """Run `kb models list` or `kb models add`; returns the exit status."""
     return _list(args, settings) if args.action == "list" else _add(args, settings)
 
 

@@ -28,6 +28,8 @@ REPLAY_WINDOW_S = 300  # Slack's own rule: older requests may be replays
 
 @dataclass(frozen=True)
 class HttpLimits:
+    """What the HTTP events endpoint accepts: body size, time to read it, connections."""
+
     max_body_bytes: int = 1 << 20  # Slack's event payloads are a few kB
     read_timeout_s: float = 10.0
     keep_alive_s: float = 5.0
@@ -116,10 +118,13 @@ class EventsServer:
         self._server = uvicorn.Server(config)
 
     def serve_forever(self) -> None:
+        """Serve on the bound socket until `shutdown()` or Ctrl-C."""
         self._server.run(sockets=[self._socket])
 
     def shutdown(self) -> None:
+        """Ask the server to stop; `serve_forever()` then returns."""
         self._server.should_exit = True
 
     def server_close(self) -> None:
+        """Close the listening socket."""
         self._socket.close()

@@ -36,6 +36,7 @@ def source_lines(answer: Answer) -> list[str]:
 
 
 def footer(answer: Answer) -> str:
+    """Who answered, how long it took, and any note or routing reason, escaped."""
     total = answer.timings.get("total_s") or 0.0
     parts = [f"{answer.backend} · {answer.model} · {total:.1f} s"]
     if answer.note:
@@ -54,6 +55,7 @@ def evidence_mrkdwn(evidence: Evidence | None) -> str:
 
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    """The Block Kit blocks of a finished answer."""
     evidence = evidence_mrkdwn(answer.evidence_above)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}}

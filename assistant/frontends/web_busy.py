@@ -36,6 +36,7 @@ class BusyGate:
 
     @property
     def held(self) -> int:
+        """How many questions hold a place now."""
         with self._lock:
             return self._held
 

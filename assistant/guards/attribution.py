@@ -22,6 +22,8 @@ _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 @dataclass(frozen=True)
 class Attribution:
+    """An answer with only valid citation markers, what it cites, and what each one supports."""
+
     text: str  # the answer with valid [n] markers only
     cited: tuple[int, ...]  # passage numbers cited, ascending
     support: dict[int, str]  # passage number -> first answer sentence it supports
@@ -171,6 +173,7 @@ def _with_markers(sentence: str, numbers: list[int]) -> str:
 
 
 def sentences_to_embed(answer: str) -> Sequence[str]:
+    """The answer's sentences without citation markers, in the order `attribute` expects."""
     return [strip_markers(s) for s in split_sentences(answer)]
 
 

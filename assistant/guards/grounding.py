@@ -21,6 +21,7 @@ _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
 
 
 def word_count(text: str) -> int:
+    """The number of words in `text`."""
     return len(re.findall(r"\w+", text))
 
 

@@ -67,12 +67,14 @@ class LinkGuard:
         self._pending = ""
 
     def feed(self, piece: str) -> str:
+        """Take the next streamed piece; return the defused text up to its last whitespace."""
         self._pending += piece
         cut = max(self._pending.rfind(" "), self._pending.rfind("\n")) + 1
         ready, self._pending = self._pending[:cut], self._pending[cut:]
         return self._defuse(ready)
 
     def flush(self) -> str:
+        """Defused text still held back, at the end of the stream."""
         ready, self._pending = self._pending, ""
         return self._defuse(ready)
 

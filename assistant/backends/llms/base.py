@@ -8,6 +8,8 @@ from typing import Protocol, TypedDict
 
 
 class Message(TypedDict):
+    """One chat message: its role (system, user or assistant) and its text."""
+
     role: str
     content: str
 

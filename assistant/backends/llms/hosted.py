@@ -26,6 +26,8 @@ NO_KEY = "not-needed"  # compatible servers without auth still need a non-empty 
 
 @dataclass(frozen=True)
 class HostedConfig:
+    """What a hosted profile connects with: model, endpoint, key and how long to wait."""
+
     profile: str
     model: str
     base_url: str | None
@@ -35,6 +37,7 @@ class HostedConfig:
     max_retries: int = 2
 
     def key(self) -> str:
+        """The API key to send; servers that need none still get a non-empty one."""
         return self.api_key.get_secret_value() if self.api_key else NO_KEY
 
 
@@ -116,6 +119,7 @@ class OpenAICompatibleChatModel(_HostedChatModel):
         stop: Sequence[str] = (),
         on_usage: UsageCallback | None = None,
     ) -> Iterator[str]:
+        """Stream the reply from chat completions; a stream that ends unfinished is an error."""
         import httpx
         import openai
 
@@ -169,6 +173,7 @@ class AnthropicChatModel(_HostedChatModel):
         stop: Sequence[str] = (),
         on_usage: UsageCallback | None = None,
     ) -> Iterator[str]:
+        """Stream the reply from the Messages API; the model's default temperature applies."""
         import anthropic
         import httpx
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def gpu_offload_supported() -> bool:
+    """Whether the installed llama.cpp was built to offload layers to a GPU."""
     import llama_cpp
 
     return bool(llama_cpp.llama_supports_gpu_offload())
@@ -67,14 +68,17 @@ class LlamaCppChatModel:
 
     @property
     def backend(self) -> str:
+        """The profile name users chose this model by."""
         return self._backend
 
     @property
     def model(self) -> str:
+        """The model's id: the one given, else the GGUF file's stem."""
         return self._id
 
     @property
     def gpu_layers(self) -> int:
+        """Layers to offload: as set, else all (-1) where llama.cpp supports a GPU, else none."""
         return resolve_gpu_layers(self._requested_gpu_layers)
 
     @property
@@ -88,6 +92,7 @@ class LlamaCppChatModel:
         return f"GPU ({probe.gpu_layers} of {probe.layers} layers)"
 
     def warm_up(self) -> None:
+        """Load the model now, so the first question does not wait for it."""
         self._load()
 
     def check_build(self) -> ProbeResult | None:

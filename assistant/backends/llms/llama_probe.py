@@ -45,6 +45,8 @@ class LlamaBuildError(BackendUnavailableError):
 
 @dataclass(frozen=True)
 class ProbeResult:
+    """What a probe found: whether a prompt ran, what happened, the fix if not, speeds, layers."""
+
     ok: bool
     detail: str  # what happened, in words
     fix: str | None = None
@@ -80,6 +82,7 @@ def explain_exit(returncode: int, model: Path, stderr: str) -> ProbeResult:
 
 
 def child_command(model: Path, gpu_layers: int) -> list[str]:
+    """The command that runs the probe in a child Python process."""
     return [
         sys.executable,
         "-m",
@@ -116,6 +119,7 @@ def build_identity() -> str:
 
 
 def probe_key(model: Path, gpu_layers: int) -> str:
+    """Names a remembered probe: changes with the model file, the offload setting and the build."""
     stat = model.stat()
     text = f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{gpu_layers}|{build_identity()}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -147,6 +151,7 @@ def probe_cached(model: Path, gpu_layers: int, cache_dir: Path) -> ProbeResult:
 
 
 def ensure_llama_runs(model: Path, gpu_layers: int, cache_dir: Path) -> ProbeResult:
+    """The probe's pass, remembered or fresh; a failure raises `LlamaBuildError` with the fix."""
     result = probe_cached(model, gpu_layers, cache_dir)
     if not result.ok:
         raise LlamaBuildError(f"{result.detail}; {result.fix}" if result.fix else result.detail)
