@@ -79,6 +79,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def id(self) -> str:
+        """The model's name, recorded in the index manifest."""
         return self._id
 
     def dimension(self) -> int:
@@ -128,9 +129,11 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"could not load the embedder from {self._path}: {exc}") from exc
 
     def warm_up(self) -> None:
+        """Load the model now (and export ONNX on first use), so the first question does not wait."""
         self.embed(["warm up"])
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """One normalised float32 row per text, through ONNX Runtime when it is in use."""
         if not texts:
             return np.zeros((0, self.dimension()), dtype=np.float32)
         encoder = self._fast_encoder()

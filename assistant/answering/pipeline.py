@@ -69,6 +69,8 @@ FOUND_NO_ANSWER = "the model found no answer"
 
 @dataclass(frozen=True)
 class AnswerOptions:
+    """The answering knobs from settings: passages, relevance and attribution thresholds, context, reply length."""
+
     top_k: int = 4
     min_relevance: float = 0.33
     attribution_threshold: float = 0.45
@@ -158,11 +160,13 @@ class Assistant:
         return new
 
     def retrieve(self, query: str, top_k: int | None = None) -> list[Hit]:
+        """The `top_k` best passages for `query` (hybrid: dense and BM25)."""
         return self.retriever.retrieve(query, top_k or self.options.top_k)
 
     def ask(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
     ) -> Answer:
+        """The final `Answer` to `question`, without the streamed events."""
         return AnswerStream(self.stream(question, history, top_k)).answer()
 
     def stream(

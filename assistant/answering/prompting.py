@@ -18,6 +18,7 @@ from index.models import Hit
 
 @cache
 def template(name: str) -> str:
+    """The prompt template `name` (a .txt file in assistant/answering/prompts)."""
     return (
         resources.files("assistant.answering.prompts")
         .joinpath(f"{name}.txt")
@@ -63,12 +64,14 @@ def withhold_instructions(text: str) -> str:
 
 
 def passage_label(hit: Hit) -> str:
+    """Where a passage comes from, as shown to the user: title, section or page."""
     parts = [hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1], hit.chunk.location]
     return " — ".join(p for p in parts if p)
 
 
 def format_passages(texts: Sequence[str]) -> str:
     # No titles or paths in the context: small models echo such headers back as the answer.
+    """The numbered passages as the answer prompt lists them."""
     return "\n\n".join(
         f"[{n}] {' '.join(withhold_instructions(neutralise_control_tokens(text)).split())}"
         for n, text in enumerate(texts, start=1)
@@ -87,6 +90,7 @@ def answer_messages(question: str, passages: Sequence[str]) -> list[Message]:
 
 
 def condense_messages(question: str, history: Sequence[Message]) -> list[Message]:
+    """The messages that ask the model to rewrite a follow-up as a standalone question."""
     lines = [
         f"{turn['role'].capitalize()}: {' '.join(turn['content'].split())[:600]}"
         for turn in history[-4:]

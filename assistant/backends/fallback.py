@@ -30,6 +30,7 @@ class Restart:
 
     @property
     def note(self) -> str:
+        """What the user is told: which backend failed, why, and which one answered."""
         return f"{self.failed} failed ({self.reason}); answered by {self.next}"
 
 

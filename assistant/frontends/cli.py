@@ -97,6 +97,7 @@ def _stdin_lines() -> Iterator[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb ingest`: add, update and remove documents in the index."""
     from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
     from index.builder import ingest_paths
 
@@ -133,6 +134,7 @@ def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
 
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb retrieve`: the best passages for a query, without a model."""
     from assistant.wiring import build_embedder, build_retriever
 
     retriever = build_retriever(settings, build_embedder(settings))
@@ -209,6 +211,7 @@ def _render_final(answer: Any) -> str:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb ask`: a cited answer, streamed, or as one JSON object with --json."""
     from assistant.wiring import build_assistant
 
     assistant = build_assistant(settings, args.backend)
@@ -221,6 +224,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb eval`: the EVAL.md metrics over a question set."""
     from assistant.evaluation import evaluate, load_questions
     from assistant.wiring import build_assistant, build_embedder, build_retriever
 
@@ -249,6 +253,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb doctor`: what kb runs with and whether it works on this machine."""
     from assistant.doctor import diagnose, llama_build, render
 
     if args.llama:
@@ -264,6 +269,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb serve`: the web page."""
     from assistant.frontends.web import serve
 
     serve(settings, args.host or settings.web.host, args.port or settings.web.port)
@@ -271,6 +277,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb slack`: the Slack bot, over Socket Mode or HTTP events."""
     from assistant.frontends.slack import serve
 
     serve(settings, args.http, args.host, args.port or settings.slack.port)

@@ -43,6 +43,8 @@ _USE = re.compile(r"^\s*use\s+([\w.-]+)\s*$", re.IGNORECASE)
 
 @dataclass
 class SlackThread:
+    """One Slack thread's conversation: its backend and its history."""
+
     backend: str
     history: list[Message] = field(default_factory=list)
 
@@ -77,12 +79,15 @@ class LruMap(Generic[K, V]):
 
 
 class RateLimiter:
+    """At most `per_minute` questions per user in any minute."""
+
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic):
         self._limit, self._clock = per_minute, clock
         self._calls: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
     def allow(self, user: str) -> bool:
+        """True, and counted, when `user` may ask now."""
         now = self._clock()
         with self._lock:
             calls = self._calls.setdefault(user, deque())
@@ -108,6 +113,7 @@ class SlackBot:
     def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:
         # Slack re-sent it (the first delivery is being answered). Socket Mode's first delivery
         # says retry_attempt 0, which Bolt passes on as retry number "0": that one is new.
+        """False for retries, duplicates, bots, edits and other events kb must not answer."""
         if retry_num not in (None, "0"):
             return False
         if event.get("bot_id") or event.get("subtype"):  # bots, edits, deletions, joins
@@ -115,6 +121,7 @@ class SlackBot:
         return self.deliveries.first_time((event.get("channel"), event.get("ts")))
 
     def handle(self, event: dict[str, Any], client: WebClient) -> None:
+        """Answer one mention or DM in its thread (or switch the thread's backend)."""
         channel, user = event["channel"], event.get("user", "")
         thread_ts = event.get("thread_ts") or event["ts"]
         text = _MENTION.sub("", event.get("text", "")).strip()

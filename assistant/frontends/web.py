@@ -61,6 +61,7 @@ def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
 
 
 def build_web_ui(parts: PageParts) -> gr.Blocks:
+    """The Gradio page: chat, backend picker, sources, uploads and status line."""
     with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
         convo = gr.State(Conversation(parts.pool.default))
         gr.Markdown("## kb: ask your documents", elem_id="kb-title")
@@ -168,6 +169,7 @@ def _wire_chat(
 
 
 def is_loopback(host: str) -> bool:
+    """True when `host` only listens on this machine (no login needed)."""
     if host == "localhost":
         return True
     try:
@@ -217,6 +219,7 @@ def launch(
 
 
 def build_page_parts(settings: Settings) -> PageParts:
+    """What the page needs, built from settings: assistant, backend pool, library."""
     from assistant.wiring import build_assistant, build_library, build_pool
 
     pool = build_pool(settings)
@@ -243,6 +246,7 @@ def check_local_builds(pool: ChatModelPool) -> None:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
+    """Serve the page on `host`:`port` until interrupted."""
     auth = page_auth(settings, host)  # before loading models: refuse fast
     parts = build_page_parts(settings)
     check_local_builds(parts.pool)

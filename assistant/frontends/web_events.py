@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Conversation:
+    """One browser tab's conversation: its backend, history and answers."""
+
     backend: str
     history: list[Message] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
@@ -55,6 +57,7 @@ def _device(model: object) -> str:
 
 
 def status_line(parts: PageParts, backend: str) -> str:
+    """The line under the title: documents, chunks, model and where it runs."""
     stats = parts.library.stats()
     model = parts.pool.router(backend)("", []).chain[0]
     name = "routed per question" if backend == AUTO else model.model
@@ -124,6 +127,7 @@ def _remember(convo: Conversation, answer: Answer) -> None:
 def switch_backend(
     parts: PageParts, name: str, convo: Conversation
 ) -> tuple[str, Conversation, str]:
+    """Switch this conversation's backend, or say why it is unavailable."""
     choice = parts.pool.choice(name)
     if not choice.available:
         gr.Warning(f"{choice.label} is unavailable: {choice.reason}")
@@ -147,6 +151,7 @@ def add_documents(
 
 
 def open_document(parts: PageParts, key: str) -> str:
+    """The document a source link points to, its cited span marked."""
     try:
         source, start, end = render.parse_open_key(key)
         title, text = parts.library.document_text(source)

@@ -21,6 +21,7 @@ _MARKER = re.compile(r"\[(\d+)\]")
 
 
 def source_id(turn: int, n: int) -> str:
+    """The HTML id of source `n` under answer `turn`, the target of its citation links."""
     return f"kb-src-{turn}-{n}"
 
 
@@ -126,12 +127,15 @@ def document_html(title: str | None, source: str, text: str, start: int, end: in
 
 
 def parse_open_key(key: str) -> tuple[str, int, int]:
+    """(source, start, end) from a source link's key."""
     source, start, end = key.rsplit("|", 2)
     return source, int(start), int(end)
 
 
 @dataclass(frozen=True)
 class StatusFacts:
+    """What the status line shows."""
+
     documents: int
     chunks: int
     model: str
@@ -140,6 +144,7 @@ class StatusFacts:
 
 
 def status_markdown(facts: StatusFacts) -> str:
+    """The status line as Markdown."""
     mode = (
         "hosted backends enabled"
         if facts.hosted_enabled

@@ -37,10 +37,14 @@ class ChatModel(Protocol):
     to `on_usage` once the reply is complete."""
 
     @property
-    def backend(self) -> str: ...
+    def backend(self) -> str:
+        """The profile's name (`local`, `openai`, ...), shown with every answer."""
+        ...
 
     @property
-    def model(self) -> str: ...
+    def model(self) -> str:
+        """The model's name, shown with every answer."""
+        ...
 
     def stream(
         self,
@@ -50,7 +54,9 @@ class ChatModel(Protocol):
         temperature: float,
         stop: Sequence[str] = (),
         on_usage: UsageCallback | None = None,
-    ) -> Iterator[str]: ...
+    ) -> Iterator[str]:
+        """The reply to `messages`, piece by piece; `on_usage` gets the token counts at the end."""
+        ...
 
 
 def complete(
