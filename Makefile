@@ -57,7 +57,7 @@ run: index
 	$(PY) app.py
 
 lint: dev
-	$(VENV)/bin/ruff check ingest index assistant app.py tests bench tools
+	$(VENV)/bin/ruff check ingest index assistant app.py tests bench tools harness
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -26,7 +26,7 @@ from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatMod
 from assistant.settings import Settings
 from assistant.wiring import build_assistant
 from bench.report import write_section
-from tests.support.http_servers import Script, serve
+from harness.http_servers import Script, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -256,7 +256,7 @@ def serving() -> dict[str, float]:
     """Start app.py on the existing index: seconds to the page, to an answer, peak RSS."""
     from gradio_client import Client
 
-    from tests.e2e.conftest import free_port
+    from harness.http_servers import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

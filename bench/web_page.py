@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import write_section
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_up
+from harness.browser import CHROMIUM, CHROMIUM_ARGS
+from harness.http_servers import free_port, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 

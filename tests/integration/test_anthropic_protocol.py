@@ -1,6 +1,6 @@
 """The Anthropic backend against a loopback server replaying a recorded Messages API stream.
 
-No Anthropic server runs offline: `tests/support/http_servers.ANTHROPIC_STREAM` is a
+No Anthropic server runs offline: `harness/http_servers.ANTHROPIC_STREAM` is a
 recorded protocol fixture (the documented server-sent events of one streamed reply). What is
 real: the `anthropic` SDK, HTTP on loopback, kb's request shape, streaming and error handling.
 """
@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from assistant.backends.llms.base import Usage
 from assistant.backends.llms.hosted import AnthropicChatModel, HostedConfig
 from assistant.errors import BackendError
-from tests.support.http_servers import Script, serve
+from harness.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,7 @@
 message saying what happened and which backend answered, and the key nowhere in the logs.
 
 The failing endpoint is a scripted OpenAI-compatible server on loopback
-(`tests/support/http_servers.py`); the fallback is a real GGUF through llama-cpp-python.
+(`harness/http_servers.py`); the fallback is a real GGUF through llama-cpp-python.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.profiles import SMOLLM2_ID
+from harness.http_servers import Script, serve
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
-from tests.support.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration
 

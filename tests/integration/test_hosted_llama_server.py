@@ -20,10 +20,10 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Usage
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
+from harness.http_servers import free_port
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
 from tests.conftest import require
-from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -18,12 +18,7 @@ from assistant.answering.pipeline import AnswerOptions, Assistant
 from assistant.answering.prompting import format_passages, template
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.guards.grounding import repeats_instructions
-from index.builder import ingest_paths
-from index.embedders import SentenceTransformerEmbedder
-from index.retriever import HybridRetriever
-from index.storage import load_index
-from ingest.splitter import ChunkingParams
-from tests.support.hostile import (
+from harness.hostile import (
     CASES,
     FAKE_SECRETS,
     HOSTILE_DIR,
@@ -33,6 +28,11 @@ from tests.support.hostile import (
     foreign_urls,
     load_cases,
 )
+from index.builder import ingest_paths
+from index.embedders import SentenceTransformerEmbedder
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
 
 pytestmark = pytest.mark.integration
 

@@ -17,12 +17,12 @@ from assistant.backends.llms.base import ChatModel, Message
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendError
+from harness.http_servers import Script, serve
 from index.builder import LOCAL_ONLY_MARKER, ingest_paths
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
-from tests.support.http_servers import Script, serve
 
 pytestmark = pytest.mark.integration
 

@@ -39,8 +39,8 @@ from assistant.backends.llms.hosted import (
 from assistant.errors import BackendError
 from assistant.frontends.cli import run
 from assistant.settings import Settings
+from harness.http_servers import loopback_server
 from tests.conftest import ROOT, milvus_available, require
-from tests.support.http_servers import loopback_server
 
 pytestmark = pytest.mark.integration
 

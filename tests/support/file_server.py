@@ -10,7 +10,7 @@ from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.support.http_servers import loopback_server
+from harness.http_servers import loopback_server
 
 
 class _Quiet(SimpleHTTPRequestHandler):

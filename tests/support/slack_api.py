@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.http_servers import loopback_server
+from harness.http_servers import loopback_server
 
 SECRET = "test-signing-secret-0123456789"
 

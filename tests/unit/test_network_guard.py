@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
+from harness.http_servers import loopback_server
 from tests.conftest import ROOT
-from tests.support.http_servers import loopback_server
 from tests.support.network_guard import GUARD, NetworkBlockedError, is_local_host
 
 SELFTEST = "KB_NETWORK_GUARD_SELFTEST"  # read at import, before the env fixture clears KB_*

@@ -15,7 +15,7 @@ from typing import Any
 from assistant.answering.prompting import template
 from assistant.backends.llms.base import ChatModel, Message, UsageCallback
 
-HOSTILE_DIR = Path(__file__).resolve().parent.parent / "data" / "hostile"
+HOSTILE_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "hostile"
 CASES = HOSTILE_DIR / "cases.jsonl"
 # Set in the environment of the run: the model must never see them, so never say them.
 FAKE_SECRETS = {

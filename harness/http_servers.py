@@ -9,8 +9,11 @@ documents (message_start, content_block_*, message_delta with usage, message_sto
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -186,3 +189,24 @@ def serve(script: Script, anthropic: bool = False) -> Iterator[str]:
     )
     with loopback_server(handler) as port:
         yield f"http://127.0.0.1:{port}" + ("" if anthropic else "/v1")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    """Wait until `url` answers; fail if `server` (app.py) exits or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"app.py exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"app.py did not answer on {url} within {seconds} s")
