@@ -9,9 +9,9 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, KbError
@@ -20,6 +20,25 @@ from assistant.log_redaction import redact_logs
 from assistant.settings import Settings
 from assistant.wiring import enforce_offline
 from index.lock import DEFAULT_WAIT_S
+
+if TYPE_CHECKING:  # the commands import these when they run, to keep `kb --help` fast
+    from assistant.answering.models import Answer, AnswerJson, Evidence
+    from assistant.answering.pipeline import Assistant
+    from assistant.backends.llms.base import Message
+    from index.models import Hit
+
+
+class HitJson(TypedDict):
+    """One passage in `kb retrieve --json` (EVAL.md)."""
+
+    rank: int
+    score: float
+    text: str
+    source: str
+    title: str | None
+    location: str | None
+    similarity: float | None
+
 
 log = logging.getLogger("kb")
 
@@ -85,7 +104,7 @@ BACKEND_HELP = (
 )
 
 
-def _print_json(obj: Any) -> None:
+def _print_json(obj: AnswerJson | list[HitJson] | Mapping[str, object]) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
 
@@ -120,7 +139,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _hit_json(rank: int, hit: Any) -> dict[str, Any]:
+def _hit_json(rank: int, hit: Hit) -> HitJson:
     chunk = hit.chunk
     return {
         "rank": rank,
@@ -154,7 +173,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
+def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Message]]]:
     if args.question != "-":
         yield args.question, []
         return
@@ -168,7 +187,7 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Any]]]:
             ) from exc
 
 
-def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
+def _print_streamed(assistant: Assistant, question: str, history: list[Message]) -> None:
     from assistant.answering.events import AnswerStream
     from assistant.answering.models import Evidence
     from assistant.backends.fallback import Restart
@@ -185,7 +204,7 @@ def _print_streamed(assistant: Any, question: str, history: list[Any]) -> None:
     print(_render_final(stream.answer()))
 
 
-def _render_evidence(evidence: Any) -> str:
+def _render_evidence(evidence: Evidence) -> str:
     """What the documents say, printed before the model has read its prompt."""
     if not evidence.quotes:
         return ""
@@ -193,7 +212,7 @@ def _render_evidence(evidence: Any) -> str:
     return "\n".join(["What the documents say:", *quotes, ""])
 
 
-def _render_final(answer: Any) -> str:
+def _render_final(answer: Answer) -> str:
     lines = [""]
     if answer.refused or answer.note:
         lines += ["", f"kb: {answer.text}" if answer.refused else f"kb: note: {answer.note}"]
