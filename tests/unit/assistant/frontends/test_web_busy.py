@@ -2,11 +2,13 @@
 questions pile up; one past the limit is answered "busy" at once, in the chat and in `/ask`."""
 
 import dataclasses
+import re
 import threading
 from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import gradio as gr
 import pytest
 
 from assistant.backends.llms.base import Message
@@ -19,6 +21,7 @@ from tests.unit.assistant.conftest import make_page_parts
 
 QUESTION = "Is self-hosting cheaper at high volumes?"
 LIMIT = 2
+BAD_HISTORY = 'history: expected [{"role": "user" or "assistant", "content": text}]'
 
 
 class BlockingScript:
@@ -134,7 +137,8 @@ def test_ask_takes_the_conversation_so_far(parts: events.PageParts, script: Bloc
     ]
     reply = events.ask_api(parts, "And why?", None, history)
     assert reply["busy"] is False and reply["query"] != "And why?"  # condensed with the history
-    with pytest.raises(Exception, match="history"):
+    # gr.Error is what Gradio shows the API caller as the reason, not a server error
+    with pytest.raises(gr.Error, match=re.escape(BAD_HISTORY)):
         events.ask_api(parts, "And why?", None, [{"role": "system"}])  # type: ignore[typeddict-item]
 
 
