@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.evidence import choose_evidence, evidence_text
-from assistant.answering.models import Evidence
+from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.errors import ConfigurationError
 from assistant.guards.refusal import says_it_does_not_know
@@ -93,6 +93,8 @@ class _Tally:
     answer_ok: list[bool] = field(default_factory=list)
     refusal_ok: list[bool] = field(default_factory=list)
     citation_ok: list[bool] = field(default_factory=list)
+    cited_passages: list[int] = field(default_factory=list)  # per scored answer, distinct
+    cited_gold: list[int] = field(default_factory=list)  # of those, the ones holding a snippet
     over_refused: list[bool] = field(default_factory=list)
     evidence_ok: list[bool] = field(default_factory=list)
     evidence_s: list[float] = field(default_factory=list)
@@ -132,6 +134,39 @@ def retrieved_evidence(retriever: HybridRetriever, item: dict[str, Any], top_k: 
     return Evidence(quotes, time.perf_counter() - started)
 
 
+def cited_gold_passages(answer: Answer, item: dict[str, Any]) -> dict[str, list[int]] | None:
+    """The passage numbers an answer cites, and those holding a gold snippet (EVAL.md's hit
+    rule); None for a question the citation metrics leave out (refused, or no gold snippets)."""
+    snippets = item.get("gold_snippets") or []
+    if answer.refused or item["type"] == "unanswerable" or not snippets:
+        return None
+    cited = {c.n: c.hit for c in answer.citations}  # a passage cited twice counts once
+    return {
+        "cited_passages": sorted(cited),
+        "cited_gold": sorted(n for n, hit in cited.items() if is_hit(hit.chunk.text, snippets)),
+    }
+
+
+def _score_citations(answer: Answer, item: dict[str, Any], tally: _Tally) -> dict[str, Any]:
+    """citation_precision/recall inputs; the row fields are absent when the question is left out."""
+    cited = cited_gold_passages(answer, item)
+    if cited is None:
+        return {}
+    tally.cited_passages.append(len(cited["cited_passages"]))
+    tally.cited_gold.append(len(cited["cited_gold"]))
+    return cited
+
+
+def citation_metrics(cited_passages: list[int], cited_gold: list[int]) -> dict[str, float | None]:
+    """Micro precision (gold cited passages / cited passages, over the whole set) and recall
+    (share of scored answers citing at least one gold passage; no citations counts as a miss)."""
+    cited = sum(cited_passages)
+    return {
+        "citation_precision": round(sum(cited_gold) / cited, 4) if cited else None,
+        "citation_recall": share([gold > 0 for gold in cited_gold]),
+    }
+
+
 def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> dict[str, Any]:
     answer = assistant.ask(item["question"], item.get("history") or [])
     if item["type"] != "unanswerable":
@@ -161,6 +196,7 @@ def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> 
         "note": answer.note,
         "citations": [c.n for c in answer.citations],
         "total_s": answer.timings["total_s"],
+        **_score_citations(answer, item, tally),
     }
 
 
@@ -215,6 +251,9 @@ def _metrics(
         "answer_ok": share(tally.answer_ok) if answers else None,
         "refusal_ok": share(tally.refusal_ok) if answers else None,
         "citation_ok": share(tally.citation_ok) if answers else None,
+        # kb's addition: do the cited passages hold a gold snippet (citation_ok cannot fail);
+        # None under --no-answers, as nothing was cited
+        **citation_metrics(tally.cited_passages, tally.cited_gold),
         # kb's addition: answerable questions kb declined (a quote may still hold the answer)
         "answerable_refused": share(tally.over_refused) if answers else None,
         # kb's addition: answerable questions whose evidence, shown first, holds the answer terms

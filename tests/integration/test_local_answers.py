@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from assistant.answering.pipeline import Assistant
+from assistant.evaluation import cited_gold_passages
 from tests.conftest import DEV_SET
 
 if TYPE_CHECKING:
@@ -45,6 +46,8 @@ def test_dev_question_answered_with_valid_citations(
         assert answer.refused
     else:
         assert answer.citations and not answer.refused
+        # a cited passage holds a gold snippet (citation_ok alone cannot fail: see evaluation)
+        assert (cited_gold_passages(answer, item) or {}).get("cited_gold"), answer.citations
         assert answer.backend == "local" and answer.timings["first_token_s"] is not None
 
 

@@ -11,6 +11,7 @@ from assistant.frontends.cli import run
 HIT_KEYS = {"rank", "score", "text", "source", "title", "location"}
 ASK_KEYS = {"question", "answer", "citations", "backend", "model", "timings"}
 METRICS = {"hit@1", "hit@3", "hit@5", "mrr@10", "answer_ok", "refusal_ok", "citation_ok", "latency"}
+CITATION_METRICS = {"citation_precision", "citation_recall"}  # kb's additions
 
 
 @pytest.fixture
@@ -103,13 +104,19 @@ def test_eval_reports_every_metric(workspace: Path, capsys: pytest.CaptureFixtur
     (workspace / "q.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
     code, out, _ = _run(capsys, "eval", "q.jsonl", "--json")
     metrics = json.loads(out)
-    assert code == 0 and set(metrics) >= METRICS
-    assert metrics["hit@1"] == 1.0 and metrics["citation_ok"] == 1.0 and metrics["answer_ok"] == 1.0
+    assert code == 0 and set(metrics) >= METRICS | CITATION_METRICS
+    assert metrics["hit@1"] == 1.0 and metrics["answer_ok"] == 1.0
+    # the fake model cites passage [1], which holds the gold snippet
+    assert metrics["citation_precision"] == 1.0 and metrics["citation_recall"] == 1.0
+    assert metrics["per_question"][0]["cited_gold"] == [1]
     assert metrics["answerable_refused"] == 0.0
     assert metrics["by_type"]["fact"] == {"questions": 1, "hit@5": 1.0, "ok": 1.0}
     assert metrics["by_type"]["unanswerable"]["hit@5"] is None
     code, out, _ = _run(capsys, "eval", "q.jsonl", "--json", "--no-answers")
-    assert json.loads(out)["answer_ok"] is None
+    metrics = json.loads(out)
+    assert metrics["answer_ok"] is None and metrics["citation_precision"] is None
+    code, out, _ = _run(capsys, "eval", "q.jsonl")
+    assert "citation_precision: 1.0" in out and "citation_recall: 1.0" in out
 
 
 def test_errors_exit_1_with_the_next_step(
