@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from assistant.backends.pricing import usage_text
-from assistant.errors import ConfigurationError, KbError
+from assistant.errors import ConfigurationError, IngestError, KbError
 from assistant.frontends import cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings
@@ -43,10 +43,54 @@ class HitJson(TypedDict):
 log = logging.getLogger("kb")
 
 
+def _at_least(minimum: float, kind: type[int] | type[float]) -> Callable[[str], float]:
+    """An argparse type: a number of `kind`, `minimum` or more (argparse names the option)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} is below {minimum:g}")
+        return value
+
+    return parse
+
+
+def _question(text: str) -> str:
+    """An argparse type: a question with something in it."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the question is empty")
+    return text
+
+
+POSITIVE = _at_least(1, int)
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    port = int(_at_least(1, int)(text))
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is above 65535")
+    return port
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"kb {version('kb')}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "kb (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kb", description="Ask questions about your documents, with citations."
     )
+    parser.add_argument("--version", action="version", version=_version())
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
     commands = parser.add_subparsers(dest="command", required=True)
     ingest = commands.add_parser("ingest", help="build or update the index")
@@ -54,20 +98,26 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--rebuild", action="store_true", help="start a new index from scratch")
     ingest.add_argument(
         "--wait",
-        type=float,
+        type=_at_least(0, float),
         default=DEFAULT_WAIT_S,
         metavar="SECONDS",
         help="how long to wait for another ingest of the same index before giving up "
         f"(default {DEFAULT_WAIT_S:.0f}; 0 refuses at once)",
     )
     retrieve = commands.add_parser("retrieve", help="show the passages found for a question")
-    retrieve.add_argument("question", help="the question, or - to read one per line from stdin")
-    retrieve.add_argument("--top-k", type=int, default=5)
+    retrieve.add_argument(
+        "question", type=_question, help="the question, or - to read one per line from stdin"
+    )
+    retrieve.add_argument("--top-k", type=POSITIVE, default=5, help="passages to show (1 or more)")
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
     ask = commands.add_parser("ask", help="answer a question with citations")
-    ask.add_argument("question", help="the question, or - to read JSON Lines from stdin")
+    ask.add_argument(
+        "question", type=_question, help="the question, or - to read JSON Lines from stdin"
+    )
     ask.add_argument("--backend", default=None, help=BACKEND_HELP)
-    ask.add_argument("--top-k", type=int, default=None, help="passages given to the model")
+    ask.add_argument(
+        "--top-k", type=POSITIVE, default=None, help="passages given to the model (1 or more)"
+    )
     ask.add_argument("--json", action="store_true", help="machine-readable output")
     evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
     evaluate.add_argument("file", type=Path)
@@ -90,11 +140,13 @@ def _parser() -> argparse.ArgumentParser:
     slack = commands.add_parser("slack", help="run the Slack bot (Socket Mode, or --http)")
     slack.add_argument("--http", action="store_true", help="Events API over HTTP instead")
     slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
-    slack.add_argument("--port", type=int, default=None, help="--http: port (default 3000)")
+    slack.add_argument("--port", type=_port, default=None, help="--http: port (default 3000)")
     cli_models.add_parser(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--port", type=_port, default=None)
+    for sub in commands.choices.values():  # so that a stray option gets its command's usage
+        sub.set_defaults(command_parser=sub)
     return parser
 
 
@@ -120,6 +172,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
     from index.builder import ingest_paths
 
+    missing = [str(path.resolve()) for path in args.paths if not path.exists()]
+    if missing:  # a typo must not look like "nothing changed"
+        raise IngestError(f"no such file or folder: {', '.join(missing)}")
     paths = args.paths or settings.ingest.paths
     report = ingest_paths(
         paths,
@@ -342,7 +397,9 @@ def run(argv: list[str] | None = None) -> int:
     """Parse `argv`, run the command, return the exit code (EVAL.md)."""
     enforce_offline()  # before any command imports Hugging Face or Gradio
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         stream=sys.stderr,

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -182,3 +183,44 @@ def test_doctor_says_where_the_vectors_are(
     _run(capsys, "ingest")
     _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")  # 1: no GGUF in this folder
     assert json.loads(out)["index"]["store"] == {"kind": "faiss", "search": "exact"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["retrieve", "q", "--top-k", "-3"], "argument --top-k: -3 is below 1"),
+        (["retrieve", "q", "--top-k", "0"], "argument --top-k: 0 is below 1"),
+        (["ask", "q", "--top-k", "many"], "argument --top-k: 'many' is not a whole number"),
+        (["ingest", "--wait", "-5"], "argument --wait: -5 is below 0"),
+        (["retrieve", "   "], "argument question: the question is empty"),
+        (["ask", ""], "argument question: the question is empty"),
+        (["serve", "--port", "70000"], "argument --port: 70000 is above 65535"),
+        (["ingest", "x", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_input_is_a_usage_error_naming_it(
+    workspace: Path, capsys: pytest.CaptureFixture[str], argv: list[str], named: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(argv)
+    _, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert named in err and "Traceback" not in err
+    assert err.startswith(f"usage: kb {argv[0]}")  # the subcommand's own usage
+    assert not (workspace / ".kb").exists()  # nothing was done
+
+
+def test_a_path_that_does_not_exist_exits_1_with_its_name(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(capsys, "ingest", "corpus", "no-such-folder")
+    assert code == 1 and out == ""
+    assert err.strip() == f"kb: error: no such file or folder: {workspace / 'no-such-folder'}"
+    assert not (workspace / ".kb").exists()
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(["--version"])
+    assert exited.value.code == 0
+    assert re.fullmatch(r"kb \d+\.\d+\.\d+\n", capsys.readouterr().out)
