@@ -220,7 +220,7 @@ def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict
                 chunks = [replace(c, meta={**c.meta, "local_only": "true"}) for c in chunks]
             results[source] = (digest, chunks, local)
         except IngestError as exc:
-            log.warning("skipped %s", exc)
+            log.info("skipped %s", exc)  # the report carries it to the user, once
             report.failed.append((source, str(exc).removeprefix(f"{source}: ")))
     return results
 

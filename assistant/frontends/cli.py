@@ -256,7 +256,10 @@ def _print_streamed(assistant: Assistant, question: str, history: list[Message])
         else:
             sys.stdout.write(event)
             sys.stdout.flush()
-    print(_render_final(stream.answer()))
+    answer = stream.answer()
+    print(_render_final(answer))
+    if answer.route:  # a note about the answer, not part of it
+        print(f"kb: route: {answer.route}", file=sys.stderr)
 
 
 def _render_evidence(evidence: Evidence) -> str:
@@ -277,8 +280,6 @@ def _render_final(answer: Answer) -> str:
             + (f" — {c.hit.chunk.location}" if c.hit.chunk.location else "")
             for c in answer.citations
         ]
-    if answer.route:
-        lines.append(f"kb: route: {answer.route}")
     spent = usage_text(answer.usage, "; ", detailed=False)
     lines.append(f"\n({answer.backend}: {answer.model}; {answer.timings['total_s']:.1f} s{spent})")
     return "\n".join(lines)
@@ -406,6 +407,8 @@ def run(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    if not args.verbose:  # pypdf warns about each flaw it repairs; kb reports what it skipped
+        logging.getLogger("pypdf").setLevel(logging.ERROR)
     redact_logs()
     try:
         settings = _load_settings()

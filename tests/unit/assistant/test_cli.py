@@ -2,12 +2,16 @@
 
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from assistant.frontends.cli import run
+from tests.conftest import ROOT
 
 HIT_KEYS = {"rank", "score", "text", "source", "title", "location"}
 ASK_KEYS = {"question", "answer", "citations", "backend", "model", "timings"}
@@ -224,3 +228,31 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         run(["--version"])
     assert exited.value.code == 0
     assert re.fullmatch(r"kb \d+\.\d+\.\d+\n", capsys.readouterr().out)
+
+
+def test_the_routing_note_goes_to_stderr_not_among_the_answer(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_LLM__PRIVATE", "fake")
+    monkeypatch.setenv("KB_LLM__FALLBACK", '["fake"]')
+    _run(capsys, "ingest")
+    code, out, err = _run(capsys, "ask", "Is it cheaper? Mail ann@example.com", "--backend", "auto")
+    assert code == 0 and "route" not in out and "Sources:" in out
+    assert "kb: route: kept on fake" in err
+
+
+def test_a_skipped_file_is_reported_once_without_library_chatter(workspace: Path) -> None:
+    """In a child process, so that the CLI's own logging setup is the one in force."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.fake_kb", "ingest"],
+        cwd=workspace,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    mentions = [line for line in done.stderr.splitlines() if "broken.pdf" in line]
+    assert mentions == [mentions[0]] and mentions[0].startswith("kb: skipped corpus/broken.pdf")
+    assert "EOF marker" not in done.stderr and "WARNING" not in done.stderr
