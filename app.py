@@ -6,7 +6,7 @@ import sys
 
 from assistant.errors import KbError
 from assistant.log_redaction import redact_logs
-from assistant.settings import Settings
+from assistant.settings import load_settings
 from assistant.wiring import enforce_offline
 
 
@@ -23,7 +23,7 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per local request otherwise
     redact_logs()
     try:
-        settings = Settings()
+        settings = load_settings()
         serve(settings, args.host or settings.web.host, args.port or settings.web.port)
     except KbError as exc:
         print(f"kb: error: {exc}", file=sys.stderr)

@@ -6,7 +6,7 @@ Loaded once by entry points; components receive plain values, never this object.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -331,3 +331,35 @@ class Settings(BaseSettings):
         """Settings sources, first wins: arguments, environment, `.env`, `kb.yaml`, secret files."""
         yaml_settings = YamlConfigSettingsSource(settings_cls)
         return init_settings, env_settings, dotenv_settings, yaml_settings, file_secret_settings
+
+
+def load_settings() -> Settings:
+    """The settings, or a one-line `ConfigurationError` naming the setting, the value and the fix
+    (pydantic's and PyYAML's own errors are many lines, and a traceback for a bad value)."""
+    import yaml
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(map(_invalid, exc.errors()))) from None
+    except SettingsError as exc:  # a KB_* value that should be JSON (a list, an object) is not
+        raise ConfigurationError(
+            f"{exc}: a list or object setting takes JSON, e.g. KB_LLM__FALLBACK='[\"local\"]'"
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigurationError(f"kb.yaml is not valid YAML{where}: {problem}") from None
+
+
+def _invalid(error: Any) -> str:
+    """One pydantic error in a line: the setting, its variable, the value and what it should be."""
+    dotted = ".".join(str(part) for part in error["loc"])
+    variable = "KB_" + "__".join(str(part) for part in error["loc"]).upper()
+    return (
+        f"invalid setting {dotted} = {error.get('input')!r}: {error['msg']} "
+        f"(from {variable}, .env or kb.yaml)"
+    )

@@ -17,7 +17,7 @@ from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
 from assistant.frontends import cli_models
 from assistant.log_redaction import redact_logs
-from assistant.settings import Settings
+from assistant.settings import Settings, load_settings
 from assistant.wiring import enforce_offline
 from index.lock import DEFAULT_WAIT_S
 
@@ -371,17 +371,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 }
 
 
-def _load_settings() -> Settings:
-    from pydantic import ValidationError
-
-    try:
-        return Settings()
-    except ValidationError as exc:
-        raise ConfigurationError(
-            f"invalid settings (KB_* variables, .env or kb.yaml): {exc}"
-        ) from exc
-
-
 def _check_backend(
     parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
 ) -> None:
@@ -411,7 +400,7 @@ def run(argv: list[str] | None = None) -> int:
         logging.getLogger("pypdf").setLevel(logging.ERROR)
     redact_logs()
     try:
-        settings = _load_settings()
+        settings = load_settings()
         _check_backend(parser, args, settings)
         return COMMANDS[args.command](args, settings)
     except KbError as exc:

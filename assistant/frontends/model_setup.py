@@ -18,13 +18,13 @@ from assistant.backends.model_files import (
 )
 from assistant.errors import ModelFileError
 from assistant.log_redaction import redact_logs
-from assistant.settings import Settings
+from assistant.settings import load_settings
 from assistant.wiring import build_embedder, enforce_offline
 
 
 def prepare_embedder() -> None:
     """Load the configured embedder once, so its ONNX export (first use only) is made now."""
-    build_embedder(Settings()).embed(["warm up"])
+    build_embedder(load_settings()).embed(["warm up"])
 
 
 def main() -> None:

@@ -256,3 +256,31 @@ def test_a_skipped_file_is_reported_once_without_library_chatter(workspace: Path
     mentions = [line for line in done.stderr.splitlines() if "broken.pdf" in line]
     assert mentions == [mentions[0]] and mentions[0].startswith("kb: skipped corpus/broken.pdf")
     assert "EOF marker" not in done.stderr and "WARNING" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "yaml_text", "said"),
+    [
+        ("KB_LLM__FALLBACK", "local", None, "a list or object setting takes JSON"),
+        (None, None, "index:\n  dir: [unclosed\n", "kb.yaml is not valid YAML (line 3, column 1)"),
+        (None, None, "index:\n  candidates: -5\n", "invalid setting index.candidates = -5"),
+        ("KB_PROFILES__X__KIND", "nosuch", None, "unknown profile kind 'nosuch'"),
+    ],
+    ids=["not-json", "bad-yaml", "out-of-range", "unknown-kind"],
+)
+def test_a_bad_setting_is_one_line_naming_it(
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    value: str,
+    yaml_text: str | None,
+    said: str,
+) -> None:
+    if variable:
+        monkeypatch.setenv(variable, value)
+    if yaml_text:
+        (workspace / "kb.yaml").write_text(yaml_text)
+    code, out, err = _run(capsys, "retrieve", "anything")
+    assert code == 1 and out == ""
+    assert err.startswith("kb: error: ") and said in err and len(err.splitlines()) == 1
