@@ -5,6 +5,8 @@ Loaded once by entry points; components receive plain values, never this object.
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +19,8 @@ from pydantic_settings import (
 )
 
 from assistant.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
 
 # What `embedder.backend` and a profile's `kind` may name. The extension points
 # (`wiring.register_embedder`, `profiles.register_kind`) add to these; kb itself ships these.
@@ -341,7 +345,7 @@ def load_settings() -> Settings:
     from pydantic_settings import SettingsError
 
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         raise ConfigurationError("; ".join(map(_invalid, exc.errors()))) from None
     except SettingsError as exc:  # a KB_* value that should be JSON (a list, an object) is not
@@ -353,6 +357,17 @@ def load_settings() -> Settings:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigurationError(f"kb.yaml is not valid YAML{where}: {problem}") from None
+    _warn_unknown()
+    return settings
+
+
+def _warn_unknown() -> None:
+    """A misspelt setting is ignored by pydantic-settings; kb says so, with the closest name."""
+    from assistant.settings_check import read_sources, unknown_setting_warnings
+
+    yaml_data, dotenv = read_sources(Path("kb.yaml"), Path(".env"))
+    for warning in unknown_setting_warnings(Settings, os.environ, yaml_data, dotenv):
+        log.warning(warning)
 
 
 def _invalid(error: Any) -> str:
