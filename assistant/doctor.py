@@ -216,6 +216,12 @@ def _slack(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _unknown_profiles(settings: Settings) -> list[str]:
+    from assistant.backends.profiles import unknown_profile_names
+
+    return unknown_profile_names(settings)
+
+
 def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
     """`kb doctor`'s checks as nested dicts; `ok`: model, embedder, index and llama.cpp ready."""
     report: dict[str, Any] = {
@@ -236,8 +242,10 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "slack": _slack(settings),
     }
     chat, index = report["chat_model"], report["index"]
+    report["routing"]["unknown_profiles"] = _unknown_profiles(settings)
     report["ok"] = bool(
-        chat["exists"]
+        not report["routing"]["unknown_profiles"]
+        and chat["exists"]
         and chat.get("sha256_ok", True)
         and report["embedder"]["exists"]
         and index["built"]

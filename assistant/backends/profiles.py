@@ -189,8 +189,36 @@ def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel
     return KINDS[profile.kind](name, profile, settings)
 
 
+def unknown_profile_names(settings: Settings) -> list[str]:
+    """`llm.backend`, `llm.hosted`, `llm.private` and `llm.fallback` entries naming no profile."""
+    profiles = all_profiles(settings)
+    llm = settings.llm
+    named = {
+        "KB_LLM__BACKEND": [llm.backend],
+        "KB_LLM__HOSTED": [llm.hosted],
+        "KB_LLM__PRIVATE": [llm.private],
+        "KB_LLM__FALLBACK": list(llm.fallback),
+    }
+    allowed = {**profiles, AUTO: None, "hosted": None}
+    return [
+        f"{variable}={name!r}"
+        for variable, names in named.items()
+        for name in names
+        if name not in allowed and not (variable == "KB_LLM__BACKEND" and name == AUTO)
+    ]
+
+
+def check_profile_names(settings: Settings) -> None:
+    """A ConfigurationError naming every routing setting that names no profile."""
+    unknown = unknown_profile_names(settings)
+    if unknown:
+        known = ", ".join(all_profiles(settings))
+        raise ConfigurationError(f"no such profile: {'; '.join(unknown)} (profiles: {known})")
+
+
 def build_pool(settings: Settings) -> ChatModelPool:
     """Every profile, built on first use; `auto` listed first when a hosted one is usable."""
+    check_profile_names(settings)
     profiles = all_profiles(settings)
     choices = [availability(name, p) for name, p in profiles.items()]
     llm = settings.llm

@@ -371,16 +371,20 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 }
 
 
-def _check_backend(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings
-) -> None:
-    """An unknown --backend is a usage error (exit 2), though the names come from settings."""
-    from assistant.backends.profiles import all_profiles
+ANSWERING_COMMANDS = {"ask", "eval", "serve", "slack"}
+
+
+def _check_backend(args: argparse.Namespace, settings: Settings) -> None:
+    """An unknown --backend is a usage error (exit 2), though the names come from settings; a
+    routing setting naming no profile is an error (exit 1) before any command that answers."""
+    from assistant.backends.profiles import all_profiles, check_profile_names
 
     name = getattr(args, "backend", None)
     known = [*all_profiles(settings), "hosted", "auto"]
     if name is not None and name not in known:
-        parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")
+        args.command_parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")
+    if args.command in ANSWERING_COMMANDS:
+        check_profile_names(settings)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -401,7 +405,7 @@ def run(argv: list[str] | None = None) -> int:
     redact_logs()
     try:
         settings = load_settings()
-        _check_backend(parser, args, settings)
+        _check_backend(args, settings)
         return COMMANDS[args.command](args, settings)
     except KbError as exc:
         print(f"kb: error: {exc}", file=sys.stderr)

@@ -284,3 +284,16 @@ def test_a_bad_setting_is_one_line_naming_it(
     code, out, err = _run(capsys, "retrieve", "anything")
     assert code == 1 and out == ""
     assert err.startswith("kb: error: ") and said in err and len(err.splitlines()) == 1
+
+
+def test_a_routing_setting_naming_no_profile_is_an_error_in_ask_and_doctor(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_LLM__FALLBACK", '["fake", "nosuch"]')
+    code, out, err = _run(capsys, "ask", "Is it cheaper?")
+    assert code == 1 and out == ""
+    assert err.startswith("kb: error: no such profile: KB_LLM__FALLBACK='nosuch' (profiles: ")
+    code, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    report = json.loads(out)
+    assert report["routing"]["unknown_profiles"] == ["KB_LLM__FALLBACK='nosuch'"]
+    assert report["ok"] is False and code == 1
