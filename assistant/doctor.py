@@ -71,7 +71,50 @@ def _embedder(settings: Settings) -> dict[str, Any]:
 
         rejected = rejection(Path(path), Path(settings.embedder.onnx_dir))
         info["onnx"] = f"off: {rejected}" if rejected else "on (checked at first use)"
+    info["runtime"] = _embedder_runtime(settings, Path(path))
     return info
+
+
+def _embedder_runtime(settings: Settings, path: Path) -> str:
+    """Which runtime embeds, and why: ONNX Runtime on a CPU unless turned off or rejected."""
+    from index.embedders import pick_device
+    from index.onnx_encoder import onnx_path, rejection
+
+    device = pick_device(settings.embedder.device)
+    if device != "cpu":
+        return f"PyTorch on {device} (ONNX Runtime is used on a CPU only)"
+    if not settings.embedder.onnx:
+        return "PyTorch on cpu (KB_EMBEDDER__ONNX is off)"
+    rejected = rejection(path, Path(settings.embedder.onnx_dir))
+    if rejected:
+        return f"PyTorch on cpu (the ONNX export was rejected: {rejected})"
+    export = onnx_path(path, Path(settings.embedder.onnx_dir))
+    if export.is_file():
+        return f"ONNX Runtime on cpu ({export})"
+    return "ONNX Runtime on cpu, once exported at first use (`make model` does it now)"
+
+
+def _local_model_report(settings: Settings) -> dict[str, Any]:
+    """Each local profile's GGUF: where, how big, and whether it is the checked packaged file."""
+    from assistant.backends.model_files import is_verified
+    from assistant.backends.profiles import all_profiles
+
+    present = _local_model_files(settings)
+    report: dict[str, Any] = {}
+    for name, profile in all_profiles(settings).items():
+        if profile.kind not in ("local", "local-small"):
+            continue
+        path = present.get(name)
+        if path is None:
+            report[name] = {
+                "file": None,
+                "state": "missing: run `make model` (or see kb doctor's fix)",
+            }
+            continue
+        key = profile.model or (settings.llm.model if profile.kind == "local" else None)
+        state = "packaged, sha256 checked" if key and is_verified(path, key) else "not checked"
+        report[name] = {"file": str(path.resolve()), "bytes": path.stat().st_size, "state": state}
+    return report
 
 
 def _gpu(settings: Settings) -> dict[str, Any]:
@@ -239,6 +282,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
             "fallback": settings.llm.fallback,
         },
         "profiles": _profiles(settings, probe),
+        "local_models": _local_model_report(settings),
         "slack": _slack(settings),
     }
     chat, index = report["chat_model"], report["index"]

