@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
@@ -242,20 +242,49 @@ def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Message]
             ) from exc
 
 
+class _Status:
+    """One line on a terminal's stderr saying what kb is doing until the first word comes;
+    nothing at all when stderr is not a terminal (a pipe, a log file)."""
+
+    def __init__(self, stream: TextIO):
+        self._stream = stream
+        self._shown = False
+        self._live = stream.isatty()
+
+    def say(self, text: str) -> None:
+        if self._live:
+            self._stream.write(f"\r\x1b[2Kkb: {text}")
+            self._stream.flush()
+            self._shown = True
+
+    def clear(self) -> None:
+        if self._shown:
+            self._stream.write("\r\x1b[2K")
+            self._stream.flush()
+            self._shown = False
+
+
 def _print_streamed(assistant: Assistant, question: str, history: list[Message]) -> None:
     from assistant.answering.events import AnswerStream
     from assistant.answering.models import Evidence
     from assistant.backends.fallback import Restart
 
+    status = _Status(sys.stderr)
+    status.say("searching the documents…")
     stream = AnswerStream(assistant.stream(question, history))
     for event in stream:
         if isinstance(event, Evidence):
+            status.clear()
             print(_render_evidence(event), flush=True)
+            status.say("the model is loading and reading the passages…")
         elif isinstance(event, Restart):
+            status.clear()
             print(f"\nkb: {event.note}; starting over", file=sys.stderr, flush=True)
         else:
+            status.clear()
             sys.stdout.write(event)
             sys.stdout.flush()
+    status.clear()
     answer = stream.answer()
     print(_render_final(answer))
     if answer.route:  # a note about the answer, not part of it

@@ -313,3 +313,30 @@ def test_doctor_names_the_embedder_runtime_and_each_local_model_file(
     assert local["state"] == "packaged, sha256 checked" and local["bytes"] > 10**9
     assert local["file"] == str(model_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     assert report["local_models"]["local-fast"]["file"].endswith("0.5b-instruct-q4_k_m.gguf")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "pipe"])
+def test_ask_says_what_it_is_doing_on_a_terminal_only(
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    terminal: bool,
+) -> None:
+    _run(capsys, "ingest")
+    stderr = _Terminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    code = run(["ask", "Is self-hosting cheaper at high volumes?"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "Sources:" in out and "searching" not in out
+    said = stderr.getvalue()
+    if terminal:
+        assert "kb: searching the documents…" in said
+        assert "kb: the model is loading and reading the passages…" in said
+        assert said.endswith("\r\x1b[2K")  # the line is gone before the answer's last words
+    else:
+        assert said == ""
