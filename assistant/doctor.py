@@ -265,10 +265,22 @@ def _unknown_profiles(settings: Settings) -> list[str]:
     return unknown_profile_names(settings)
 
 
+def _settings_sources() -> dict[str, Any]:
+    """Where the settings came from: the KB_* variables set (names only), .env and kb.yaml."""
+    cwd = Path.cwd()
+    files = {name: cwd / name for name in (".env", "kb.yaml")}
+    return {
+        "directory": str(cwd),
+        "environment": sorted(name for name in os.environ if name.startswith("KB_")),
+        **{name: str(path) if path.is_file() else None for name, path in files.items()},
+    }
+
+
 def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
     """`kb doctor`'s checks as nested dicts; `ok`: model, embedder, index and llama.cpp ready."""
     report: dict[str, Any] = {
         "versions": _versions(),
+        "settings": _settings_sources(),
         "chat_model": _chat_model(settings),
         "embedder": _embedder(settings),
         "gpu": _gpu(settings),

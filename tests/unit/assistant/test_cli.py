@@ -340,3 +340,14 @@ def test_ask_says_what_it_is_doing_on_a_terminal_only(
         assert said.endswith("\r\x1b[2K")  # the line is gone before the answer's last words
     else:
         assert said == ""
+
+
+def test_doctor_says_where_the_settings_came_from(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "kb.yaml").write_text("answer:\n  top_k: 3\n")
+    _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    sources = json.loads(out)["settings"]
+    assert sources["directory"] == str(workspace)
+    assert sources["kb.yaml"] == str(workspace / "kb.yaml") and sources[".env"] is None
+    assert "KB_EMBEDDER__BACKEND" in sources["environment"]
