@@ -50,7 +50,7 @@ def _chat_model(settings: Settings) -> dict[str, Any]:
         if settings.llm.model_path is None:
             info["sha256_ok"] = info["sha256"] == packaged.sha256
     else:
-        info["fix"] = "run `make model` (or `python -m assistant.backends.model_files`)"
+        info["fix"] = "run `make model` (or `python -m assistant.frontends.model_setup`)"
     return info
 
 
