@@ -371,10 +371,13 @@ def _warn_unknown() -> None:
 
 
 def _invalid(error: Any) -> str:
-    """One pydantic error in a line: the setting, its variable, the value and what it should be."""
-    dotted = ".".join(str(part) for part in error["loc"])
-    variable = "KB_" + "__".join(str(part) for part in error["loc"]).upper()
+    """One pydantic error in a line: the setting, its variable, the value and what it should be.
+    The value is shown only when it is a plain one of a setting that holds no secret."""
+    parts = [str(part) for part in error["loc"]]
+    value = error.get("input")
+    secret = any(word in parts[-1].lower() for word in ("password", "token", "secret", "key"))
+    shown = f" = {value!r}" if isinstance(value, str | int | float | bool) and not secret else ""
     return (
-        f"invalid setting {dotted} = {error.get('input')!r}: {error['msg']} "
-        f"(from {variable}, .env or kb.yaml)"
+        f"invalid setting {'.'.join(parts)}{shown}: {error['msg']} "
+        f"(from KB_{'__'.join(parts).upper()}, .env or kb.yaml)"
     )

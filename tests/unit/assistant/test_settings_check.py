@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.errors import ConfigurationError
 from assistant.settings import Settings, load_settings
 from assistant.settings_check import unknown_setting_warnings
 
@@ -55,3 +56,15 @@ def test_load_settings_warns_in_the_log(
         settings = load_settings()
     assert settings.index.dir == Path(".kb/index")  # ignored, as before, but now said
     assert "did you mean KB_INDEX__DIR?" in caplog.text
+
+
+def test_an_invalid_secret_or_section_is_named_without_its_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kb.yaml").write_text("web: [password, hunter2]\nslack:\n  bot_token_env: [x]\n")
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    said = str(raised.value)
+    assert "invalid setting web:" in said and "invalid setting slack.bot_token_env:" in said
+    assert "hunter2" not in said and "[x]" not in said
