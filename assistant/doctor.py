@@ -260,9 +260,9 @@ def _slack(settings: Settings) -> dict[str, Any]:
 
 
 def _unknown_profiles(settings: Settings) -> list[str]:
-    from assistant.backends.profiles import unknown_profile_names
+    from assistant.backends.profiles import all_profiles, unknown_profile_names
 
-    return unknown_profile_names(settings)
+    return unknown_profile_names(settings, all_profiles(settings))
 
 
 def _settings_sources() -> dict[str, Any]:

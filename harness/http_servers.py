@@ -198,8 +198,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 180) -> None:
-    """Wait until `url` answers; fail if `server` (app.py) exits or `seconds` pass."""
+def wait_until_up(
+    url: str, server: subprocess.Popen[bytes], seconds: float = 180, interval: float = 1.0
+) -> None:
+    """Wait until `url` answers, asking every `interval` seconds; fail if `server` (app.py)
+    exits or `seconds` pass."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -208,5 +211,5 @@ def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 18
             with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
-            time.sleep(1)
+            time.sleep(interval)
     raise AssertionError(f"app.py did not answer on {url} within {seconds} s")

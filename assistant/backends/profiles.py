@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,9 +189,9 @@ def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel
     return KINDS[profile.kind](name, profile, settings)
 
 
-def unknown_profile_names(settings: Settings) -> list[str]:
-    """`llm.backend`, `llm.hosted`, `llm.private` and `llm.fallback` entries naming no profile."""
-    profiles = all_profiles(settings)
+def unknown_profile_names(settings: Settings, profiles: Mapping[str, ProfileSettings]) -> list[str]:
+    """`llm.backend`, `llm.hosted`, `llm.private` and `llm.fallback` entries naming none of
+    `profiles` (`all_profiles(settings)`, which the caller has already)."""
     llm = settings.llm
     named = {
         "KB_LLM__BACKEND": [llm.backend],
@@ -208,18 +208,18 @@ def unknown_profile_names(settings: Settings) -> list[str]:
     ]
 
 
-def check_profile_names(settings: Settings) -> None:
-    """A ConfigurationError naming every routing setting that names no profile."""
-    unknown = unknown_profile_names(settings)
+def check_profile_names(settings: Settings, profiles: Mapping[str, ProfileSettings]) -> None:
+    """A ConfigurationError naming every routing setting that names none of `profiles`."""
+    unknown = unknown_profile_names(settings, profiles)
     if unknown:
-        known = ", ".join(all_profiles(settings))
+        known = ", ".join(profiles)
         raise ConfigurationError(f"no such profile: {'; '.join(unknown)} (profiles: {known})")
 
 
 def build_pool(settings: Settings) -> ChatModelPool:
     """Every profile, built on first use; `auto` listed first when a hosted one is usable."""
-    check_profile_names(settings)
     profiles = all_profiles(settings)
+    check_profile_names(settings, profiles)
     choices = [availability(name, p) for name, p in profiles.items()]
     llm = settings.llm
     rules = RoutingRules(llm.private, llm.hosted, tuple(llm.fallback))

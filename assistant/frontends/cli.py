@@ -71,7 +71,7 @@ POSITIVE = _at_least(1, int)
 
 def _port(text: str) -> int:
     """An argparse type: a TCP port, 1 to 65535."""
-    port = int(_at_least(1, int)(text))
+    port = int(POSITIVE(text))
     if port > 65535:
         raise argparse.ArgumentTypeError(f"{text} is above 65535")
     return port
@@ -408,12 +408,13 @@ def _check_backend(args: argparse.Namespace, settings: Settings) -> None:
     routing setting naming no profile is an error (exit 1) before any command that answers."""
     from assistant.backends.profiles import all_profiles, check_profile_names
 
+    profiles = all_profiles(settings)
     name = getattr(args, "backend", None)
-    known = [*all_profiles(settings), "hosted", "auto"]
+    known = [*profiles, "hosted", "auto"]
     if name is not None and name not in known:
         args.command_parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")
     if args.command in ANSWERING_COMMANDS:
-        check_profile_names(settings)
+        check_profile_names(settings, profiles)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -111,9 +111,9 @@ class SlackBot:
         self.limiter = RateLimiter(settings.slack.requests_per_minute)
 
     def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:
+        """False for retries, duplicates, bots, edits and other events kb must not answer."""
         # Slack re-sent it (the first delivery is being answered). Socket Mode's first delivery
         # says retry_attempt 0, which Bolt passes on as retry number "0": that one is new.
-        """False for retries, duplicates, bots, edits and other events kb must not answer."""
         if retry_num not in (None, "0"):
             return False
         if event.get("bot_id") or event.get("subtype"):  # bots, edits, deletions, joins
