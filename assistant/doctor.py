@@ -265,12 +265,15 @@ def _unknown_profiles(settings: Settings) -> list[str]:
     return unknown_profile_names(settings, all_profiles(settings))
 
 
-def _settings_sources() -> dict[str, Any]:
-    """Where the settings came from: the KB_* variables set (names only), .env and kb.yaml."""
-    cwd = Path.cwd()
-    files = {name: cwd / name for name in (".env", "kb.yaml")}
+def _settings_sources(settings: Settings) -> dict[str, Any]:
+    """Where kb keeps its files and why, and where the settings came from: the KB_* variables
+    set (names only), the home's .env and kb.yaml (None: not there)."""
+    home = settings.home
+    files = {".env": home.secrets_file, "kb.yaml": home.settings_file}
     return {
-        "directory": str(cwd),
+        "home": str(home.path),
+        "home_because": home.reason,
+        "directory": str(Path.cwd()),
         "environment": sorted(name for name in os.environ if name.startswith("KB_")),
         **{name: str(path) if path.is_file() else None for name, path in files.items()},
     }
@@ -280,7 +283,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
     """`kb doctor`'s checks as nested dicts; `ok`: model, embedder, index and llama.cpp ready."""
     report: dict[str, Any] = {
         "versions": _versions(),
-        "settings": _settings_sources(),
+        "settings": _settings_sources(settings),
         "chat_model": _chat_model(settings),
         "embedder": _embedder(settings),
         "gpu": _gpu(settings),

@@ -91,6 +91,7 @@ class DocumentLibrary:
         store: StoreSpec | None = None,
         limits: UploadLimits | None = None,
         windows: WindowParams | None = None,
+        home: Path | None = None,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
@@ -99,6 +100,7 @@ class DocumentLibrary:
         self._store = store or StoreSpec()
         self.limits = limits or UploadLimits()
         self._windows = windows
+        self._home = home or Path.cwd()  # indexed sources are named relative to it
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
 
@@ -129,6 +131,7 @@ class DocumentLibrary:
                         store=self._store,
                         max_file_mb=self.limits.max_file_mb,
                         windows=self._windows,
+                        base=self._home,
                     )
                     _merge(report, one)
             finally:  # files ingested before a failure (e.g. a busy index) are searchable too
@@ -196,7 +199,7 @@ class DocumentLibrary:
         """(title, cleaned text) of an indexed source, read again from its file."""
         if source not in self._assistant.retriever.state.files:
             raise UnknownSourceError(f"{source} is not in the index")
-        document = read_document(Path(source), source)
+        document = read_document(self._home / source, source)
         return document.title, document.text
 
 

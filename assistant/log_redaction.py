@@ -15,14 +15,17 @@ import re
 
 from dotenv import dotenv_values
 
+from assistant.home import secrets_file
+
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)
 _MIN_SECRET = 8  # shorter values are too common to replace everywhere
 
 
 def _secret_values() -> list[str]:
-    """Values of secret-named variables in the environment and in `.env`, longest first."""
-    variables = {**dotenv_values(".env"), **os.environ}
+    """Values of secret-named variables in the environment and in the home's `.env`, longest
+    first."""
+    variables = {**dotenv_values(secrets_file()), **os.environ}
     values = {
         v
         for name, v in variables.items()

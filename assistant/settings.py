@@ -1,5 +1,7 @@
 """All settings, one typed tree: environment (`KB_`, nested with `__`), `.env`, `kb.yaml`, defaults.
 
+`.env` and `kb.yaml` are the home's (assistant/home.py), and every relative path setting is
+made absolute against the home, so kb reads and writes the same files from any directory.
 Loaded once by entry points; components receive plain values, never this object.
 """
 
@@ -10,15 +12,17 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
 
 from assistant.errors import ConfigurationError
+from assistant.home import Home, find_home
 
 log = logging.getLogger(__name__)
 
@@ -291,10 +295,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_",
         env_nested_delimiter="__",
-        env_file=".env",
         extra="ignore",
-        yaml_file="kb.yaml",
     )
+    _home: Home = PrivateAttr()
 
     embedder: EmbedderSettings = EmbedderSettings()
     chunking: ChunkingSettings = ChunkingSettings()
@@ -323,6 +326,27 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     slack: SlackSettings = SlackSettings()
 
+    def model_post_init(self, context: Any) -> None:
+        """Every relative path setting is made absolute against the home."""
+        self._home = find_home()
+        anchor = self._home.anchor
+        self.embedder.onnx_dir = anchor(self.embedder.onnx_dir)
+        self.ingest.paths = [anchor(path) for path in self.ingest.paths]
+        self.index.dir = anchor(self.index.dir)
+        if "://" not in self.index.milvus_uri and not self.index.milvus_uri.startswith("unix:"):
+            self.index.milvus_uri = str(anchor(Path(self.index.milvus_uri)))
+        self.llm.model_dir = anchor(self.llm.model_dir)
+        self.llm.probe_dir = anchor(self.llm.probe_dir)
+        self.web.upload_dir = anchor(self.web.upload_dir)
+        for section in (self.embedder, self.llm):
+            if section.model_path is not None:
+                section.model_path = anchor(section.model_path)
+
+    @property
+    def home(self) -> Home:
+        """Where kb's files are, and why there."""
+        return self._home
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -332,9 +356,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Settings sources, first wins: arguments, environment, `.env`, `kb.yaml`, secret files."""
-        yaml_settings = YamlConfigSettingsSource(settings_cls)
-        return init_settings, env_settings, dotenv_settings, yaml_settings, file_secret_settings
+        """Settings sources, first wins: arguments, environment, the home's `.env` and `kb.yaml`,
+        secret files."""
+        home = find_home()
+        dotenv = DotEnvSettingsSource(settings_cls, env_file=home.secrets_file)
+        yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=home.settings_file)
+        return init_settings, env_settings, dotenv, yaml_settings, file_secret_settings
 
 
 def load_settings() -> Settings:
@@ -356,16 +383,18 @@ def load_settings() -> Settings:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigurationError(f"kb.yaml is not valid YAML{where}: {problem}") from None
-    _warn_unknown()
+        raise ConfigurationError(
+            f"{find_home().settings_file} is not valid YAML{where}: {problem}"
+        ) from None
+    _warn_unknown(settings.home)
     return settings
 
 
-def _warn_unknown() -> None:
+def _warn_unknown(home: Home) -> None:
     """A misspelt setting is ignored by pydantic-settings; kb says so, with the closest name."""
     from assistant.settings_check import read_sources, unknown_setting_warnings
 
-    yaml_data, dotenv = read_sources(Path("kb.yaml"), Path(".env"))
+    yaml_data, dotenv = read_sources(home.settings_file, home.secrets_file)
     for warning in unknown_setting_warnings(Settings, os.environ, yaml_data, dotenv):
         log.warning(warning)
 

@@ -53,7 +53,7 @@ def _prefixed(
 
 
 # Read by kb outside the settings tree, so never "unknown".
-OTHER_VARIABLES = {"KB_MILVUS_TOKEN", "KB_WHEELHOUSE"}
+OTHER_VARIABLES = {"KB_MILVUS_TOKEN", "KB_WHEELHOUSE", "KB_HOME"}
 
 
 def _env_names(env: Mapping[str, str]) -> Iterator[str]:
@@ -83,6 +83,10 @@ def unknown_setting_warnings(
             if found:
                 close = _spelt(found, lambda parts: ENV_PREFIX + "__".join(parts).upper())
                 warnings.append(f"unknown setting {name} ({source}){close}")
+    if "KB_HOME" in dotenv:
+        warnings.append(
+            "KB_HOME in .env is not read: .env is found through it; set it in the shell"
+        )
     if isinstance(yaml_data, dict):
         for path in _yaml_paths(yaml_data, []):
             found = _unknown(model, path)

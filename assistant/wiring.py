@@ -158,4 +158,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         store_spec(settings),
         UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
         window_params(settings),
+        home=settings.home.path,
     )

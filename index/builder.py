@@ -70,11 +70,11 @@ class IngestReport:
         )
 
 
-def source_name(path: Path) -> str:
-    """Path relative to the working directory when inside it (portable), else absolute."""
+def source_name(path: Path, base: Path) -> str:
+    """Path relative to `base` (kb's home) when inside it (portable), else absolute."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(Path.cwd().resolve()).as_posix()
+        return resolved.relative_to(base.resolve()).as_posix()
     except ValueError:
         return resolved.as_posix()
 
@@ -98,7 +98,9 @@ def _skipped_link(path: Path, suffixes: tuple[str, ...]) -> str | None:
     return None
 
 
-def _scan(folder: Path, exclude: Iterable[str]) -> tuple[list[Path], list[tuple[str, str]]]:
+def _scan(
+    folder: Path, exclude: Iterable[str], base: Path
+) -> tuple[list[Path], list[tuple[str, str]]]:
     """Supported files in `folder` (pathlib's rglob does not descend into folder links) and
     (source, reason) for the links skipped."""
     files, skipped = [], []
@@ -108,23 +110,24 @@ def _scan(folder: Path, exclude: Iterable[str]) -> tuple[list[Path], list[tuple[
             continue
         reason = _skipped_link(path, suffixes)
         if reason:
-            skipped.append((source_name(path.parent) + "/" + path.name, reason))
+            skipped.append((source_name(path.parent, base) + "/" + path.name, reason))
         elif path.is_file() and path.suffix.lower() in suffixes:
             files.append(path)
     return files, skipped
 
 
 def discover(
-    paths: list[Path], exclude: Iterable[str]
+    paths: list[Path], exclude: Iterable[str], base: Path
 ) -> tuple[list[Path], list[Path], list[tuple[str, str]]]:
-    """Return (supported files, scanned folders, (path, reason) for what cannot be read)."""
+    """Return (supported files, scanned folders, (path, reason) for what cannot be read);
+    sources are named relative to `base`."""
     files: list[Path] = []
     folders: list[Path] = []
     problems: list[tuple[str, str]] = []
     for path in paths:
         if path.is_dir():
             folders.append(path)
-            found, skipped = _scan(path, exclude)
+            found, skipped = _scan(path, exclude, base)
             files += found
             problems += skipped
         elif path.is_file():
@@ -139,10 +142,10 @@ def _empty_state(embedder: Embedder, params: ChunkingParams, spec: StoreSpec) ->
     return IndexState(manifest, spec.create(embedder.dimension()))
 
 
-def _gone(state: IndexState, folders: list[Path], files: list[Path]) -> list[str]:
+def _gone(state: IndexState, folders: list[Path], files: list[Path], base: Path) -> list[str]:
     """Indexed sources that lie in a scanned folder but were not found there now."""
-    present = {source_name(f) for f in files}
-    roots = [source_name(f).rstrip("/") + "/" for f in folders]
+    present = {source_name(f, base) for f in files}
+    roots = [source_name(f, base).rstrip("/") + "/" for f in folders]
     return [
         src for src in state.files if src not in present and any(src.startswith(r) for r in roots)
     ]
@@ -180,11 +183,12 @@ def _plan(
     folders: list[Path],
     report: IngestReport,
     max_file_mb: float | None,
+    base: Path,
 ) -> _Plan:
     plan = _Plan()
     known = state.files if state else {}
     for path in files:
-        source = source_name(path)
+        source = source_name(path, base)
         try:
             if reason := _too_large(path, max_file_mb):
                 report.failed.append((source, reason))
@@ -198,7 +202,7 @@ def _plan(
             report.unchanged.append(source)
         else:
             plan.to_read.append((path, source, digest, local))
-    plan.removed = _gone(state, folders, files) if state else []
+    plan.removed = _gone(state, folders, files, base) if state else []
     return plan
 
 
@@ -309,8 +313,12 @@ def ingest_paths(
     lock_wait_s: float = DEFAULT_WAIT_S,
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
     windows: WindowParams | None = None,
+    base: Path | None = None,
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
+
+    Sources are named relative to `base` (kb's home; default: the working directory) when
+    inside it, so an index keeps its names wherever kb is run from.
 
     `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
     A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
@@ -322,7 +330,16 @@ def ingest_paths(
         log.info("holding the writer lock of %s", index_dir)
         remove_stale(index_dir)
         report = _ingest_locked(
-            paths, index_dir, embedder, params, exclude, rebuild, store, max_file_mb, windows
+            paths,
+            index_dir,
+            embedder,
+            params,
+            exclude,
+            rebuild,
+            store,
+            max_file_mb,
+            windows,
+            base or Path.cwd(),
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -338,16 +355,17 @@ def _ingest_locked(
     store: StoreSpec | None,
     max_file_mb: float | None,
     windows: WindowParams | None,
+    base: Path,
 ) -> IngestReport:
     spec = store or StoreSpec()
     report = IngestReport()
-    files, folders, problems = discover(paths, exclude)
+    files, folders, problems = discover(paths, exclude, base)
     report.failed += problems
     state = None
     if index_exists(index_dir) and not rebuild:
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
-    plan = _plan(state, files, folders, report, max_file_mb)
+    plan = _plan(state, files, folders, report, max_file_mb, base)
     read = _read_all(plan, params, report)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)

@@ -31,10 +31,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No KB_* settings or secrets leak in from the developer's shell."""
+    """No KB_* settings or secrets leak in from the developer's shell. kb's home is the working
+    directory (KB_HOME=.), so a test's own folder holds its index, .env and kb.yaml; the tests
+    of finding a home (tests/unit/assistant/test_home.py) unset it."""
     for name in list(os.environ):
         if name.startswith(_CLEARED):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KB_HOME", ".")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
 

@@ -20,6 +20,7 @@ from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.pricing import Price
 from assistant.backends.routing import AUTO
 from assistant.errors import ConfigurationError
+from assistant.home import secrets_file
 from assistant.settings import PROFILE_KINDS, LlmSettings, ProfileSettings, Settings
 
 if TYPE_CHECKING:
@@ -29,10 +30,10 @@ LOCAL_KINDS = {"local", "local-small"}  # and any kind registered with local=Tru
 
 
 def read_key(variable: str | None) -> SecretStr | None:
-    """The key in `variable`: the environment first, then `.env` in the working directory."""
+    """The key in `variable`: the environment first, then the `.env` in kb's home."""
     if not variable:
         return None
-    value = os.environ.get(variable) or dotenv_values(".env").get(variable)
+    value = os.environ.get(variable) or dotenv_values(secrets_file()).get(variable)
     return SecretStr(value) if value else None
 
 

@@ -172,10 +172,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
     from index.builder import ingest_paths
 
-    missing = [str(path.resolve()) for path in args.paths if not path.exists()]
-    if missing:  # a typo must not look like "nothing changed"
-        raise IngestError(f"no such file or folder: {', '.join(missing)}")
     paths = args.paths or settings.ingest.paths
+    missing = [str(path.resolve()) for path in paths if not path.exists()]
+    if missing:  # a typo must not look like "nothing changed"
+        default = (
+            "" if args.paths else " (ingest.paths, read against kb's home; or: kb ingest PATH)"
+        )
+        raise IngestError(f"no such file or folder: {', '.join(missing)}{default}")
     report = ingest_paths(
         paths,
         Path(settings.index.dir),
@@ -187,9 +190,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         lock_wait_s=args.wait,
         max_file_mb=settings.ingest.max_file_mb,
         windows=window_params(settings),
+        base=settings.home.path,
     )
     for source, reason in report.failed:
-        print(f"kb: skipped {source}: {reason}", file=sys.stderr)
+        print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)
     return 0
 

@@ -17,8 +17,6 @@ import yaml
 from assistant.errors import ConfigurationError
 from assistant.settings import Settings
 
-SETTINGS_FILE = Path("kb.yaml")
-
 
 def add_parser(commands: Any) -> None:
     """Add `kb models list` and `kb models add` to the CLI's subcommands."""
@@ -93,12 +91,13 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"kb: added {path} ({result.detail})", file=sys.stderr)
     print(f"kb: use it with --backend {ADDED_PREFIX}{path.stem}", file=sys.stderr)
     if args.default:
-        set_default_model(path.resolve())
-        print(f"kb: it is now the `local` model ({SETTINGS_FILE}: llm.model_path)", file=sys.stderr)
+        settings_file = settings.home.settings_file
+        set_default_model(path.resolve(), settings_file)
+        print(f"kb: it is now the `local` model ({settings_file}: llm.model_path)", file=sys.stderr)
     return 0
 
 
-def set_default_model(path: Path, settings_file: Path = SETTINGS_FILE) -> None:
+def set_default_model(path: Path, settings_file: Path) -> None:
     """Record `path` as llm.model_path in kb.yaml, keeping the file's other settings."""
     try:
         current = yaml.safe_load(settings_file.read_text()) if settings_file.exists() else {}

@@ -54,7 +54,7 @@ def test_load_settings_warns_in_the_log(
     monkeypatch.setenv("KB_INDEX__DIRR", "elsewhere")
     with caplog.at_level(logging.WARNING):
         settings = load_settings()
-    assert settings.index.dir == Path(".kb/index")  # ignored, as before, but now said
+    assert settings.index.dir == tmp_path / ".kb/index"  # ignored, as before, but now said
     assert "did you mean KB_INDEX__DIR?" in caplog.text
 
 

@@ -161,3 +161,18 @@ def test_without_a_current_generation_only_staging_folders_are_removed(tmp_path:
 def test_loading_without_an_index_names_the_command(tmp_path: Path) -> None:
     with pytest.raises(IndexNotBuiltError, match="kb ingest"):
         load_index(tmp_path / "none")
+
+
+def test_sources_are_named_against_the_home_from_any_directory(
+    docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    index_dir = tmp_path / ".kb/index"
+    report = ingest_paths([docs], index_dir, CountingEmbedder(), ChunkingParams(), base=tmp_path)
+    assert sorted(report.added) == ["docs/a.md", "docs/b.txt"]
+    (docs / "b.txt").unlink()  # removals match those names too, wherever kb is run from
+    monkeypatch.chdir(docs)
+    again = ingest_paths([docs], index_dir, CountingEmbedder(), ChunkingParams(), base=tmp_path)
+    assert again.removed == ["docs/b.txt"] and _sources(index_dir) == {"docs/a.md"}
