@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answering.pipeline import Assistant
+from assistant.documents import UnknownSourceError
 from assistant.errors import KbError
 from index.builder import IngestReport, ingest_paths
 from index.hashing import file_sha256
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 
 
 FileProgress = Callable[[int, int, str], None]
-
-
-class UnknownSourceError(KbError):
-    """A source that is not in the index was asked for."""
 
 
 class UploadRefusedError(KbError):

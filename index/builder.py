@@ -4,8 +4,12 @@ Unchanged files are skipped without loading the embedder; a changed file's chunk
 replaced; a file gone from a scanned folder loses its chunks; a file that cannot be read is
 reported and keeps whatever the index already had of it.
 
-One ingest at a time per index folder: `ingest_paths` holds the folder's writer lock
-(`index.lock`) for its whole run, waiting for another holder up to `lock_wait_s` seconds.
+A file belongs to one collection: the one the ingest names, else the nearest
+`.kb-collection` file's (its first line) in the file's folder or above, else the one it had,
+else `default`; it is recorded on the file and on each chunk, which retrieval filters on.
+
+One writer at a time per index folder: `ingest_paths` and `remove_sources` hold the folder's
+writer lock (`index.lock`) for their whole run, waiting for another holder up to `lock_wait_s`.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import fnmatch
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,7 @@ from index.embedders import Embedder
 from index.hashing import file_sha256
 from index.lock import DEFAULT_WAIT_S, index_lock
 from index.manifest import Manifest
+from index.models import DEFAULT_COLLECTION
 from index.storage import (
     FileRecord,
     IndexState,
@@ -159,11 +165,45 @@ def is_local_only(path: Path) -> bool:
     return any((folder / LOCAL_ONLY_MARKER).is_file() for folder in path.resolve().parents)
 
 
+COLLECTION_MARKER = ".kb-collection"
+
+
+def marked_collection(path: Path) -> str | None:
+    """The first line of the nearest `.kb-collection` in the file's folder or above, or None."""
+    for folder in path.resolve().parents:
+        marker = folder / COLLECTION_MARKER
+        if marker.is_file():
+            name = marker.read_text(encoding="utf-8").strip().splitlines()
+            return name[0].strip() if name else None
+    return None
+
+
+@dataclass(frozen=True)
+class _ToRead:
+    """A file the ingest reads: new, changed, moved to another collection, or asked again."""
+
+    path: Path
+    source: str
+    sha256: str
+    local_only: bool  # under a `.kb-local-only` folder
+    collection: str
+    size: int
+
+
 @dataclass
 class _Plan:
-    # path, source, sha256, under a `.kb-local-only` folder
-    to_read: list[tuple[Path, str, str, bool]] = field(default_factory=list)
+    to_read: list[_ToRead] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Choices:
+    """What one ingest was asked for, besides the paths."""
+
+    base: Path  # sources are named relative to it
+    max_file_mb: float | None
+    collection: str | None  # None: each file's marker, else the one it had, else `default`
+    reindex: Collection[str]  # sources read again even when unchanged
 
 
 def _too_large(path: Path, max_file_mb: float | None) -> str | None:
@@ -182,51 +222,65 @@ def _plan(
     files: list[Path],
     folders: list[Path],
     report: IngestReport,
-    max_file_mb: float | None,
-    base: Path,
+    choices: _Choices,
 ) -> _Plan:
     plan = _Plan()
     known = state.files if state else {}
     for path in files:
-        source = source_name(path, base)
+        source = source_name(path, choices.base)
         try:
-            if reason := _too_large(path, max_file_mb):
+            if reason := _too_large(path, choices.max_file_mb):
                 report.failed.append((source, reason))
                 continue
-            digest = file_sha256(path)
+            digest, size = file_sha256(path), path.stat().st_size
         except OSError as exc:
             report.failed.append((source, f"cannot open: {exc.strerror or exc}"))
             continue
-        record, local = known.get(source), is_local_only(path)
-        if record and record.sha256 == digest and record.local_only == local:
+        record = known.get(source)
+        collection = choices.collection or marked_collection(path)
+        collection = collection or (record.collection if record else DEFAULT_COLLECTION)
+        wanted = _ToRead(path, source, digest, is_local_only(path), collection, size)
+        if record and source not in choices.reindex and _same(record, wanted):
             report.unchanged.append(source)
         else:
-            plan.to_read.append((path, source, digest, local))
-    plan.removed = _gone(state, folders, files, base) if state else []
+            plan.to_read.append(wanted)
+    plan.removed = _gone(state, folders, files, choices.base) if state else []
     return plan
 
 
-_FileRead = tuple[str, list[Chunk], bool]  # sha256, chunks, local-only
+def _same(record: FileRecord, wanted: _ToRead) -> bool:
+    return (record.sha256, record.local_only, record.collection) == (
+        wanted.sha256,
+        wanted.local_only,
+        wanted.collection,
+    )
+
+
+_FileRead = tuple[_ToRead, list[Chunk]]
 
 
 def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict[str, _FileRead]:
-    """source -> (sha256, chunks, local-only) for every file that could be read and split."""
+    """source -> (what was read, its chunks) for every file that could be read and split."""
     results = {}
     if plan.to_read:
         log.info("reading %d new or changed files", len(plan.to_read))
-    for path, source, digest, local in tqdm(
-        plan.to_read, desc="reading", unit="file", disable=None
-    ):
+    for wanted in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
+        source = wanted.source
         try:
-            document = read_document(path, source)
-            chunks = split_document(document, params)
-            if local:  # recorded per chunk: routing reads it from the hits
-                chunks = [replace(c, meta={**c.meta, "local_only": "true"}) for c in chunks]
-            results[source] = (digest, chunks, local)
+            chunks = split_document(read_document(wanted.path, source), params)
+            results[source] = (wanted, [replace(c, meta=_chunk_meta(c, wanted)) for c in chunks])
         except IngestError as exc:
             log.info("skipped %s", exc)  # the report carries it to the user, once
             report.failed.append((source, str(exc).removeprefix(f"{source}: ")))
     return results
+
+
+def _chunk_meta(chunk: Chunk, wanted: _ToRead) -> dict[str, str]:
+    """Recorded per chunk, as retrieval and routing see hits, not files."""
+    meta = {**chunk.meta, "collection": wanted.collection}
+    if wanted.local_only:
+        meta["local_only"] = "true"
+    return meta
 
 
 def _embed(embedder: Embedder, texts: list[str], batch_size: int = 32) -> np.ndarray:
@@ -266,6 +320,22 @@ def _vectors_to_add(
     return ids, texts, counts
 
 
+def _drop(state: IndexState, sources: Iterable[str]) -> dict[str, FileRecord]:
+    """Take `sources` out of the state: their chunks, vectors and windows; returns their
+    records (None-free: a source the index does not hold is ignored)."""
+    dropped = {}
+    for source in sources:
+        old = state.files.pop(source, None)
+        if old:
+            dropped[source] = old
+            gone = [state.windows.pop(c, 0) for c in old.chunk_ids]
+            ids = [v for c, n in zip(old.chunk_ids, gone, strict=True) for v in vector_ids(c, n)]
+            state.store.remove(ids)
+            for chunk_id in old.chunk_ids:
+                state.chunks.pop(chunk_id, None)
+    return dropped
+
+
 def _apply(
     state: IndexState,
     read: dict[str, _FileRead],
@@ -273,22 +343,24 @@ def _apply(
     embedder: Embedder,
     windows: WindowParams | None,
 ) -> None:
-    for source in removed + list(read):
-        old = state.files.pop(source, None)
-        if old:
-            gone = [state.windows.pop(c, 0) for c in old.chunk_ids]
-            ids = [v for c, n in zip(old.chunk_ids, gone, strict=True) for v in vector_ids(c, n)]
-            state.store.remove(ids)
-            for chunk_id in old.chunk_ids:
-                state.chunks.pop(chunk_id, None)
-    new_chunks = [c for _, chunks, _ in read.values() for c in chunks]
+    before = _drop(state, removed + list(read))
+    new_chunks = [c for _, chunks in read.values() for c in chunks]
     ids, texts, counts = _vectors_to_add(new_chunks, windows)
     state.store.add(ids, _embed(embedder, texts))
     state.windows.update(counts)
-    for source, (digest, chunks, local) in read.items():
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    for source, (wanted, chunks) in read.items():
         state.chunks.update({c.id: c for c in chunks})
-        title = chunks[0].title if chunks else None
-        state.files[source] = FileRecord(digest, tuple(c.id for c in chunks), title, local)
+        old = before.get(source)
+        state.files[source] = FileRecord(
+            wanted.sha256,
+            tuple(c.id for c in chunks),
+            chunks[0].title if chunks else None,
+            wanted.local_only,
+            wanted.collection,
+            wanted.size,
+            old.added if old and old.added else now,
+        )
 
 
 def _add_windows(state: IndexState, embedder: Embedder, windows: WindowParams | None) -> None:
@@ -314,6 +386,8 @@ def ingest_paths(
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
     windows: WindowParams | None = None,
     base: Path | None = None,
+    collection: str | None = None,
+    reindex: Collection[str] = (),
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
 
@@ -323,23 +397,17 @@ def ingest_paths(
     `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
     A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
     chunk longer than the embedder reads as several windows too (index/windows.py).
-    Raises `IndexBusyError` when another ingest still holds the index after `lock_wait_s`.
+    `collection` puts every file read into that collection; `reindex` names sources read again
+    even when unchanged. Raises `IndexBusyError` when another writer still holds the index
+    after `lock_wait_s`.
     """
+    choices = _Choices(base or Path.cwd(), max_file_mb, collection, reindex)
     started = time.perf_counter()
     with index_lock(index_dir, lock_wait_s):
         log.info("holding the writer lock of %s", index_dir)
         remove_stale(index_dir)
         report = _ingest_locked(
-            paths,
-            index_dir,
-            embedder,
-            params,
-            exclude,
-            rebuild,
-            store,
-            max_file_mb,
-            windows,
-            base or Path.cwd(),
+            paths, index_dir, embedder, params, exclude, rebuild, store, windows, choices
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -353,19 +421,18 @@ def _ingest_locked(
     exclude: Iterable[str],
     rebuild: bool,
     store: StoreSpec | None,
-    max_file_mb: float | None,
     windows: WindowParams | None,
-    base: Path,
+    choices: _Choices,
 ) -> IngestReport:
     spec = store or StoreSpec()
     report = IngestReport()
-    files, folders, problems = discover(paths, exclude, base)
+    files, folders, problems = discover(paths, exclude, choices.base)
     report.failed += problems
     state = None
     if index_exists(index_dir) and not rebuild:
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
-    plan = _plan(state, files, folders, report, max_file_mb, base)
+    plan = _plan(state, files, folders, report, choices)
     read = _read_all(plan, params, report)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
@@ -380,4 +447,25 @@ def _ingest_locked(
         log.info("saving a new generation")
         save_index(index_dir, state)
     report.chunks = len(state.chunks)
+    return report
+
+
+def remove_sources(
+    index_dir: Path,
+    sources: Collection[str],
+    store: StoreSpec | None = None,
+    lock_wait_s: float = DEFAULT_WAIT_S,
+) -> IngestReport:
+    """Take `sources` (as the index names them) out of the index: a new generation without
+    their chunks, vectors and windows, switched like an ingest's. The files are not touched."""
+    started = time.perf_counter()
+    with index_lock(index_dir, lock_wait_s):
+        remove_stale(index_dir)
+        state = load_index(index_dir, store)
+        report = IngestReport(removed=sorted(_drop(state, sources)))
+        if report.removed:
+            state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
+            save_index(index_dir, state)
+        report.chunks = len(state.chunks)
+    report.seconds = time.perf_counter() - started
     return report

@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 from ingest.models import Chunk
 
+DEFAULT_COLLECTION = "default"
+
+
+def collection_of(chunk: Chunk) -> str:
+    """The collection a chunk's document belongs to (`default` for chunks indexed before
+    collections existed)."""
+    return chunk.meta.get("collection", DEFAULT_COLLECTION)
+
 
 @dataclass(frozen=True)
 class Hit:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,7 +15,7 @@ from index.bm25 import Bm25Index
 from index.embedders import Embedder
 from index.errors import VectorStoreError
 from index.fusion import reciprocal_rank_fusion, weighted_fusion
-from index.models import Hit
+from index.models import Hit, collection_of
 from index.storage import IndexState
 from index.windows import chunk_of, vector_ids
 
@@ -38,10 +41,36 @@ class HybridRetriever:
         self.params = params or FusionParams()
         ids = list(state.chunks)
         self._bm25 = Bm25Index(ids, [state.chunks[i].text for i in ids])
+        self.collections: frozenset[str] | None = None  # None: every collection
+        self._allowed: set[int] | None = None
 
     def reloaded(self, state: IndexState) -> HybridRetriever:
         """The same embedder and fusion over another index state (after an ingest)."""
         return HybridRetriever(state, self._embedder, self.params)
+
+    def scoped(self, collections: Collection[str] | None) -> HybridRetriever:
+        """The same index searched only in `collections` (None or empty: all of them).
+
+        A filter on each chunk's collection, applied to candidates fetched in proportion:
+        each search over-fetches by the share of the index the scope leaves out, so a small
+        collection in a large index still gets its full number of candidates."""
+        scoped = copy.copy(self)
+        wanted = scoped.collections = frozenset(collections) if collections else None
+        scoped._allowed = None
+        if wanted is not None:
+            scoped._allowed = {
+                i for i, c in self.state.chunks.items() if collection_of(c) in wanted
+            }
+        return scoped
+
+    def _over_fetch(self) -> int:
+        """How many times more candidates each search takes so the scope still gets enough."""
+        if self._allowed is None:
+            return 1
+        return math.ceil(len(self.state.chunks) / max(1, len(self._allowed)))
+
+    def _in_scope(self, chunk: int) -> bool:
+        return chunk in self.state.chunks and (self._allowed is None or chunk in self._allowed)
 
     @property
     def embedder(self) -> Embedder:
@@ -62,9 +91,11 @@ class HybridRetriever:
         (a chunk with embedding windows: its best vector's)."""
         if not query.strip() or not self.state.chunks:
             return []
+        if self._allowed is not None and not self._allowed:
+            return []
         vector = self.embed_query(query)
         dense = self._dense(vector)
-        lexical = dict(self._bm25.search(query, self.params.candidates))
+        lexical = self._lexical(query)
         cosines = dict(dense)
         lexical_only = [i for i in lexical if i not in cosines]
         if lexical_only:
@@ -79,12 +110,19 @@ class HybridRetriever:
         wanted = self.params.candidates
         extra = 3 if self.state.windows else 1  # a chunk may fill several places
         best: dict[int, float] = {}
-        for vector_id, score in self.state.store.search(vector, wanted * extra):
+        for vector_id, score in self.state.store.search(
+            vector, wanted * extra * self._over_fetch()
+        ):
             chunk = chunk_of(vector_id)
             # A store outside the index folder (Milvus) may hold ids of an unfinished ingest.
-            if chunk in self.state.chunks and chunk not in best:
+            if self._in_scope(chunk) and chunk not in best:
                 best[chunk] = score
         return list(best.items())[:wanted]
+
+    def _lexical(self, query: str) -> dict[int, float]:
+        """Up to `candidates` BM25 hits in scope, best first."""
+        found = self._bm25.search(query, self.params.candidates * self._over_fetch())
+        return dict([(i, s) for i, s in found if self._in_scope(i)][: self.params.candidates])
 
     def _cosines(self, chunks: list[int], vector: np.ndarray) -> dict[int, float]:
         """Each chunk's best cosine over its own vector and its windows'."""

@@ -23,9 +23,11 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from index.errors import IndexNotBuiltError
 from index.manifest import Manifest
+from index.models import DEFAULT_COLLECTION
 from index.stores import StoreSpec, VectorStore, open_store
 from ingest.models import Chunk
 
@@ -45,6 +47,9 @@ class FileRecord:
     chunk_ids: tuple[int, ...]
     title: str | None = None
     local_only: bool = False  # under a `.kb-local-only` folder: never sent to a hosted model
+    collection: str = DEFAULT_COLLECTION
+    size: int | None = None  # bytes; None: indexed before sizes were recorded
+    added: str | None = None  # ISO time it was first indexed; None: before that was recorded
 
 
 @dataclass
@@ -97,15 +102,7 @@ def _write_files(folder: Path, state: IndexState) -> None:
     _fsync_write(
         folder / "chunks.jsonl", "".join(_chunk_to_json(c) + "\n" for c in state.chunks.values())
     )
-    files = {
-        src: {
-            "sha256": r.sha256,
-            "chunk_ids": list(r.chunk_ids),
-            "title": r.title,
-            "local_only": r.local_only,
-        }
-        for src, r in state.files.items()
-    }
+    files = {src: {**asdict(r), "chunk_ids": list(r.chunk_ids)} for src, r in state.files.items()}
     _fsync_write(folder / "files.json", json.dumps(files, ensure_ascii=False, indent=1))
     windows = {str(chunk): n for chunk, n in state.windows.items()}
     _fsync_write(folder / WINDOWS_FILE, json.dumps(windows))
@@ -212,15 +209,16 @@ def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexSta
     lines = (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
     raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
-    files = {
-        src: FileRecord(
-            r["sha256"], tuple(r["chunk_ids"]), r.get("title"), bool(r.get("local_only"))
-        )
-        for src, r in raw_files.items()
-    }
+    files = {src: _file_record(r) for src, r in raw_files.items()}
     store = open_store(generation, store_spec)
     windows = read_windows(generation)
     return IndexState(manifest, store, chunks, files, windows or {}, windows is not None)
+
+
+def _file_record(raw: dict[str, Any]) -> FileRecord:
+    """A files.json entry; fields added since (collection, size, added) take their defaults."""
+    known = {name: raw[name] for name in FileRecord.__dataclass_fields__ if name in raw}
+    return FileRecord(**{**known, "chunk_ids": tuple(raw["chunk_ids"])})
 
 
 def read_windows(generation: Path) -> dict[int, int] | None:

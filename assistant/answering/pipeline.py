@@ -11,6 +11,7 @@ citations. Streamed text and answers carry only links the passages hold, and no 
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -137,6 +138,13 @@ class Assistant:
         return Assistant(
             self.retriever, self.chat_model, self.embedder, self.options, (), self.prices, router
         )
+
+    def with_retriever(self, retriever: HybridRetriever) -> Assistant:
+        """The same backends and options searching with `retriever` (e.g. scoped to some
+        collections)."""
+        searching = copy.copy(self)
+        searching.retriever = retriever
+        return searching
 
     def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
         """The backends for a question: planned again once its passages are known, as they

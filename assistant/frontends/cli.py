@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
-from assistant.frontends import cli_models
+from assistant.frontends import cli_docs, cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings, load_settings
 from assistant.wiring import enforce_offline
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the commands import these when they run, to keep `kb --help
     from assistant.answering.pipeline import Assistant
     from assistant.backends.llms.base import Message
     from index.models import Hit
+    from index.retriever import HybridRetriever
 
 
 class HitJson(TypedDict):
@@ -77,6 +78,26 @@ def _port(text: str) -> int:
     return port
 
 
+def _collection(text: str) -> str:
+    """An argparse type: a name a collection can have."""
+    from assistant.documents import check_collection_name
+
+    try:
+        return check_collection_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_scope(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--collection",
+        action="append",
+        type=_collection,
+        metavar="NAME",
+        help="search only this collection (repeatable; default: all)",
+    )
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -104,12 +125,20 @@ def _parser() -> argparse.ArgumentParser:
         help="how long to wait for another ingest of the same index before giving up "
         f"(default {DEFAULT_WAIT_S:.0f}; 0 refuses at once)",
     )
+    ingest.add_argument(
+        "--collection",
+        type=_collection,
+        metavar="NAME",
+        help="put the files read into this collection (default: a folder's .kb-collection, "
+        "else the one a file had, else `default`)",
+    )
     retrieve = commands.add_parser("retrieve", help="show the passages found for a question")
     retrieve.add_argument(
         "question", type=_question, help="the question, or - to read one per line from stdin"
     )
     retrieve.add_argument("--top-k", type=POSITIVE, default=5, help="passages to show (1 or more)")
     retrieve.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_scope(retrieve)
     ask = commands.add_parser("ask", help="answer a question with citations")
     ask.add_argument(
         "question", type=_question, help="the question, or - to read JSON Lines from stdin"
@@ -119,10 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         "--top-k", type=POSITIVE, default=None, help="passages given to the model (1 or more)"
     )
     ask.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_scope(ask)
     evaluate = commands.add_parser("eval", help="score retrieval and answers on a question set")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--backend", default=None, help=BACKEND_HELP)
     evaluate.add_argument("--no-answers", action="store_true", help="retrieval metrics only")
+    _add_scope(evaluate)
     evaluate.add_argument("--json", action="store_true", help="machine-readable output")
     doctor = commands.add_parser(
         "doctor", help="check models, index, GPU, offline settings and each backend profile"
@@ -142,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
     slack.add_argument("--port", type=_port, default=None, help="--http: port (default 3000)")
     cli_models.add_parser(commands)
+    cli_docs.add_parser(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=_port, default=None)
@@ -191,6 +223,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         max_file_mb=settings.ingest.max_file_mb,
         windows=window_params(settings),
         base=settings.home.path,
+        collection=args.collection,
     )
     for source, reason in report.failed:
         print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
@@ -215,7 +248,7 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     """`kb retrieve`: the best passages for a query, without a model."""
     from assistant.wiring import build_embedder, build_retriever
 
-    retriever = build_retriever(settings, build_embedder(settings))
+    retriever = _scoped(build_retriever(settings, build_embedder(settings)), args.collection)
     questions = _stdin_lines() if args.question == "-" else iter([args.question])
     for question in questions:
         hits = retriever.retrieve(question, args.top_k)
@@ -230,6 +263,14 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
                     f"[{rank}] {hit.score:.4f}  {where}\n    {' '.join(hit.chunk.text.split())[:300]}\n"
                 )
     return 0
+
+
+def _scoped(retriever: HybridRetriever, collections: list[str] | None) -> HybridRetriever:
+    """The retriever searching only `collections` (None: all), which the index must have."""
+    from assistant.documents import check_scope
+
+    check_scope(retriever.state.files, collections)
+    return retriever.scoped(collections)
 
 
 def _ask_requests(args: argparse.Namespace) -> Iterator[tuple[str, list[Message]]]:
@@ -323,6 +364,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.wiring import build_assistant
 
     assistant = build_assistant(settings, args.backend)
+    assistant = assistant.with_retriever(_scoped(assistant.retriever, args.collection))
     for question, history in _ask_requests(args):
         if args.json:
             _print_json(assistant.ask(question, history, args.top_k).as_dict())
@@ -338,9 +380,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     questions = load_questions(args.file)
     assistant = None if args.no_answers else build_assistant(settings, args.backend)
-    retriever = (
-        assistant.retriever if assistant else build_retriever(settings, build_embedder(settings))
+    retriever = _scoped(
+        assistant.retriever if assistant else build_retriever(settings, build_embedder(settings)),
+        args.collection,
     )
+    assistant = assistant.with_retriever(retriever) if assistant else None
 
     def progress(done: int, total: int) -> None:
         print(
@@ -399,6 +443,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "eval": cmd_eval,
     "doctor": cmd_doctor,
     "models": cli_models.cmd_models,
+    "docs": cli_docs.cmd_docs,
     "serve": cmd_serve,
     "slack": cmd_slack,
 }

@@ -111,3 +111,10 @@ def install() -> None:
     """Make `KB_PROFILES__<NAME>__KIND=fake` and `KB_EMBEDDER__BACKEND=hashing` mean the fakes."""
     register_kind(FAKE_KIND, _scripted, local=True)
     register_embedder(HASHING_EMBEDDER, _hashing)
+
+
+FAKE_SETTINGS = {
+    "KB_EMBEDDER__BACKEND": "hashing",
+    "KB_LLM__BACKEND": "fake",
+    "KB_PROFILES__FAKE__KIND": "fake",
+}  # `kb` in a test: the hashing embedder and the scripted model, set in the environment

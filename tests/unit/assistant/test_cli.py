@@ -12,6 +12,7 @@ import pytest
 
 from assistant.frontends.cli import run
 from tests.conftest import ROOT, require
+from tests.support.fakes import FAKE_SETTINGS
 
 HIT_KEYS = {"rank", "score", "text", "source", "title", "location"}
 ASK_KEYS = {"question", "answer", "citations", "backend", "model", "timings"}
@@ -22,9 +23,8 @@ CITATION_METRICS = {"citation_precision", "citation_recall"}  # kb's additions
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KB_EMBEDDER__BACKEND", "hashing")
-    monkeypatch.setenv("KB_LLM__BACKEND", "fake")
-    monkeypatch.setenv("KB_PROFILES__FAKE__KIND", "fake")
+    for name, value in FAKE_SETTINGS.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("KB_ANSWER__MIN_RELEVANCE", "0.05")
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "costs.md").write_text(
