@@ -78,6 +78,7 @@ bench: index
 bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) -m bench.levers
+	$(PY) -m bench.collections
 	$(PY) -m bench.quality $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
 
 clean:
