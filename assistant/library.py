@@ -1,4 +1,5 @@
-"""The documents behind a running assistant: add uploaded files, count, and show a source.
+"""The documents behind a running assistant: add uploaded files, list, remove and re-index
+documents, count them, and show a source.
 
 Used by long-running frontends (the web page): an upload is copied into the upload folder,
 ingested incrementally, and the assistant's retriever is swapped for one over the new index,
@@ -25,7 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answering.pipeline import Assistant
-from assistant.documents import UnknownSourceError
+from assistant.documents import (
+    DocumentRow,
+    UnknownSourceError,
+    document_rows,
+    matching_sources,
+    remove_documents,
+)
 from assistant.errors import KbError
 from index.builder import IngestReport, ingest_paths
 from index.hashing import file_sha256
@@ -89,6 +96,7 @@ class DocumentLibrary:
         limits: UploadLimits | None = None,
         windows: WindowParams | None = None,
         home: Path | None = None,
+        exclude: Iterable[str] = (),
     ):
         self._assistant = assistant
         self._index_dir = index_dir
@@ -98,6 +106,7 @@ class DocumentLibrary:
         self.limits = limits or UploadLimits()
         self._windows = windows
         self._home = home or Path.cwd()  # indexed sources are named relative to it
+        self._exclude = tuple(exclude)  # file-name patterns never ingested (folder syncs)
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
 
@@ -106,12 +115,82 @@ class DocumentLibrary:
         state = self._assistant.retriever.state
         return LibraryStats(len(state.files), len(state.chunks))
 
+    def rows(self, search: str = "") -> list[DocumentRow]:
+        """The documents the assistant searches now; `search`: only those whose path, title or
+        collection holds it (any case)."""
+        needle = search.strip().lower()
+        return [
+            row
+            for row in document_rows(self._assistant.retriever.state.files)
+            if needle in f"{row.path} {row.title or ''} {row.collection}".lower()
+        ]
+
+    def collections(self) -> list[str]:
+        """The collections the index has, by name."""
+        return sorted({r.collection for r in self._assistant.retriever.state.files.values()})
+
+    def remove(self, patterns: list[str]) -> IngestReport:
+        """Take the documents `patterns` name out of the index (and an upload's copy off disk);
+        the assistant searches without them at once."""
+        with self._lock:
+            sources = matching_sources(self._assistant.retriever.state.files, patterns, self._home)
+            report = remove_documents(
+                self._index_dir, sources, self._home, self._upload_dir, self._store
+            )
+            if report.removed:
+                self._reload()
+        log.info("remove: %s", report.summary())
+        return report
+
+    def reindex(self, patterns: list[str]) -> IngestReport:
+        """Read the documents `patterns` name again from their files, changed or not."""
+        with self._lock:
+            sources = matching_sources(self._assistant.retriever.state.files, patterns, self._home)
+            try:
+                report = self._ingest([self._home / s for s in sources], reindex=sources)
+            finally:  # whatever was saved before a failure is searchable too
+                self._reload()
+        log.info("re-index: %s", report.summary())
+        return report
+
+    def sync(self, paths: list[Path]) -> IngestReport:
+        """Bring the index up to date with `paths` (adds, changes, removals), as `kb ingest`
+        does, and search the result at once."""
+        with self._lock:
+            report = self._ingest(paths)
+            if report.changed:
+                self._reload()
+        return report
+
+    def _ingest(
+        self, paths: list[Path], collection: str | None = None, reindex: Iterable[str] = ()
+    ) -> IngestReport:
+        """Ingest `paths` into the index with the page's settings (the caller holds the thread
+        lock and reloads)."""
+        return ingest_paths(
+            paths,
+            self._index_dir,
+            self._assistant.embedder,
+            self._params,
+            self._exclude,
+            store=self._store,
+            max_file_mb=self.limits.max_file_mb,
+            windows=self._windows,
+            base=self._home,
+            collection=collection,
+            reindex=set(reindex),
+        )
+
     def add_files(
-        self, files: Iterable[tuple[Path, str]], on_file: FileProgress | None = None
+        self,
+        files: Iterable[tuple[Path, str]],
+        on_file: FileProgress | None = None,
+        collection: str | None = None,
     ) -> IngestReport:
         """Copy (temporary path, original name) pairs into the upload folder and ingest them
         one by one, calling `on_file(done, total, name)` before each. A refused file is in
-        the report's `failed` and was not copied; too many files raise `UploadRefusedError`."""
+        the report's `failed` and was not copied; too many files raise `UploadRefusedError`.
+        `collection`: the one they go into (None: as `kb ingest` decides)."""
         accepted, refused = self._check(list(files))
         report = IngestReport(failed=refused, chunks=self.stats().chunks)
         with self._lock:  # copies too: two uploads of one name must not write one file
@@ -120,17 +199,7 @@ class DocumentLibrary:
                 for done, target in enumerate(targets):
                     if on_file:
                         on_file(done, len(targets), target.name)
-                    one = ingest_paths(
-                        [target],
-                        self._index_dir,
-                        self._assistant.embedder,
-                        self._params,
-                        store=self._store,
-                        max_file_mb=self.limits.max_file_mb,
-                        windows=self._windows,
-                        base=self._home,
-                    )
-                    _merge(report, one)
+                    _merge(report, self._ingest([target], collection))
             finally:  # files ingested before a failure (e.g. a busy index) are searchable too
                 if report.changed:
                     self._reload()

@@ -258,6 +258,9 @@ class WebSettings(BaseModel):
     username: str | None = Field(None, description="login for the page; required off loopback")
     password: SecretStr | None = Field(None, description="login password; from env or .env")
     upload_dir: Path = Field(Path(".kb/uploads"), description="where uploaded files are kept")
+    watch: bool = Field(
+        False, description="keep ingest.paths in sync in the background (like `kb watch`)"
+    )
     max_upload_mb: int = Field(20, ge=1, description="largest file the page accepts")
     max_upload_files: int = Field(
         20, ge=1, description="most files in one upload; a bigger batch is refused whole"

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from assistant.answering.pipeline import AnswerOptions, Assistant
 from assistant.backends.llms.base import ChatModel
@@ -13,6 +14,7 @@ from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
 from assistant.library import DocumentLibrary, UploadLimits
 from assistant.settings import EMBEDDER_BACKENDS, EmbedderSettings, Settings
+from index.builder import IngestReport, ingest_paths
 from index.embedders import (
     Embedder,
     SentenceTransformerEmbedder,
@@ -97,6 +99,28 @@ def store_spec(settings: Settings) -> StoreSpec:
     return StoreSpec(index.store, index.ann_threshold, index.milvus_uri, index.milvus_collection)
 
 
+def ingest(
+    settings: Settings,
+    paths: list[Path],
+    embedder: Embedder | None = None,
+    **choices: Any,
+) -> IngestReport:
+    """`ingest_paths` with the settings' index, chunking, store, windows, size limit, exclude
+    patterns and home; `choices`: rebuild, lock_wait_s, collection, reindex."""
+    return ingest_paths(
+        paths,
+        settings.index.dir,
+        embedder or build_embedder(settings),
+        chunking_params(settings),
+        settings.ingest.exclude,
+        store=store_spec(settings),
+        max_file_mb=settings.ingest.max_file_mb,
+        windows=window_params(settings),
+        base=settings.home.path,
+        **choices,
+    )
+
+
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
     """A retriever over the current index; raises when there is none or it was built otherwise."""
     state = load_index(Path(settings.index.dir), store_spec(settings))
@@ -159,4 +183,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
         window_params(settings),
         home=settings.home.path,
+        exclude=settings.ingest.exclude,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -145,6 +145,10 @@ class Assistant:
         searching = copy.copy(self)
         searching.retriever = retriever
         return searching
+
+    def scoped(self, collections: Collection[str] | None) -> Assistant:
+        """The same assistant searching only `collections` (None or empty: all of them)."""
+        return self.with_retriever(self.retriever.scoped(collections))
 
     def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
         """The backends for a question: planned again once its passages are known, as they

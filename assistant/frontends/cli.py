@@ -78,21 +78,11 @@ def _port(text: str) -> int:
     return port
 
 
-def _collection(text: str) -> str:
-    """An argparse type: a name a collection can have."""
-    from assistant.documents import check_collection_name
-
-    try:
-        return check_collection_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def _add_scope(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--collection",
         action="append",
-        type=_collection,
+        type=cli_docs.collection_name,
         metavar="NAME",
         help="search only this collection (repeatable; default: all)",
     )
@@ -127,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--collection",
-        type=_collection,
+        type=cli_docs.collection_name,
         metavar="NAME",
         help="put the files read into this collection (default: a folder's .kb-collection, "
         "else the one a file had, else `default`)",
@@ -174,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     slack.add_argument("--port", type=_port, default=None, help="--http: port (default 3000)")
     cli_models.add_parser(commands)
     cli_docs.add_parser(commands)
+    cli_docs.add_watch_parser(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=_port, default=None)
@@ -201,8 +192,7 @@ def _stdin_lines() -> Iterator[str]:
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     """`kb ingest`: add, update and remove documents in the index."""
-    from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
-    from index.builder import ingest_paths
+    from assistant.wiring import ingest
 
     paths = args.paths or settings.ingest.paths
     missing = [str(path.resolve()) for path in paths if not path.exists()]
@@ -211,23 +201,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
             "" if args.paths else " (ingest.paths, read against kb's home; or: kb ingest PATH)"
         )
         raise IngestError(f"no such file or folder: {', '.join(missing)}{default}")
-    report = ingest_paths(
-        paths,
-        Path(settings.index.dir),
-        build_embedder(settings),
-        chunking_params(settings),
-        settings.ingest.exclude,
-        args.rebuild,
-        store_spec(settings),
-        lock_wait_s=args.wait,
-        max_file_mb=settings.ingest.max_file_mb,
-        windows=window_params(settings),
-        base=settings.home.path,
-        collection=args.collection,
+    report = ingest(
+        settings, paths, rebuild=args.rebuild, lock_wait_s=args.wait, collection=args.collection
     )
-    for source, reason in report.failed:
-        print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
-    print(f"kb: {report.summary()}", file=sys.stderr)
+    cli_docs.print_report(report, settings)
     return 0
 
 
@@ -444,6 +421,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "doctor": cmd_doctor,
     "models": cli_models.cmd_models,
     "docs": cli_docs.cmd_docs,
+    "watch": cli_docs.cmd_watch,
     "serve": cmd_serve,
     "slack": cmd_slack,
 }

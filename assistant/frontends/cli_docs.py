@@ -1,8 +1,9 @@
-"""`kb docs list|remove|reindex`: see and change the documents in the index.
+"""`kb docs list|remove|reindex` and `kb watch`: see and change the documents in the index,
+and keep folders in sync with it.
 
-A thin adapter over `assistant.documents` and the ingest: argument parsing, the table, and the
-report. Removing and re-indexing go through the index's writer lock and generation switch,
-like `kb ingest`; a running page picks the change up at its next reload.
+A thin adapter over `assistant.documents`, `assistant.watching` and the ingest: argument
+parsing, the table, and the reports. Every change goes through the index's writer lock and
+generation switch, like `kb ingest`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from assistant.errors import IngestError
 from assistant.settings import Settings
 
+if TYPE_CHECKING:
+    from index.builder import IngestReport
+
 COLUMNS = ("path", "title", "collection", "chunks", "size", "sha256", "added", "local_only")
+
+
+def collection_name(text: str) -> str:
+    """An argparse type: a name a collection can have."""
+    from assistant.documents import check_collection_name
+
+    try:
+        return check_collection_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_parser(commands: Any) -> None:
@@ -95,23 +111,49 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.documents import matching_sources
-    from assistant.wiring import build_embedder, chunking_params, store_spec, window_params
-    from index.builder import ingest_paths
+    from assistant.wiring import ingest
 
     home = settings.home.path
     sources = matching_sources(_indexed(settings), args.patterns, home)
-    report = ingest_paths(
-        [home.joinpath(source) for source in sources],
-        settings.index.dir,
-        build_embedder(settings),
-        chunking_params(settings),
-        store=store_spec(settings),
-        max_file_mb=settings.ingest.max_file_mb,
-        windows=window_params(settings),
-        base=home,
-        reindex=sources,
-    )
-    for source, reason in report.failed:
-        print(f"kb: could not read {home.joinpath(source)}: {reason}", file=sys.stderr)
-    print(f"kb: {report.summary()}", file=sys.stderr)
+    report = ingest(settings, [home.joinpath(s) for s in sources], reindex=sources)
+    print_report(report, settings)
     return 1 if report.failed else 0
+
+
+def print_report(report: IngestReport, settings: Settings) -> None:
+    """An ingest's report on stderr: each file skipped (by absolute path), then the counts."""
+    for source, reason in report.failed:
+        print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
+    print(f"kb: {report.summary()}", file=sys.stderr)
+
+
+def add_watch_parser(commands: Any) -> None:
+    """Add `kb watch` to the CLI's subcommands."""
+    watch = commands.add_parser(
+        "watch", help="keep folders in sync with the index: adds, changes and removals"
+    )
+    watch.add_argument(
+        "paths", nargs="*", type=Path, help="files and folders (default: ingest.paths)"
+    )
+    watch.add_argument(
+        "--collection", type=collection_name, metavar="NAME", help="as with kb ingest"
+    )
+
+
+def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb watch`: sync once, then after each batch of changes, until interrupted."""
+    from assistant.watching import watch_and_sync
+    from assistant.wiring import build_embedder, ingest
+
+    paths = [path.resolve() for path in args.paths or settings.ingest.paths]
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise IngestError(f"no such file or folder: {', '.join(missing)}")
+    embedder = build_embedder(settings)  # loaded once, not per batch
+
+    def sync() -> IngestReport:
+        return ingest(settings, paths, embedder, collection=args.collection)
+
+    print(f"kb: watching {', '.join(map(str, paths))} (Ctrl-C stops)", file=sys.stderr)
+    watch_and_sync(paths, sync, lambda report: print_report(report, settings))
+    return 0

@@ -1,7 +1,8 @@
 """The Slack bot: answers mentions and direct messages in threads, with cited sources.
 
 A thin Bolt adapter over the same `Assistant` and backend pool as the web page. Each thread
-is a conversation (its turns feed follow-ups; `use NAME` picks its backend). The bot posts a
+is a conversation (its turns feed follow-ups; `use NAME` picks its backend, `use collection
+NAME` the collections it searches). The bot posts a
 "searching" reply, edits it as the answer grows, then replaces it with the answer and its
 sources. It ignores bots (itself included), edits and Slack's retried deliveries, limits
 answers per user, and apologises in the thread on errors. Building the app never calls
@@ -30,6 +31,7 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import read_key
+from assistant.documents import check_scope
 from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_http import EventsServer, HttpLimits
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _USE = re.compile(r"^\s*use\s+([\w.-]+)\s*$", re.IGNORECASE)
+# `use collection NAME [NAME ...]` (or `all`) scopes the thread's questions.
+_USE_COLLECTION = re.compile(r"^\s*use\s+collections?\s+([\w.\s,-]+?)\s*$", re.IGNORECASE)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class SlackThread:
 
     backend: str
     history: list[Message] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)  # searched; empty: all of them
 
 
 K = TypeVar("K")
@@ -128,7 +133,9 @@ class SlackBot:
         thread = self.threads.setdefault(
             (channel, thread_ts), lambda: SlackThread(self.default_backend)
         )
-        if _USE.match(text):
+        if scope := _USE_COLLECTION.match(text):
+            self._choose_collections(client, channel, thread_ts, thread, scope.group(1))
+        elif _USE.match(text):
             self._choose_backend(client, channel, thread_ts, thread, _USE.match(text).group(1))  # type: ignore[union-attr]
         elif not text:
             client.chat_postMessage(
@@ -161,6 +168,22 @@ class SlackBot:
             )
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply)
 
+    def _choose_collections(
+        self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, names: str
+    ) -> None:
+        wanted = [name for name in re.split(r"[\s,]+", names) if name]
+        if [name.lower() for name in wanted] == ["all"]:
+            thread.collections = []
+            reply = "This thread now searches *all* collections."
+        else:
+            try:
+                check_scope(self.assistant.retriever.state.files, wanted)
+                thread.collections = wanted
+                reply = f"This thread now searches only *{', '.join(wanted)}*."
+            except KbError as exc:
+                reply = f"I can't: {render.escape(str(exc))}."
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply)
+
     def _answer(
         self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, question: str
     ) -> None:
@@ -190,7 +213,8 @@ class SlackBot:
     def _stream_into(
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
     ) -> Answer:
-        assistant = self.assistant.routed(self.pool.router(thread.backend))
+        assistant = self.assistant.scoped(thread.collections)
+        assistant = assistant.routed(self.pool.router(thread.backend))
         evidence, shown, last_edit = "", "", 0.0  # the first token is shown at once
         stream = AnswerStream(assistant.stream(question, list(thread.history)))
         for event in stream:

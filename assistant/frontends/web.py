@@ -1,15 +1,17 @@
-"""The web page: chat with streamed answers, a sources panel, a backend switch, uploads.
+"""The web page: a Chat tab (streamed answers, a sources panel, a backend switch, the
+collections searched) and a Documents tab (list, search, remove, re-index, upload).
 
 A thin Gradio adapter over one `Assistant`, a `ChatModelPool` (backend per conversation) and a
-`DocumentLibrary` (uploads). This module lays the page out, wires its events to
-`web_events`, and serves it; what it shows is rendered by `web_render`.
+`DocumentLibrary` (the documents). This module lays the page out, wires its events to
+`web_events` (the Documents tab: `web_documents`), and serves it; what it shows is rendered by
+`web_render`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -22,22 +24,22 @@ from assistant.errors import ConfigurationError
 from assistant.frontends import web_render as render
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
 from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
+from assistant.frontends.web_documents import documents_tab
 from assistant.frontends.web_events import (
     Conversation,
     PageParts,
-    add_documents,
     answer_turn,
     ask_api,
+    choose_collections,
     open_document,
     status_line,
     switch_backend,
 )
-from assistant.library import accepted_suffixes
 from assistant.settings import Settings
+from assistant.watching import BackgroundSync
 
 log = logging.getLogger(__name__)
 
-_PROGRESS = gr.Progress()  # Gradio injects the live tracker through this default
 EXAMPLES = [
     "When do open-source models cost less than proprietary APIs at scale?",
     "Why do privacy and compliance push teams to deploy models on-premise?",
@@ -61,22 +63,32 @@ def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
 
 
 def build_web_ui(parts: PageParts) -> gr.Blocks:
-    """The Gradio page: chat, backend picker, sources, uploads and status line."""
+    """The Gradio page: status line; Chat and Documents tabs."""
     with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
         convo = gr.State(Conversation(parts.pool.default))
         gr.Markdown("## kb: ask your documents", elem_id="kb-title")
         status = gr.Markdown(elem_id="kb-status")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = _chat_column(parts, convo, status)
-            with gr.Column(scale=2):
-                _sources_column(parts, convo, chat, status)
+        with gr.Tabs():
+            with gr.Tab("Chat", elem_id="kb-chat-tab"), gr.Row():
+                with gr.Column(scale=3):
+                    chat = _chat_column(parts, convo, status)
+                with gr.Column(scale=2):
+                    _sources_column(parts, convo, chat)
+            with gr.Tab("Documents", elem_id="kb-documents-tab"):
+                documents_tab(parts, _refresher(parts, convo, status, chat["collections"]))
         page.load(lambda c: status_line(parts, c.backend), [convo], [status])
+        if parts.sync:  # the status line says when the folders were last synced
+            gr.Timer(5).tick(
+                lambda c: status_line(parts, c.backend), [convo], [status], api_visibility="private"
+            )
 
         def ask(
-            question: str, backend: str | None = None, history: list[Message] | None = None
+            question: str,
+            backend: str | None = None,
+            history: list[Message] | None = None,
+            collections: list[str] | None = None,
         ) -> dict[str, object]:
-            return ask_api(parts, question, backend, history)
+            return ask_api(parts, question, backend, history, collections)
 
         gr.api(ask, api_name="ask", **_answer_slots(parts))
     return page
@@ -97,48 +109,62 @@ def _chat_column(parts: PageParts, convo: gr.State, status: gr.Markdown) -> dict
         send = gr.Button("Ask", variant="primary", scale=1, elem_id="kb-ask")
         new = gr.Button("New chat", scale=1, elem_id="kb-new-chat")
     gr.Examples(EXAMPLES, inputs=[box], label="Try")
+    collections = gr.Dropdown(
+        parts.library.collections(),
+        multiselect=True,
+        label="Search in collections (none picked: all)",
+        elem_id="kb-collections",
+    )
     backend.change(
         lambda n, c: switch_backend(parts, n, c),
         [backend, convo],
         [backend, convo, status],
         api_visibility="private",
     )
-    return {"chatbot": chatbot, "box": box, "send": send, "new": new, "backend": backend}
+    collections.change(choose_collections, [collections, convo], [convo], api_visibility="private")
+    return {
+        "chatbot": chatbot,
+        "box": box,
+        "send": send,
+        "new": new,
+        "backend": backend,
+        "collections": collections,
+    }
 
 
-def _sources_column(
-    parts: PageParts, convo: gr.State, chat: dict[str, Any], status: gr.Markdown
-) -> None:
+def _refresher(
+    parts: PageParts, convo: gr.State, status: gr.Markdown, picker: gr.Dropdown
+) -> Callable[[Any], None]:
+    """What follows a change of the documents: the status line and the collection picker."""
+
+    def after_change(event: Any) -> None:
+        event.then(
+            lambda c: (status_line(parts, c.backend), _picker_update(parts, c)),
+            [convo],
+            [status, picker],
+            api_visibility="private",
+        )
+
+    return after_change
+
+
+def _picker_update(parts: PageParts, convo: Conversation) -> Any:
+    """The collection picker after the documents changed: a collection that is gone is
+    dropped from the conversation's scope too."""
+    names = parts.library.collections()
+    convo.collections = [name for name in convo.collections if name in names]
+    return gr.update(choices=names, value=convo.collections)
+
+
+def _sources_column(parts: PageParts, convo: gr.State, chat: dict[str, Any]) -> None:
     sources = gr.HTML(render.sources_html([]), elem_id="kb-sources", label="Sources")
     document = gr.HTML("", elem_id="kb-document")
     open_key = gr.Textbox(elem_id="kb-open-key", elem_classes=["kb-hidden"], show_label=False)
     open_button = gr.Button("open", elem_id="kb-open-button", elem_classes=["kb-hidden"])
-    with gr.Accordion("Add documents", open=False, elem_id="kb-upload-panel"):
-        files = gr.File(
-            file_count="multiple",
-            file_types=accepted_suffixes(),
-            label=f"Drop files here ({', '.join(accepted_suffixes())}; up to "
-            f"{parts.library.limits.max_files} files of {parts.max_upload_mb} MB at a time)",
-            elem_id="kb-upload",
-        )
-        report = gr.Markdown(elem_id="kb-upload-report")
     _wire_chat(parts, convo, chat, sources, document)
     open_button.click(
         lambda key: open_document(parts, key), [open_key], [document], api_visibility="private"
     ).then(None, js=SCROLL_TO_MARK)
-
-    def upload(paths: list[str] | None, progress: gr.Progress = _PROGRESS) -> tuple[str, None]:
-        def on_file(done: int, total: int, name: str) -> None:
-            progress((done, total), desc=f"Reading and embedding {name}", unit="file")
-
-        return add_documents(parts, paths, on_file)
-
-    files.upload(
-        upload,
-        [files],
-        [report, files],
-        api_visibility="private",
-    ).then(lambda c: status_line(parts, c.backend), [convo], [status], api_visibility="private")
 
 
 SCROLL_TO_MARK = "() => document.getElementById('kb-doc-mark')?.scrollIntoView({block: 'center'})"
@@ -224,12 +250,18 @@ def build_page_parts(settings: Settings) -> PageParts:
 
     pool = build_pool(settings)
     assistant = build_assistant(settings, pool=pool)
+    library = build_library(settings, assistant)
+    sync = None
+    if settings.web.watch:
+        paths = list(settings.ingest.paths)
+        sync = BackgroundSync(paths, lambda: library.sync(paths))
     return PageParts(
         assistant,
         pool,
-        build_library(settings, assistant),
+        library,
         settings.web.max_upload_mb,
         BusyGate(settings.web.max_waiting),
+        sync,
     )
 
 
@@ -252,6 +284,8 @@ def serve(settings: Settings, host: str, port: int) -> None:
     check_local_builds(parts.pool)
     log.info("kb web page on http://%s:%d/", host, port)
     page = build_web_ui(parts)
+    if parts.sync:
+        parts.sync.start()
     launch(
         page, host, port, auth=auth, max_upload_mb=parts.max_upload_mb, max_waiting=parts.gate.limit
     )

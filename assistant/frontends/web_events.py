@@ -9,6 +9,7 @@ all tabs share. Rendering is `web_render`'s job; layout and wiring are `web`'s.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,12 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.routing import AUTO
+from assistant.documents import check_collection_name
 from assistant.errors import KbError
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BusyGate, busy_answer
 from assistant.library import DocumentLibrary, FileProgress
+from assistant.watching import BackgroundSync
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class Conversation:
     backend: str
     history: list[Message] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
+    collections: list[str] = field(default_factory=list)  # searched; empty: all of them
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class PageParts:
     library: DocumentLibrary
     max_upload_mb: int = 20
     gate: BusyGate = field(default_factory=BusyGate)
+    sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
 
 
 def _device(model: object) -> str:
@@ -62,8 +67,21 @@ def status_line(parts: PageParts, backend: str) -> str:
     model = parts.pool.router(backend)("", []).chain[0]
     name = "routed per question" if backend == AUTO else model.model
     hosted = parts.pool.hosted_available()
-    facts = render.StatusFacts(stats.documents, stats.chunks, name, _device(model), hosted)
+    facts = render.StatusFacts(
+        stats.documents, stats.chunks, name, _device(model), hosted, _last_sync(parts.sync)
+    )
     return render.status_markdown(facts)
+
+
+def _last_sync(sync: BackgroundSync | None) -> str | None:
+    """When the folders were last synced, for the status line; None when not watching."""
+    if sync is None:
+        return None
+    if sync.last is None:
+        return "first folder sync running"
+    when, report = sync.last
+    changes = len(report.added) + len(report.updated) + len(report.removed)
+    return f"folders synced {time.strftime('%H:%M:%S', time.localtime(when))} ({changes} changes)"
 
 
 def answer_turn(
@@ -91,7 +109,8 @@ def _stream_turn(
     yield "", chat, convo, sources
     text = evidence = ""
     try:
-        assistant = parts.assistant.routed(parts.pool.router(convo.backend))
+        assistant = parts.assistant.scoped(convo.collections)
+        assistant = assistant.routed(parts.pool.router(convo.backend))
         stream = AnswerStream(assistant.stream(message, convo.history))
         for event in stream:
             if isinstance(event, Evidence):  # shown at once; the reply streams below it
@@ -116,6 +135,12 @@ def _stream_turn(
         yield message, chat, convo, sources
 
 
+def choose_collections(names: list[str] | None, convo: Conversation) -> Conversation:
+    """The collections this conversation searches from now on (none picked: all)."""
+    convo.collections = list(names or [])
+    return convo
+
+
 def _remember(convo: Conversation, answer: Answer) -> None:
     convo.answers.append(answer)
     convo.history += [
@@ -137,15 +162,21 @@ def switch_backend(
 
 
 def add_documents(
-    parts: PageParts, paths: list[str] | None, on_file: FileProgress | None = None
+    parts: PageParts,
+    paths: list[str] | None,
+    on_file: FileProgress | None = None,
+    collection: str = "",
 ) -> tuple[str, None]:
-    """Ingest uploaded files; the library refuses a file of the wrong type or size (listed with
-    its reason, the others go in) and a batch of too many files (nothing goes in)."""
+    """Ingest uploaded files into `collection` (empty: as `kb ingest` decides); the library
+    refuses a file of the wrong type or size (listed with its reason, the others go in) and a
+    batch of too many files (nothing goes in)."""
     if not paths:
         return "", None
     try:
-        report = parts.library.add_files([(Path(raw), Path(raw).name) for raw in paths], on_file)
-    except KbError as exc:
+        name = check_collection_name(collection.strip()) if collection.strip() else None
+        files = [(Path(raw), Path(raw).name) for raw in paths]
+        report = parts.library.add_files(files, on_file, name)
+    except (KbError, ValueError) as exc:
         return f"❌ upload failed: {exc}", None
     return render.upload_markdown(report, []), None
 
@@ -165,15 +196,18 @@ def ask_api(
     question: str,
     backend: str | None = None,
     history: list[Message] | None = None,
+    collections: list[str] | None = None,
 ) -> dict[str, object]:
-    """`/ask` for gradio_client: a question (and the conversation so far, as in `kb ask -`) in,
-    the `kb ask --json` object out, with `busy` true when the page had no room for it."""
+    """`/ask` for gradio_client: a question (and the conversation so far, as in `kb ask -`; the
+    collections to search, default all) in, the `kb ask --json` object out, with `busy` true
+    when the page had no room for it."""
     name = backend or parts.pool.default
     with parts.gate.admit() as admitted:
         if not admitted:
             return {**busy_answer(question, name).as_dict(), "busy": True}
         router = parts.pool.router(name)
-        answer = parts.assistant.routed(router).ask(question, _checked_history(history))
+        assistant = parts.assistant.scoped(collections).routed(router)
+        answer = assistant.ask(question, _checked_history(history))
     return {**answer.as_dict(), "busy": False}
 
 

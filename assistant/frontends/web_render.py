@@ -141,6 +141,7 @@ class StatusFacts:
     model: str
     device: str  # "CPU" or "GPU (...)"
     hosted_enabled: bool
+    last_sync: str | None = None  # KB_WEB__WATCH: when the folders were last synced
 
 
 def status_markdown(facts: StatusFacts) -> str:
@@ -150,9 +151,10 @@ def status_markdown(facts: StatusFacts) -> str:
         if facts.hosted_enabled
         else "offline: nothing leaves this machine"
     )
+    synced = f" · {facts.last_sync}" if facts.last_sync else ""
     return (
         f"**{facts.documents}** documents · **{facts.chunks}** chunks · "
-        f"model {facts.model} · {facts.device} · {mode}"
+        f"model {facts.model} · {facts.device} · {mode}{synced}"
     )
 
 

@@ -5,6 +5,7 @@ to a loopback recorder (`tests/support/slack_api.py`). The assistant behind it u
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -198,6 +199,33 @@ def test_a_thread_picks_its_backend(bot: Any) -> None:
     post(url, refuse, signed_headers(refuse))
     recorder.wait_for(lambda: len(recorder.of("chat.postMessage")) == 3)
     assert "can't use hosted-openai" in recorder.of("chat.postMessage")[2]["text"]
+
+
+def test_a_thread_picks_the_collections_it_searches(bot: Any, tmp_path: Path) -> None:
+    url, recorder, parts = bot
+    note = tmp_path / "leave.md"
+    note.write_text("# Leave\n\nStaff get thirty days of leave a year.\n")
+    parts.library.add_files([(note, "leave.md")], None, "hr")
+
+    def say(text: str, ts: str, event_id: str, replies: int) -> str:
+        body = event_body(mention(f"<@UKB> {text}", ts, "2.1" if ts != "2.1" else None), event_id)
+        post(url, body, signed_headers(body))
+        recorder.wait_for(lambda: len(recorder.of("chat.postMessage")) == replies)
+        return str(recorder.of("chat.postMessage")[-1]["text"])
+
+    def answered(ts: str, event_id: str, replies: int) -> str:
+        """The final edit of the reply to a question about costs."""
+        before = len(finals(recorder))
+        say(QUESTION.removeprefix("<@UKB> "), ts, event_id, replies)
+        recorder.wait_for(lambda: len(finals(recorder)) > before)
+        return json.dumps(finals(recorder)[-1])
+
+    assert "now searches only *hr*" in say("use collection hr", "2.1", "Ec1", 1)
+    assert "docs/" not in answered("2.2", "Ec2", 2)  # the costs documents are not searched
+    refused = say("use collection nosuch", "2.3", "Ec3", 3)
+    assert "can't" in refused and "nosuch" in refused and "hr (1)" in refused
+    assert "*all* collections" in say("use collection all", "2.4", "Ec4", 4)
+    assert "docs/" in answered("2.5", "Ec5", 5)
 
 
 def test_errors_get_a_short_apology_in_the_thread(bot: Any) -> None:

@@ -89,14 +89,43 @@ def test_uploaded_file_is_searchable_at_once(page: Any, tmp_path: Path) -> None:
     )
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"this is not a PDF")
-    page.click("#kb-upload-panel button, #kb-upload-panel .label-wrap")
+    page.get_by_role("tab", name="Documents").click()
+    page.fill("#kb-upload-collection input, #kb-upload-collection textarea", "minutes")
     page.set_input_files("#kb-upload input[type=file]", [str(note), str(broken)])
     report = page.locator("#kb-upload-report")
     report.locator(":text('chunks in the index')").wait_for(timeout=120_000)  # not the progress
     assert "quillon_council.md: added" in report.inner_text()
     assert "broken.pdf" in report.inner_text()
+    _wait_for_table(page, "quillon_council.md")  # the table follows the upload
+    assert "minutes" in page.inner_text("#kb-doc-table")
+    page.get_by_role("tab", name="Chat").click()
     ask(page, "What did the Quillon council ratify?")
     assert "quillon_council.md" in page.inner_text("#kb-sources")
+    _remove_in_documents_tab(page, "quillon")
+
+
+def _wait_for_table(page: Any, text: str, present: bool = True) -> None:
+    check = f"document.querySelector('#kb-doc-table').innerText.toLowerCase().includes({text.lower()!r})"
+    page.wait_for_function(f"() => {'' if present else '!'}{check}", timeout=60_000)
+
+
+def _remove_in_documents_tab(page: Any, search: str) -> None:
+    """Search the table, pick what is left, Remove…, and confirm: the table and the status
+    line lose it; nothing is removed before the confirmation."""
+    page.get_by_role("tab", name="Documents").click()
+    before = page.inner_text("#kb-status")
+    page.fill("#kb-doc-search input, #kb-doc-search textarea", search)
+    _wait_for_table(page, "corpus/", present=False)
+    picker = page.locator("#kb-doc-selected input")
+    picker.click()
+    page.locator("#kb-doc-selected ul li, [role='listbox'] [role='option']").first.click()
+    page.click("#kb-doc-remove")
+    page.locator("#kb-doc-confirm-text :text('Remove 1 document')").wait_for()
+    assert search in page.inner_text("#kb-doc-table").lower()  # asked, not yet done
+    page.click("#kb-doc-remove-yes")
+    page.locator("#kb-doc-report :text('removed')").wait_for(timeout=60_000)
+    _wait_for_table(page, search, present=False)
+    page.wait_for_function(f"() => document.querySelector('#kb-status').innerText !== {before!r}")
 
 
 def test_api_answers_with_citations(app_url: str) -> None:

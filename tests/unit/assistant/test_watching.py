@@ -1,0 +1,112 @@
+"""Folders kept in sync (assistant/watching.py) with real watchfiles over real files: adds,
+changes and removals reach the index in batches; a file still being written is read whole;
+`kb watch` in a child process; the page's status line says when it last synced."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.frontends import web_events as events
+from assistant.watching import BackgroundSync, WatchTiming
+from index.retriever import HybridRetriever
+from tests.conftest import ROOT
+from tests.support.fakes import FAKE_SETTINGS
+from tests.unit.assistant.conftest import make_page_parts
+
+FAST = WatchTiming(debounce_ms=200, settle_s=0.3, max_settle_s=10)
+
+
+def _eventually(check: Callable[[], bool], within_s: float = 20) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "the index did not follow the folder in time"
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def watched(retriever: HybridRetriever, tmp_path: Path) -> Iterator[events.PageParts]:
+    parts = make_page_parts(retriever, tmp_path / "uploads")
+    folder = tmp_path / "docs"
+    sync = BackgroundSync([folder], lambda: parts.library.sync([folder]), FAST).start()
+    _eventually(lambda: sync.last is not None)  # the first sync ran
+    yield events.PageParts(parts.assistant, parts.pool, parts.library, sync=sync)
+    sync.stop()
+
+
+def _paths(parts: events.PageParts) -> list[str]:
+    return [row.path for row in parts.library.rows()]
+
+
+def test_adds_changes_and_removals_reach_the_index(
+    watched: events.PageParts, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    (docs / "leave.md").write_text("# Leave\n\nThirty days of leave.\n")
+    _eventually(lambda: "docs/leave.md" in _paths(watched))
+    (docs / "leave.md").write_text("# Leave\n\nForty days of zorblax leave.\n")
+    _eventually(
+        lambda: "zorblax" in watched.assistant.retriever.retrieve("zorblax leave", 1)[0].chunk.text
+    )
+    (docs / "privacy.md").unlink()
+    _eventually(lambda: "docs/privacy.md" not in _paths(watched))
+    assert "folders synced" in events.status_line(watched, "fake")
+
+
+def test_a_file_still_being_written_is_read_whole(
+    watched: events.PageParts, tmp_path: Path
+) -> None:
+    path = tmp_path / "docs" / "growing.md"
+
+    def write_slowly() -> None:
+        with open(path, "w") as handle:
+            handle.write("# Growing\n\n")
+            for n in range(12):
+                handle.write(f"Line {n} of the growing file. ")
+                handle.flush()
+                time.sleep(0.1)  # pauses shorter than settle_s: one file being written
+            handle.write("The zorblax ending.\n")
+
+    writer = threading.Thread(target=write_slowly)
+    writer.start()
+    _eventually(lambda: "docs/growing.md" in _paths(watched))
+    writer.join()
+    text = " ".join(c.text for c in watched.assistant.retriever.state.chunks.values())
+    assert "zorblax ending" in text  # never a half-read file in the index
+
+
+def test_kb_watch_follows_a_folder_until_interrupted(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    env = {**os.environ, **FAKE_SETTINGS, "PYTHONPATH": str(ROOT)}
+    kb = [sys.executable, "-m", "tests.support.fake_kb"]
+    watcher = subprocess.Popen(
+        [*kb, "watch", "notes"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        def listed() -> list[str]:
+            done = subprocess.run(
+                [*kb, "docs", "list", "--json"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            return [row["path"] for row in json.loads(done.stdout)] if done.returncode == 0 else []
+
+        time.sleep(3)  # the first sync and the watcher starting
+        (folder / "a.md").write_text("# A\n\nAlpha.\n")
+        _eventually(lambda: listed() == ["notes/a.md"], within_s=60)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=30)
+    assert "watching" in err and str(folder) in err and "1 added" in err
+    assert watcher.returncode == 130  # interrupted, said so
