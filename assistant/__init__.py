@@ -1,9 +1,12 @@
 """Question to cited answer. Read it by folder, from the top down (import-linter keeps the order):
 
 - `frontends/`: the entry points: `kb` (cli), the web page, the Slack bot, `make model`;
-- `wiring`, `doctor`, `evaluation`, `library`: settings in, parts out; health; `kb eval`; uploads;
+- `wiring`, `doctor`, `evaluation`, `library`: settings in, parts out; health; `kb eval`; the
+  running page's documents;
+- `documents`, `watching`: list, match and remove documents; folders kept in sync;
 - `answering/`: the pipeline: condense, retrieve, evidence, context, prompt, stream, cite;
 - `guards/`: what may be shown: citations (attribution), grounding, refusal, links;
 - `backends/`: chat models (`llms/`), profiles, model files, the pool, routing and fallback;
-- `settings`, `errors`, `log_redaction`: the typed settings tree, the error tree, secret-free logs.
+- `settings`, `home`, `errors`, `log_redaction`: the typed settings tree and the folder its
+  paths are read against, the error tree, secret-free logs.
 """
