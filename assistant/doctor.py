@@ -224,6 +224,7 @@ def _index(settings: Settings) -> dict[str, Any]:
         "manifest": manifest.as_dict(),
         "store": describe_store(generation),
         "embedding_windows": _windows(generation, settings),
+        "collections": _collections(generation),
     }
     try:
         manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())
@@ -231,6 +232,14 @@ def _index(settings: Settings) -> dict[str, Any]:
     except KbError as exc:
         info["matches_settings"], info["fix"] = False, str(exc)
     return info
+
+
+def _collections(generation: Path) -> dict[str, int]:
+    """Documents per collection, read from the generation's files.json (no store is opened)."""
+    from assistant.documents import collection_sizes
+    from index.storage import read_files
+
+    return collection_sizes(read_files(generation))
 
 
 def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:

@@ -208,11 +208,16 @@ def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexSta
     manifest = _manifest_of(generation)
     lines = (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
     chunks = {c.id: c for c in map(_chunk_from_json, filter(None, lines))}
-    raw_files = json.loads((generation / "files.json").read_text(encoding="utf-8"))
-    files = {src: _file_record(r) for src, r in raw_files.items()}
+    files = read_files(generation)
     store = open_store(generation, store_spec)
     windows = read_windows(generation)
     return IndexState(manifest, store, chunks, files, windows or {}, windows is not None)
+
+
+def read_files(generation: Path) -> dict[str, FileRecord]:
+    """What a generation knows of each file (its files.json)."""
+    raw = json.loads((generation / "files.json").read_text(encoding="utf-8"))
+    return {source: _file_record(record) for source, record in raw.items()}
 
 
 def _file_record(raw: dict[str, Any]) -> FileRecord:

@@ -66,6 +66,7 @@ def test_doctor_says_where_the_home_is_and_why(project: Path, tmp_path: Path) ->
     assert "kb.yaml" in report["settings"]["home_because"]
     assert report["settings"]["kb.yaml"] == str(project / "kb.yaml")
     assert report["index"]["dir"] == str(project / ".kb" / "index") and report["index"]["built"]
+    assert report["index"]["collections"] == {"default": 1}
     elsewhere = json.loads(_kb(tmp_path, "doctor", "--json", "--no-probe").stdout)
     assert elsewhere["settings"]["home"] == str(ROOT)  # no KB_HOME, no kb.yaml: the checkout
     assert "checkout" in elsewhere["settings"]["home_because"]

@@ -149,3 +149,27 @@ def test_removing_an_upload_deletes_the_pages_copy_of_it(
     code, _, _ = _run(capsys, "docs", "remove", ".kb/uploads/notes.md", "corpus/costs.md")
     assert code == 0 and not (uploads / "notes.md").exists()  # nothing else would remove it
     assert (workspace / "corpus/costs.md").is_file()  # a user's own file stays
+
+
+def test_eval_scoped_to_a_collection_misses_what_lies_outside_it(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _run(capsys, "ingest")
+    _run(capsys, "ingest", "--collection", "hr", "hr")
+    row = {
+        "id": "l1",
+        "question": "How many days of leave do staff get?",
+        "type": "fact",
+        "gold_snippets": ["thirty days of leave"],
+        "gold_files": ["leave.md"],
+        "answer_must": [],
+    }
+    (workspace / "q.jsonl").write_text(json.dumps(row) + "\n")
+    scores = {}
+    for scope in ("hr", "default"):
+        code, out, err = _run(
+            capsys, "eval", "q.jsonl", "--json", "--no-answers", "--collection", scope
+        )
+        assert code == 0, err
+        scores[scope] = json.loads(out)["hit@5"]
+    assert scores == {"hr": 1.0, "default": 0.0}
