@@ -1,9 +1,8 @@
 """Question to cited answer. Read it by folder, from the top down (import-linter keeps the order):
 
 - `frontends/`: the entry points: `kb` (cli), the web page, the Slack bot, `make model`;
-- `wiring`, `doctor`, `evaluation`, `library`: settings in, parts out; health; `kb eval`; the
-  running page's documents;
-- `documents`, `watching`: list, match and remove documents; folders kept in sync;
+- `wiring`, `doctor`, `evaluation`: settings in, parts out; health; `kb eval`;
+- `documents/`: list, match and remove documents; the running page's; folders kept in sync;
 - `answering/`: the pipeline: condense, retrieve, evidence, context, prompt, stream, cite;
 - `guards/`: what may be shown: citations (attribution), grounding, refusal, links;
 - `backends/`: chat models (`llms/`), profiles, model files, the pool, routing and fallback;

@@ -236,7 +236,7 @@ def _index(settings: Settings) -> dict[str, Any]:
 
 def _collections(generation: Path) -> dict[str, int]:
     """Documents per collection, read from the generation's files.json (no store is opened)."""
-    from assistant.documents import collection_sizes
+    from assistant.documents.catalog import collection_sizes
     from index.storage import read_files
 
     return collection_sizes(read_files(generation))

@@ -12,7 +12,7 @@ from assistant.answering.pipeline import AnswerOptions, Assistant
 from assistant.backends.llms.base import ChatModel
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
-from assistant.library import DocumentLibrary, UploadLimits
+from assistant.documents.library import DocumentLibrary, UploadLimits
 from assistant.settings import EMBEDDER_BACKENDS, EmbedderSettings, Settings
 from index.builder import IngestReport, ingest_paths
 from index.embedders import (

@@ -1,7 +1,7 @@
 """`kb docs list|remove|reindex` and `kb watch`: see and change the documents in the index,
 and keep folders in sync with it.
 
-A thin adapter over `assistant.documents`, `assistant.watching` and the ingest: argument
+A thin adapter over `assistant.documents.catalog`, `assistant.documents.watching` and the ingest: argument
 parsing, the table, and the reports. Every change goes through the index's writer lock and
 generation switch, like `kb ingest`.
 """
@@ -25,7 +25,7 @@ COLUMNS = ("path", "title", "collection", "chunks", "size", "sha256", "added", "
 
 def collection_name(text: str) -> str:
     """An argparse type: a name a collection can have."""
-    from assistant.documents import check_collection_name
+    from assistant.documents.catalog import check_collection_name
 
     try:
         return check_collection_name(text)
@@ -62,7 +62,7 @@ def _indexed(settings: Settings) -> Any:
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.documents import document_rows
+    from assistant.documents.catalog import document_rows
 
     rows = [row.as_dict() for row in document_rows(_indexed(settings), args.collection)]
     if args.json:
@@ -92,7 +92,7 @@ def _cell(value: Any) -> str:
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.documents import matching_sources, remove_documents
+    from assistant.documents.catalog import matching_sources, remove_documents
     from assistant.wiring import store_spec
 
     sources = matching_sources(_indexed(settings), args.patterns, settings.home.path)
@@ -110,7 +110,7 @@ def _remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.documents import matching_sources
+    from assistant.documents.catalog import matching_sources
     from assistant.wiring import ingest
 
     home = settings.home.path
@@ -142,7 +142,7 @@ def add_watch_parser(commands: Any) -> None:
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     """`kb watch`: sync once, then after each batch of changes, until interrupted."""
-    from assistant.watching import watch_and_sync
+    from assistant.documents.watching import watch_and_sync
     from assistant.wiring import build_embedder, ingest
 
     paths = [path.resolve() for path in args.paths or settings.ingest.paths]

@@ -31,7 +31,7 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import read_key
-from assistant.documents import check_scope
+from assistant.documents.catalog import check_scope
 from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_http import EventsServer, HttpLimits

@@ -20,6 +20,7 @@ from assistant.backends.llms.base import Message
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool
 from assistant.backends.routing import AUTO
+from assistant.documents.watching import BackgroundSync
 from assistant.errors import ConfigurationError
 from assistant.frontends import web_render as render
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
@@ -36,7 +37,6 @@ from assistant.frontends.web_events import (
     switch_backend,
 )
 from assistant.settings import Settings
-from assistant.watching import BackgroundSync
 
 log = logging.getLogger(__name__)
 

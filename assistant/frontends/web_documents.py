@@ -15,10 +15,10 @@ from typing import Any
 import gradio as gr
 from gradio.events import Dependency
 
-from assistant.documents import DocumentRow
+from assistant.documents.catalog import DocumentRow
+from assistant.documents.library import accepted_suffixes
 from assistant.errors import KbError
 from assistant.frontends.web_events import PageParts, add_documents
-from assistant.library import accepted_suffixes
 from index.builder import IngestReport
 
 HEADERS = ["path", "title", "collection", "chunks", "size", "added", "local only"]

@@ -24,12 +24,12 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.routing import AUTO
-from assistant.documents import check_collection_name
+from assistant.documents.catalog import check_collection_name
+from assistant.documents.library import DocumentLibrary, FileProgress
+from assistant.documents.watching import BackgroundSync
 from assistant.errors import KbError
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BusyGate, busy_answer
-from assistant.library import DocumentLibrary, FileProgress
-from assistant.watching import BackgroundSync
 
 log = logging.getLogger(__name__)
 

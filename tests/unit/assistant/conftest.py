@@ -43,8 +43,8 @@ def make_assistant(
 def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
     """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
     from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
+    from assistant.documents.library import DocumentLibrary, UploadLimits
     from assistant.frontends.web_events import PageParts
-    from assistant.library import DocumentLibrary, UploadLimits
 
     assistant = make_assistant(retriever, replies)
     choices = [

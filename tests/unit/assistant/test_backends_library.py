@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
+from assistant.documents.library import DocumentLibrary, UnknownSourceError, safe_file_name
 from assistant.errors import ConfigurationError
-from assistant.library import DocumentLibrary, UnknownSourceError, safe_file_name
 from index.retriever import HybridRetriever
 from ingest.splitter import ChunkingParams
 from tests.support.fakes import ScriptedChatModel

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.documents.library import DocumentLibrary, UploadLimits, UploadRefusedError
 from assistant.frontends import web_events as events
-from assistant.library import DocumentLibrary, UploadLimits, UploadRefusedError
 from assistant.settings import Settings
 from assistant.wiring import build_library
 from index.retriever import HybridRetriever

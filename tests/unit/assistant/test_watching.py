@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.documents.watching import BackgroundSync, WatchTiming
 from assistant.frontends import web_events as events
-from assistant.watching import BackgroundSync, WatchTiming
 from index.retriever import HybridRetriever
 from tests.conftest import ROOT
 from tests.support.fakes import FAKE_SETTINGS

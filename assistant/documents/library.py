@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.answering.pipeline import Assistant
-from assistant.documents import (
+from assistant.documents.catalog import (
     DocumentRow,
     UnknownSourceError,
     document_rows,
