@@ -92,6 +92,7 @@ class DocumentLibrary:
         limits: UploadLimits | None = None,
         windows: WindowParams | None = None,
         home: Path | None = None,
+        ocr: bool = True,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
@@ -101,6 +102,7 @@ class DocumentLibrary:
         self.limits = limits or UploadLimits()
         self._windows = windows
         self._home = home or Path.cwd()  # indexed sources are named relative to it
+        self._ocr = ocr  # scanned PDF pages are read by OCR
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
 
@@ -132,6 +134,7 @@ class DocumentLibrary:
                         max_file_mb=self.limits.max_file_mb,
                         windows=self._windows,
                         base=self._home,
+                        ocr=self._ocr,
                     )
                     _merge(report, one)
             finally:  # files ingested before a failure (e.g. a busy index) are searchable too
@@ -199,7 +202,7 @@ class DocumentLibrary:
         """(title, cleaned text) of an indexed source, read again from its file."""
         if source not in self._assistant.retriever.state.files:
             raise UnknownSourceError(f"{source} is not in the index")
-        document = read_document(self._home / source, source)
+        document = read_document(self._home / source, source, ocr=self._ocr)
         return document.title, document.text
 
 

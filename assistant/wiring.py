@@ -159,4 +159,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
         window_params(settings),
         home=settings.home.path,
+        ocr=settings.ingest.ocr,
     )

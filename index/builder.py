@@ -209,8 +209,11 @@ def _plan(
 _FileRead = tuple[str, list[Chunk], bool]  # sha256, chunks, local-only
 
 
-def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict[str, _FileRead]:
-    """source -> (sha256, chunks, local-only) for every file that could be read and split."""
+def _read_all(
+    plan: _Plan, params: ChunkingParams, report: IngestReport, ocr: bool
+) -> dict[str, _FileRead]:
+    """source -> (sha256, chunks, local-only) for every file that could be read and split;
+    `ocr`: scanned PDF pages are read by OCR."""
     results = {}
     if plan.to_read:
         log.info("reading %d new or changed files", len(plan.to_read))
@@ -218,7 +221,7 @@ def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict
         plan.to_read, desc="reading", unit="file", disable=None
     ):
         try:
-            document = read_document(path, source)
+            document = read_document(path, source, ocr=ocr)
             chunks = split_document(document, params)
             if local:  # recorded per chunk: routing reads it from the hits
                 chunks = [replace(c, meta={**c.meta, "local_only": "true"}) for c in chunks]
@@ -314,6 +317,7 @@ def ingest_paths(
     max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
     windows: WindowParams | None = None,
     base: Path | None = None,
+    ocr: bool = True,
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
 
@@ -322,7 +326,8 @@ def ingest_paths(
 
     `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
     A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
-    chunk longer than the embedder reads as several windows too (index/windows.py).
+    chunk longer than the embedder reads as several windows too (index/windows.py). `ocr`: read
+    PDF pages that have no text layer (scans) by OCR, where it is installed.
     Raises `IndexBusyError` when another ingest still holds the index after `lock_wait_s`.
     """
     started = time.perf_counter()
@@ -340,6 +345,7 @@ def ingest_paths(
             max_file_mb,
             windows,
             base or Path.cwd(),
+            ocr,
         )
     report.seconds = time.perf_counter() - started
     return report
@@ -356,6 +362,7 @@ def _ingest_locked(
     max_file_mb: float | None,
     windows: WindowParams | None,
     base: Path,
+    ocr: bool,
 ) -> IngestReport:
     spec = store or StoreSpec()
     report = IngestReport()
@@ -366,7 +373,7 @@ def _ingest_locked(
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
     plan = _plan(state, files, folders, report, max_file_mb, base)
-    read = _read_all(plan, params, report)
+    read = _read_all(plan, params, report, ocr)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
     report.removed = plan.removed

@@ -191,6 +191,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         max_file_mb=settings.ingest.max_file_mb,
         windows=window_params(settings),
         base=settings.home.path,
+        ocr=settings.ingest.ocr,
     )
     for source, reason in report.failed:
         print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
