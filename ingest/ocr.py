@@ -92,8 +92,8 @@ def grey_pixels(data: bytes) -> np.ndarray:
 
 def black_and_white(grey: np.ndarray) -> np.ndarray:
     """Ink and paper by Otsu's threshold. JPEG's ringing around letters made the recogniser
-    run words together ("arekeptforseven"): on a page of 15 pt text saved as a JPEG PDF it
-    read 51% of the words as drawn, and 99% after this (bench/ocr.py)."""
+    run words together ("arekeptforseven"): on an A4 page of 15 pt text saved as a JPEG PDF
+    it read 51% of the words as drawn, and 97% after this (bench/ocr.py)."""
     import cv2
 
     _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
