@@ -73,6 +73,7 @@ bench: index
 	$(PY) -m bench.web_page
 	$(PY) -m bench.fallback
 	$(PY) -m bench.hostile --before bench/hostile-before.json
+	$(PY) -m bench.ocr
 
 # kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (over an hour on 2 cores).
 bench-quality: index

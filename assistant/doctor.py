@@ -251,6 +251,19 @@ def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
         return {"error": str(exc)}
 
 
+def _ocr(settings: Settings) -> dict[str, Any]:
+    """Whether scanned PDF pages can be read: the engine and its version, or why not. The
+    models are not loaded here: importing the engine is what fails on a machine without it."""
+    from ingest.ocr import OcrUnavailableError, describe_engine
+
+    info: dict[str, Any] = {"enabled": settings.ingest.ocr}
+    try:
+        info["engine"] = describe_engine()
+    except OcrUnavailableError as exc:
+        info["engine"], info["why_not"] = None, str(exc)
+    return info
+
+
 def _slack(settings: Settings) -> dict[str, Any]:
     """Which Slack secrets are set (never their values) and so which modes can run."""
     from assistant.backends.profiles import read_key
@@ -308,6 +321,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "profiles": _profiles(settings, probe),
         "local_models": _local_model_report(settings),
         "slack": _slack(settings),
+        "ocr": _ocr(settings),
     }
     chat, index = report["chat_model"], report["index"]
     report["routing"]["unknown_profiles"] = _unknown_profiles(settings)

@@ -93,6 +93,11 @@ class IngestSettings(BaseModel):
         gt=0,
         description="a larger file is reported and skipped (a 20 MB text file is ~17,000 chunks)",
     )
+    ocr: bool = Field(
+        True,
+        description="read a PDF page that has no text layer (a scan) by OCR, offline "
+        "(rapidocr-onnxruntime, the `ocr` extra; seconds a page on a CPU); off: such pages are left out",
+    )
 
 
 class IndexSettings(BaseModel):

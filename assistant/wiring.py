@@ -117,6 +117,7 @@ def ingest(
         max_file_mb=settings.ingest.max_file_mb,
         windows=window_params(settings),
         base=settings.home.path,
+        ocr=settings.ingest.ocr,
         **choices,
     )
 
@@ -184,4 +185,5 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
         window_params(settings),
         home=settings.home.path,
         exclude=settings.ingest.exclude,
+        ocr=settings.ingest.ocr,
     )

@@ -204,6 +204,7 @@ class _Choices:
     max_file_mb: float | None
     collection: str | None  # None: each file's marker, else the one it had, else `default`
     reindex: Collection[str]  # sources read again even when unchanged
+    ocr: bool = True  # PDF pages without a text layer read by OCR
 
 
 def _too_large(path: Path, max_file_mb: float | None) -> str | None:
@@ -259,15 +260,19 @@ def _same(record: FileRecord, wanted: _ToRead) -> bool:
 _FileRead = tuple[_ToRead, list[Chunk]]
 
 
-def _read_all(plan: _Plan, params: ChunkingParams, report: IngestReport) -> dict[str, _FileRead]:
-    """source -> (what was read, its chunks) for every file that could be read and split."""
+def _read_all(
+    plan: _Plan, params: ChunkingParams, report: IngestReport, ocr: bool
+) -> dict[str, _FileRead]:
+    """source -> (what was read, its chunks) for every file that could be read and split;
+    `ocr`: scanned PDF pages are read by OCR."""
     results = {}
     if plan.to_read:
         log.info("reading %d new or changed files", len(plan.to_read))
     for wanted in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
         source = wanted.source
         try:
-            chunks = split_document(read_document(wanted.path, source), params)
+            document = read_document(wanted.path, source, ocr=ocr)
+            chunks = split_document(document, params)
             results[source] = (wanted, [replace(c, meta=_chunk_meta(c, wanted)) for c in chunks])
         except IngestError as exc:
             log.info("skipped %s", exc)  # the report carries it to the user, once
@@ -388,6 +393,7 @@ def ingest_paths(
     base: Path | None = None,
     collection: str | None = None,
     reindex: Collection[str] = (),
+    ocr: bool = True,
 ) -> IngestReport:
     """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
 
@@ -398,10 +404,11 @@ def ingest_paths(
     A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
     chunk longer than the embedder reads as several windows too (index/windows.py).
     `collection` puts every file read into that collection; `reindex` names sources read again
-    even when unchanged. Raises `IndexBusyError` when another writer still holds the index
-    after `lock_wait_s`.
+    even when unchanged. `ocr`: read PDF pages that have no text layer (scans) by OCR, where it
+    is installed. Raises `IndexBusyError` when another writer still holds the index after
+    `lock_wait_s`.
     """
-    choices = _Choices(base or Path.cwd(), max_file_mb, collection, reindex)
+    choices = _Choices(base or Path.cwd(), max_file_mb, collection, reindex, ocr)
     started = time.perf_counter()
     with index_lock(index_dir, lock_wait_s):
         log.info("holding the writer lock of %s", index_dir)
@@ -433,7 +440,7 @@ def _ingest_locked(
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
     plan = _plan(state, files, folders, report, choices)
-    read = _read_all(plan, params, report)
+    read = _read_all(plan, params, report, choices.ocr)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
     report.removed = plan.removed

@@ -6,15 +6,25 @@ Readers raise `IngestError` with the reason; they never decide whether an ingest
 from __future__ import annotations
 
 import io
+import logging
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
 from ingest.html_text import html_to_text
 from ingest.markdown import find_atx_headings, find_plain_headings, front_matter, title_from
 from ingest.models import Document, Heading, Page
+from ingest.ocr import OcrUnavailableError, engine, ocr_image
 from ingest.repair import decode_bytes, repair_text
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
+
+log = logging.getLogger(__name__)
 
 
 def _markdown_document(source: str, text: str, plain_headings: bool = False) -> Document:
@@ -60,8 +70,9 @@ def read_html(source: str, data: bytes) -> Document:
     return Document(source, title or title_from({}, headings), text, tuple(headings))
 
 
-def read_pdf(source: str, data: bytes) -> Document:
-    """A PDF's extractable text with where each page starts, titled by its metadata."""
+def read_pdf(source: str, data: bytes, ocr: bool = True) -> Document:
+    """A PDF's text with where each page starts, titled by its metadata. A page without a text
+    layer (a scan) is read by OCR when `ocr` is on and an engine is installed."""
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(data))
@@ -71,16 +82,64 @@ def read_pdf(source: str, data: bytes) -> Document:
             f"{source}: the PDF is encrypted with a password; save an unencrypted copy "
             "and ingest that"
         )
+    texts = [repair_text(page.extract_text() or "").strip() for page in reader.pages]
+    texts = _with_scans_read(source, reader.pages, texts, ocr)
     text, pages = "", []
-    for number, page in enumerate(reader.pages, start=1):
+    for number, page_text in enumerate(texts, start=1):
         pages.append(Page(len(text), number))
-        text += repair_text(page.extract_text() or "").strip() + "\n\n"
-    if not text.strip():
-        raise IngestError(
-            f"{source}: the PDF has no extractable text (scanned images need OCR first)"
-        )
+        text += page_text + "\n\n"
     info_title = reader.metadata.title if reader.metadata else None
     return Document(source, info_title or None, text, (), tuple(pages))
+
+
+def _with_scans_read(
+    source: str, pages: Sequence[PageObject], texts: list[str], ocr: bool
+) -> list[str]:
+    """`texts` with each page that has none read by OCR; without OCR, a PDF with no text at
+    all is an error that says how to get it, and one with some keeps what it has."""
+    blank = [number for number, text in enumerate(texts, start=1) if not text]
+    if not blank:
+        return texts
+    why = _why_no_ocr(ocr)
+    if why and len(blank) == len(texts):
+        raise IngestError(f"{source}: the PDF has no extractable text (a scan?), and {why}")
+    if why:
+        log.warning("%s: pages %s have no text layer and were left out: %s", source, blank, why)
+        return texts
+    started = time.perf_counter()
+    read = [
+        text or _ocr_page(source, number, pages[number - 1])
+        for number, text in enumerate(texts, start=1)
+    ]
+    log.info("%s: OCR read %d pages in %.1f s", source, len(blank), time.perf_counter() - started)
+    if not any(read):
+        raise IngestError(f"{source}: the PDF has no text, and OCR found none in its images")
+    return read
+
+
+def _why_no_ocr(ocr: bool) -> str | None:
+    """Why scanned pages cannot be read here, or None when they can (the engine is loaded)."""
+    if not ocr:
+        return "OCR is off (KB_INGEST__OCR=false); turn it on to read scanned pages"
+    try:
+        engine()
+    except OcrUnavailableError as exc:
+        return str(exc)
+    return None
+
+
+def _ocr_page(source: str, number: int, page: PageObject) -> str:
+    """The text of a page's images, in their order; an image that cannot be decoded or read
+    is left out with a warning, not the whole file."""
+    images, parts = page.images, []
+    for index in range(len(images)):
+        try:
+            parts.append(repair_text(ocr_image(images[index].data)).strip())
+        except Exception as exc:  # image decoders raise anything on odd or damaged data
+            log.warning(
+                "%s: page %d: image %d was not read by OCR: %s", source, number, index + 1, exc
+            )
+    return "\n\n".join(part for part in parts if part)
 
 
 def read_docx(source: str, data: bytes) -> Document:
@@ -123,10 +182,17 @@ def supported_suffixes() -> tuple[str, ...]:
     return tuple(READERS)
 
 
-def read_document(path: Path, source: str | None = None) -> Document:
-    """Read one file by its suffix; any failure becomes an `IngestError` naming the file."""
+def _reader_for(suffix: str, ocr: bool) -> Callable[[str, bytes], Document] | None:
+    """The reader of a suffix; a PDF's is told whether scanned pages are read by OCR."""
+    reader = READERS.get(suffix)
+    return partial(read_pdf, ocr=ocr) if reader is read_pdf else reader
+
+
+def read_document(path: Path, source: str | None = None, ocr: bool = True) -> Document:
+    """Read one file by its suffix; any failure becomes an `IngestError` naming the file.
+    `ocr`: read PDF pages that have no text layer (scans) by OCR, when it is installed."""
     source = source or str(path)
-    reader = READERS.get(path.suffix.lower())
+    reader = _reader_for(path.suffix.lower(), ocr)
     if reader is None:
         raise IngestError(
             f"{source}: unsupported file type {path.suffix!r}; supported: {', '.join(READERS)}"

@@ -97,6 +97,7 @@ class DocumentLibrary:
         windows: WindowParams | None = None,
         home: Path | None = None,
         exclude: Iterable[str] = (),
+        ocr: bool = True,
     ):
         self._assistant = assistant
         self._index_dir = index_dir
@@ -107,6 +108,7 @@ class DocumentLibrary:
         self._windows = windows
         self._home = home or Path.cwd()  # indexed sources are named relative to it
         self._exclude = tuple(exclude)  # file-name patterns never ingested (folder syncs)
+        self._ocr = ocr  # scanned PDF pages are read by OCR
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
 
@@ -179,6 +181,7 @@ class DocumentLibrary:
             base=self._home,
             collection=collection,
             reindex=set(reindex),
+            ocr=self._ocr,
         )
 
     def add_files(
@@ -265,7 +268,7 @@ class DocumentLibrary:
         """(title, cleaned text) of an indexed source, read again from its file."""
         if source not in self._assistant.retriever.state.files:
             raise UnknownSourceError(f"{source} is not in the index")
-        document = read_document(self._home / source, source)
+        document = read_document(self._home / source, source, ocr=self._ocr)
         return document.title, document.text
 
 

@@ -354,3 +354,39 @@ def test_doctor_says_where_the_settings_came_from(
     assert sources["directory"] == str(workspace)
     assert sources["kb.yaml"] == str(workspace / "kb.yaml") and sources[".env"] is None
     assert "KB_EMBEDDER__BACKEND" in sources["environment"]
+
+
+def test_ingest_follows_the_ocr_setting(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KB_INGEST__OCR reaches the PDF reader: off, a scan is skipped with the setting named."""
+    from harness.scans import LINES, SHORT_PAGE, draw_page, save_scan
+
+    save_scan(workspace / "corpus" / "scan.pdf", [draw_page(LINES, page=SHORT_PAGE)])
+    monkeypatch.setenv("KB_INGEST__OCR", "false")
+    code, _, err = _run(capsys, "ingest")
+    assert code == 0 and "1 added" in err and "2 failed" in err
+    assert "scan.pdf: the PDF has no extractable text" in err and "KB_INGEST__OCR=false" in err
+
+
+def test_doctor_says_whether_scans_can_be_read(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # as without the `ocr` extra
+    _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    section = json.loads(out)["ocr"]
+    assert section["enabled"] is True and section["engine"] is None
+    assert "pip install 'kb[ocr]'" in section["why_not"]
+
+
+def test_doctor_names_the_ocr_engine(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    require(importlib.util.find_spec("rapidocr_onnxruntime") is not None, "pip install 'kb[ocr]'")
+    monkeypatch.setenv("KB_INGEST__OCR", "false")
+    _, out, _ = _run(capsys, "doctor", "--json", "--no-probe")
+    section = json.loads(out)["ocr"]
+    assert section["enabled"] is False and "why_not" not in section
+    assert section["engine"].startswith("rapidocr-onnxruntime 1.4.")

@@ -242,3 +242,21 @@ def test_two_uploads_of_one_name_at_once_keep_both(
     kept = sorted(p.read_text() for p in (tmp_path / "uploads").iterdir())
     assert kept == sorted(texts)
     assert len(load_index(Path("index")).files) == 3 + len(texts)  # the 3 fixture documents
+
+
+def test_a_scanned_upload_follows_the_ocr_setting(
+    retriever: HybridRetriever, incoming: Path, tmp_path: Path
+) -> None:
+    """KB_INGEST__OCR reaches the page's uploads: off, a scan is refused with the setting named."""
+    from harness.scans import LINES, SHORT_PAGE, draw_page, save_scan
+
+    scan = save_scan(incoming / "scan.pdf", [draw_page(LINES, page=SHORT_PAGE)])
+    settings = Settings(
+        index={"dir": Path("index")},
+        web={"upload_dir": tmp_path / "uploads"},
+        chunking={"windows": False},
+        ingest={"ocr": False},
+    )
+    report = build_library(settings, make_assistant(retriever)).add_files([(scan, "scan.pdf")])
+    assert report.added == []
+    assert "KB_INGEST__OCR=false" in dict(report.failed)["uploads/scan.pdf"]
