@@ -80,6 +80,7 @@ bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) -m bench.levers
 	$(PY) -m bench.collections
+	$(PY) -m bench.tables
 	$(PY) -m bench.quality $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
 
 clean:

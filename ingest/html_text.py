@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag
+
+from ingest.tables import table_lines
 
 _NOISE_TAGS = [
     "script",
@@ -41,8 +43,6 @@ _BLOCKS = [
     "ol",
     "pre",
     "blockquote",
-    "table",
-    "tr",
     "dl",
     "dt",
     "dd",
@@ -79,8 +79,28 @@ def _drop_noise(root: Tag) -> None:
             tag.decompose()
 
 
+def _flatten_tables(root: Tag) -> None:
+    """Each table becomes one paragraph of rows, each value with its column's name (the
+    header: a `<thead>` or a first row of `<th>` cells); innermost tables first."""
+    for table in reversed(root.find_all("table")):
+        rows = [
+            [" ".join(cell.get_text(" ").split()) for cell in row.find_all(["td", "th"])]
+            for row in table.find_all("tr")
+        ]
+        first = table.find("tr")
+        header = table.find("thead") is not None or (
+            isinstance(first, Tag) and not first.find("td") and first.find("th") is not None
+        )
+        lines = table_lines(rows, has_header=header)
+        caption = table.find("caption")
+        if isinstance(caption, Tag) and caption.get_text(strip=True):
+            lines.insert(0, " ".join(caption.get_text(" ").split()))
+        table.replace_with(NavigableString("\n\n" + "\n".join(lines) + "\n\n"))
+
+
 def _mark_structure(root: Tag) -> None:
     """Turn headings into `#` lines and blocks into paragraphs before flattening to text."""
+    _flatten_tables(root)
     for br in root.find_all("br"):
         br.replace_with("\n")
     for level in range(1, 7):
@@ -91,8 +111,6 @@ def _mark_structure(root: Tag) -> None:
         prefix = "- " if block.name == "li" else ""
         block.insert_before(f"\n\n{prefix}")
         block.insert_after("\n\n")
-    for cell in root.find_all(["td", "th"]):
-        cell.insert_after(" | ")
 
 
 def _tidy(text: str) -> str:

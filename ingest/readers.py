@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest import formats
 from ingest.errors import IngestError
 from ingest.html_text import html_to_text
 from ingest.markdown import find_atx_headings, find_plain_headings, front_matter, title_from
@@ -174,6 +175,14 @@ READERS: dict[str, Callable[[str, bytes], Document]] = {
     ".htm": read_html,
     ".pdf": read_pdf,
     ".docx": read_docx,
+    ".pptx": formats.read_pptx,
+    ".xlsx": formats.read_xlsx,
+    ".csv": formats.read_csv,
+    ".epub": formats.read_epub,
+    ".eml": formats.read_eml,
+    ".mbox": formats.read_mbox,
+    ".rst": formats.read_rst,
+    ".json": formats.read_json,
 }
 
 

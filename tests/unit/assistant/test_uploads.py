@@ -169,7 +169,7 @@ def test_a_large_file_and_an_unsupported_type_are_refused_the_good_one_goes_in(
     assert report.added == ["uploads/zorblax.md"]
     reasons = dict(report.failed)
     assert reasons["big.txt"] == "larger than 1 MB"
-    assert reasons["tool.exe"].startswith("unsupported type; use .docx, .htm, .html")
+    assert reasons["tool.exe"].startswith("unsupported type; use .csv, .docx, .eml, .epub, .htm")
     assert _uploaded(tmp_path) == ["zorblax.md"]
     assert _indexed() == {"docs/costs.md", "docs/privacy.md", "docs/scale.md", "uploads/zorblax.md"}
     hits = library._assistant.retrieve("Zorblax Quillon council")  # searchable at once
