@@ -193,3 +193,14 @@ def test_bad_json_and_mail_without_headers_are_clear_errors(tmp_path: Path) -> N
     (tmp_path / "empty.mbox").write_text("just text\n")
     with pytest.raises(IngestError, match="no messages found"):
         read_document(tmp_path / "empty.mbox")
+
+
+def test_the_table_questions_are_answered_by_their_documents() -> None:
+    """eval/tables.jsonl stays true to tests/data/tables: each key cell and answer term is in
+    the row kb reads for it."""
+    root = Path(__file__).resolve().parents[3]
+    for line in (root / "eval" / "tables.jsonl").read_text().splitlines():
+        item = json.loads(line)
+        text = read_document(root / "tests" / "data" / "tables" / item["gold_files"][0]).text
+        row = next(r for r in text.splitlines() if item["gold_snippets"][0] in r)
+        assert all(term.lower() in row.lower() for term in item["answer_must"]), (item["id"], row)
