@@ -107,12 +107,13 @@ def _skipped_link(path: Path, suffixes: tuple[str, ...]) -> str | None:
 def _scan(
     folder: Path, exclude: Iterable[str], base: Path
 ) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Supported files in `folder` (pathlib's rglob does not descend into folder links) and
-    (source, reason) for the links skipped."""
+    """Supported files in `folder`, none in a hidden folder below it (pathlib's rglob does not
+    descend into folder links), and (source, reason) for the links skipped."""
     files, skipped = [], []
     suffixes = supported_suffixes()
     for path in sorted(folder.rglob("*")):
-        if path.name.startswith(".") or _excluded(path, exclude):
+        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+        if hidden or _excluded(path, exclude):  # .git, .venv, kb's own .kb/ and the like
             continue
         reason = _skipped_link(path, suffixes)
         if reason:

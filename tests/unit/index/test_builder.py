@@ -176,3 +176,21 @@ def test_sources_are_named_against_the_home_from_any_directory(
     monkeypatch.chdir(docs)
     again = ingest_paths([docs], index_dir, CountingEmbedder(), ChunkingParams(), base=tmp_path)
     assert again.removed == ["docs/b.txt"] and _sources(index_dir) == {"docs/a.md"}
+
+
+def test_a_folder_scan_skips_hidden_folders_like_kbs_own(docs: Path, tmp_path: Path) -> None:
+    (docs / ".kb" / "index").mkdir(parents=True)
+    (docs / ".kb" / "index" / "manifest.json").write_text('{"embedder": "x"}')
+    (docs / ".git").mkdir()
+    (docs / ".git" / "notes.txt").write_text("not a document")
+    report = ingest_paths(
+        [docs], tmp_path / "index", CountingEmbedder(), ChunkingParams(), base=tmp_path
+    )
+    assert sorted(report.added) == ["docs/a.md", "docs/b.txt"]
+    hidden = tmp_path / ".hidden-home"  # a hidden folder named itself is still read
+    hidden.mkdir()
+    (hidden / "c.md").write_text("# C\n\nCharlie.\n")
+    again = ingest_paths(
+        [hidden], tmp_path / "index", CountingEmbedder(), ChunkingParams(), base=tmp_path
+    )
+    assert again.added == [".hidden-home/c.md"]
