@@ -26,7 +26,7 @@ from ingest.html_text import html_to_text
 from ingest.markdown import find_atx_headings, title_from
 from ingest.models import Document
 from ingest.repair import decode_bytes, repair_text
-from ingest.tables import table_lines
+from ingest.tables import ROWS, table_lines
 
 MAX_ROWS = 100_000  # a workbook beyond this is refused with the reason, not read for minutes
 
@@ -50,7 +50,7 @@ def read_csv(source: str, data: bytes) -> Document:
         dialect = csv.excel
     rows = list(csv.reader(io.StringIO(text), dialect))
     _check_rows(source, len(rows))
-    return _document(source, None, [f"# {_stem(source)}", "\n".join(table_lines(rows))])
+    return _document(source, None, [f"# {_stem(source)}", ROWS.join(table_lines(rows))])
 
 
 def _check_rows(source: str, count: int) -> None:
@@ -74,7 +74,7 @@ def read_xlsx(source: str, data: bytes) -> Document:
         _check_rows(source, total)
         lines = table_lines(rows)
         if lines:
-            sections += [f"# {sheet.title}", "\n".join(lines)]
+            sections += [f"# {sheet.title}", ROWS.join(lines)]
     title = book.properties.title if book.properties else None
     return _document(source, title, sections)
 
@@ -106,7 +106,7 @@ def _slide_texts(slide: Any, title_shape: Any) -> Iterator[str]:
             yield shape.text_frame.text.strip()
         elif getattr(shape, "has_table", False) and shape.has_table:
             rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
-            yield "\n".join(table_lines(rows))
+            yield ROWS.join(table_lines(rows))
 
 
 def read_epub(source: str, data: bytes) -> Document:

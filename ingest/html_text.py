@@ -6,7 +6,7 @@ import re
 
 from bs4 import BeautifulSoup, NavigableString, Tag
 
-from ingest.tables import table_lines
+from ingest.tables import ROWS, table_lines
 
 _NOISE_TAGS = [
     "script",
@@ -95,7 +95,7 @@ def _flatten_tables(root: Tag) -> None:
         caption = table.find("caption")
         if isinstance(caption, Tag) and caption.get_text(strip=True):
             lines.insert(0, " ".join(caption.get_text(" ").split()))
-        table.replace_with(NavigableString("\n\n" + "\n".join(lines) + "\n\n"))
+        table.replace_with(NavigableString("\n\n" + ROWS.join(lines) + "\n\n"))
 
 
 def _mark_structure(root: Tag) -> None:

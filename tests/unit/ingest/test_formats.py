@@ -174,7 +174,7 @@ def test_html_tables_keep_rows_with_their_header(tmp_path: Path) -> None:
         "</table><p>After the table.</p></body></html>"
     )
     text = read_document(tmp_path / "t.html").text
-    assert "Open models\nmodel: Llama 3; licence: Llama 3 Community; context: 8k\n" in text
+    assert "Open models\n\nmodel: Llama 3; licence: Llama 3 Community; context: 8k\n\n" in text
     assert "After the table." in text
 
 
