@@ -28,7 +28,7 @@ from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "tables.jsonl"
-METRICS = ("hit@1", "hit@5", "mrr@10", "answer_ok")
+METRICS = ("hit@1", "hit@5", "mrr@10", "evidence_ok", "answer_ok")
 
 
 def _cells_only(rows: Iterable[Sequence[object]], has_header: bool = True) -> list[str]:
