@@ -214,6 +214,12 @@ def _load_generation(generation: Path, store_spec: StoreSpec | None) -> IndexSta
     return IndexState(manifest, store, chunks, files, windows or {}, windows is not None)
 
 
+def current_files(index_dir: Path) -> dict[str, FileRecord]:
+    """What the current generation knows of each file, without opening its vector store;
+    raises `IndexNotBuiltError` when there is none."""
+    return read_files(_require_generation(index_dir))
+
+
 def read_files(generation: Path) -> dict[str, FileRecord]:
     """What a generation knows of each file (its files.json)."""
     raw = json.loads((generation / "files.json").read_text(encoding="utf-8"))

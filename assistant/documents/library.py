@@ -29,6 +29,7 @@ from assistant.answering.pipeline import Assistant
 from assistant.documents.catalog import (
     DocumentRow,
     UnknownSourceError,
+    collection_sizes,
     document_rows,
     matching_sources,
     remove_documents,
@@ -129,7 +130,7 @@ class DocumentLibrary:
 
     def collections(self) -> list[str]:
         """The collections the index has, by name."""
-        return sorted({r.collection for r in self._assistant.retriever.state.files.values()})
+        return list(collection_sizes(self._assistant.retriever.state.files))
 
     def remove(self, patterns: list[str]) -> IngestReport:
         """Take the documents `patterns` name out of the index (and an upload's copy off disk);

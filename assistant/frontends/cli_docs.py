@@ -19,6 +19,7 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from index.builder import IngestReport
+    from index.storage import FileRecord
 
 COLUMNS = ("path", "title", "collection", "chunks", "size", "sha256", "added", "local_only")
 
@@ -54,11 +55,12 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     return {"list": _list, "remove": _remove, "reindex": _reindex}[args.action](args, settings)
 
 
-def _indexed(settings: Settings) -> Any:
-    from assistant.wiring import store_spec
-    from index.storage import load_index
+def _indexed(settings: Settings) -> dict[str, FileRecord]:
+    """The index's documents, read from its files.json: listing and matching need no vectors
+    (a Milvus store stays closed)."""
+    from index.storage import current_files
 
-    return load_index(settings.index.dir, store_spec(settings)).files
+    return current_files(settings.index.dir)
 
 
 def _list(args: argparse.Namespace, settings: Settings) -> int:
