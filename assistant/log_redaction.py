@@ -18,7 +18,7 @@ from dotenv import dotenv_values
 from assistant.home import secrets_file
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
-_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)$", re.I)
+_SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$", re.I)
 _MIN_SECRET = 8  # shorter values are too common to replace everywhere
 
 
@@ -27,9 +27,11 @@ def _secret_values() -> list[str]:
     first."""
     variables = {**dotenv_values(secrets_file()), **os.environ}
     values = {
-        v
+        part  # a list of secrets (KB_API__TOKENS=a,b) hides each one, and the whole
         for name, v in variables.items()
-        if v and _SECRET_NAME.search(name) and len(v) >= _MIN_SECRET
+        if v and _SECRET_NAME.search(name)
+        for part in {v, *(piece.strip() for piece in v.split(","))}
+        if len(part) >= _MIN_SECRET
     }
     return sorted(values, key=len, reverse=True)
 

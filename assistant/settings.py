@@ -278,6 +278,24 @@ class WebSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    """The OpenAI-compatible API on the page's server (`/v1/...`)."""
+
+    tokens: SecretStr | None = Field(
+        None,
+        description="bearer tokens the API accepts, comma-separated; from env or .env. Required "
+        "off loopback (without them the API answers 401 there); when set, required everywhere",
+    )
+    retry_after_s: int = Field(
+        30, ge=1, description="the Retry-After a busy page gives with its 429"
+    )
+
+    def token_list(self) -> list[str]:
+        """The accepted tokens, blanks dropped."""
+        raw = self.tokens.get_secret_value() if self.tokens else ""
+        return [token.strip() for token in raw.split(",") if token.strip()]
+
+
 class SlackSettings(BaseModel):
     """Names of the variables holding Slack's secrets (environment or `.env`), not the secrets."""
 
@@ -332,6 +350,7 @@ class Settings(BaseSettings):
 
     answer: AnswerSettings = AnswerSettings()
     web: WebSettings = WebSettings()
+    api: ApiSettings = ApiSettings()
     slack: SlackSettings = SlackSettings()
 
     def model_post_init(self, context: Any) -> None:

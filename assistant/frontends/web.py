@@ -9,7 +9,6 @@ A thin Gradio adapter over one `Assistant`, a `ChatModelPool` (backend per conve
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,9 +20,7 @@ from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool
 from assistant.backends.routing import AUTO
 from assistant.documents.watching import BackgroundSync
-from assistant.errors import ConfigurationError
 from assistant.frontends import web_render as render
-from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
 from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
 from assistant.frontends.web_documents import documents_tab
 from assistant.frontends.web_events import (
@@ -36,6 +33,7 @@ from assistant.frontends.web_events import (
     status_line,
     switch_backend,
 )
+from assistant.frontends.web_server import api_access, launch, page_auth
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -194,56 +192,6 @@ def _wire_chat(
     )
 
 
-def is_loopback(host: str) -> bool:
-    """True when `host` only listens on this machine (no login needed)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
-    """Login for the page: none on loopback, required (or refuse to start) anywhere else."""
-    web = settings.web
-    if web.username and web.password:
-        return web.username, web.password.get_secret_value()
-    if is_loopback(host):
-        return None
-    raise ConfigurationError(
-        f"refusing to serve on {host} without a login: set KB_WEB__USERNAME and "
-        "KB_WEB__PASSWORD (environment or .env), or serve on 127.0.0.1"
-    )
-
-
-def launch(
-    page: gr.Blocks,
-    host: str,
-    port: int,
-    block: bool = True,
-    auth: tuple[str, str] | None = None,
-    max_upload_mb: int = 20,
-    max_waiting: int = 32,
-) -> None:
-    """Serve on `host:port`; never a public share link. The busy gate (`max_waiting`) refuses
-    extra questions politely; Gradio's queue, sized well past it, only stops a flood."""
-    answer_slots = max_waiting + BUSY_HEADROOM
-    page.queue(default_concurrency_limit=4, max_size=4 * answer_slots).launch(
-        max_threads=max(40, answer_slots + 8),  # questions waiting for the model hold a thread
-        server_name=host,
-        server_port=port,
-        share=False,
-        prevent_thread_lock=not block,
-        auth=auth,
-        max_file_size=f"{max_upload_mb}mb",
-        css=PAGE_CSS,
-        head=PAGE_SCRIPT,
-        quiet=True,
-        footer_links=["api"],
-    )
-
-
 def build_page_parts(settings: Settings) -> PageParts:
     """What the page needs, built from settings: assistant, backend pool, library."""
     from assistant.wiring import build_assistant, build_library, build_pool
@@ -278,14 +226,15 @@ def check_local_builds(pool: ChatModelPool) -> None:
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
-    """Serve the page on `host`:`port` until interrupted."""
+    """Serve the page and the API on `host`:`port` until interrupted."""
     auth = page_auth(settings, host)  # before loading models: refuse fast
+    access = api_access(settings, host)
     parts = build_page_parts(settings)
     check_local_builds(parts.pool)
-    log.info("kb web page on http://%s:%d/", host, port)
+    log.info("kb web page on http://%s:%d/, its API on http://%s:%d/v1", host, port, host, port)
+    if not access.loopback and not access.tokens:
+        log.warning("the API answers 401 on %s until KB_API__TOKENS is set", host)
     page = build_web_ui(parts)
     if parts.sync:
         parts.sync.start()
-    launch(
-        page, host, port, auth=auth, max_upload_mb=parts.max_upload_mb, max_waiting=parts.gate.limit
-    )
+    launch(page, parts, host, port, auth=auth, access=access)

@@ -40,20 +40,29 @@ class BusyGate:
         with self._lock:
             return self._held
 
-    @contextmanager
-    def admit(self) -> Iterator[bool]:
-        """True (and a place held until the block ends) when there is room, else False."""
+    def take(self) -> bool:
+        """Hold a place when there is room (True; `release` it later), else False."""
         with self._lock:
             admitted = self._held < self.limit
             self._held += admitted
         if not admitted:
             log.warning("busy: %d questions already held; answering 'try again'", self.limit)
+        return admitted
+
+    def release(self) -> None:
+        """Give back a place `take` held."""
+        with self._lock:
+            self._held -= 1
+
+    @contextmanager
+    def admit(self) -> Iterator[bool]:
+        """True (and a place held until the block ends) when there is room, else False."""
+        admitted = self.take()
         try:
             yield admitted
         finally:
             if admitted:
-                with self._lock:
-                    self._held -= 1
+                self.release()
 
 
 def busy_answer(question: str, backend: str) -> Answer:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.frontends.web import build_web_ui, launch
+from assistant.frontends.web import build_web_ui
+from assistant.frontends.web_server import launch
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +21,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def page_url(retriever, tmp_path: Path) -> Iterator[str]:  # type: ignore[no-untyped-def]  # noqa: F811
-    page = build_web_ui(make_page_parts(retriever, tmp_path / "uploads"))
+    parts = make_page_parts(retriever, tmp_path / "uploads")
     port = free_port()
-    launch(page, "127.0.0.1", port, block=False)
+    server = launch(build_web_ui(parts), parts, "127.0.0.1", port, block=False)
+    assert server is not None
     yield f"http://127.0.0.1:{port}/"
-    page.close()
+    server.close()
 
 
 def test_api_answers_with_citations_and_backend(page_url: str) -> None:

@@ -303,14 +303,15 @@ def _fetch(url: str) -> str:
 def test_the_web_page_shows_backends_and_errors_not_keys(
     workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from assistant.frontends import web
+    from assistant.frontends import web, web_server
     from assistant.frontends import web_events as events
 
     caplog.set_level(logging.DEBUG)
     parts = web.build_page_parts(Settings())
     page = web.build_web_ui(parts)
     port = free_port()
-    web.launch(page, "127.0.0.1", port, block=False)
+    server = web_server.launch(page, parts, "127.0.0.1", port, block=False)
+    assert server is not None
     try:
         root = f"http://127.0.0.1:{port}"
         dotenv = workspace.path / ".env"
@@ -327,7 +328,7 @@ def test_the_web_page_shows_backends_and_errors_not_keys(
             )
         }
     finally:
-        page.close()
+        server.close()
     for path, body in served.items():
         assert_clean(f"GET {path}", body)
     assert "Hosted: OpenAI" in served["/config"]  # the backend switch lists the hosted profiles

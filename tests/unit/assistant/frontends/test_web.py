@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import BackendError, ConfigurationError
-from assistant.frontends import web
 from assistant.frontends import web_events as events
+from assistant.frontends import web_server
 from assistant.settings import Settings
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
@@ -94,11 +94,11 @@ def test_ask_api_returns_the_cli_json_shape(parts: events.PageParts) -> None:
 
 
 def test_page_refuses_to_serve_off_loopback_without_a_login() -> None:
-    assert web.page_auth(Settings(), "127.0.0.1") is None
+    assert web_server.page_auth(Settings(), "127.0.0.1") is None
     with pytest.raises(ConfigurationError, match="KB_WEB__PASSWORD"):
-        web.page_auth(Settings(), "0.0.0.0")
+        web_server.page_auth(Settings(), "0.0.0.0")
     settings = Settings(web={"username": "ann", "password": "s3cret"})  # type: ignore[arg-type]
-    assert web.page_auth(settings, "0.0.0.0") == ("ann", "s3cret")
+    assert web_server.page_auth(settings, "0.0.0.0") == ("ann", "s3cret")
     assert "s3cret" not in repr(settings)
 
 

@@ -1,0 +1,209 @@
+"""kb's OpenAI-compatible API on the page's server: `GET /v1/models` and
+`POST /v1/chat/completions`, streamed or not, answered by the same assistant, backends and busy
+gate as the page. Stateless: the request's message list is the whole conversation.
+
+Each backend profile is a model (`kb-local`, `kb-auto`, ...). A streamed reply sends its role
+at once, the evidence as soon as it is chosen (in the `kb` field of a chunk with no content),
+then the answer's text once kb has checked it (citations attributed, numbers found in the
+passages, refusals made): a client never shows text that kb then takes back. The wire format
+is `openai_shapes`'.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from assistant.answering.events import AnswerStream
+from assistant.answering.models import Answer, Evidence
+from assistant.answering.pipeline import Assistant
+from assistant.errors import KbError
+from assistant.frontends.openai_shapes import (
+    MODEL_PREFIX,
+    STREAM_END,
+    ApiError,
+    ChatRequest,
+    ChunkMaker,
+    completion,
+    model_object,
+    read_chat_request,
+    sse,
+)
+from assistant.frontends.web_events import PageParts
+
+log = logging.getLogger(__name__)
+
+WORDS_PER_CHUNK = 4  # a checked answer is sent in small pieces, as a model's tokens would be
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """Who may call the API: anyone on loopback without tokens; else a bearer token."""
+
+    tokens: tuple[str, ...] = ()
+    loopback: bool = True
+    retry_after_s: int = 30
+
+    def check(self, request: Request) -> None:
+        """Raise OpenAI's 401 unless the request may call the API."""
+        if not self.tokens and self.loopback:
+            return
+        if not self.tokens:
+            raise ApiError(
+                401,
+                "The API needs a token off loopback: set KB_API__TOKENS (environment or .env) "
+                "and send it as 'Authorization: Bearer <token>'.",
+                code="invalid_api_key",
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise ApiError(
+                401,
+                "You didn't provide an API key: send 'Authorization: Bearer <token>' with one of "
+                "the tokens in KB_API__TOKENS.",
+            )
+        if not any(
+            hmac.compare_digest(given.strip().encode(), token.encode()) for token in self.tokens
+        ):
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+
+def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
+    """The `/v1` routes over the page's parts."""
+    router = APIRouter(prefix="/v1")
+    started = int(time.time())
+
+    @router.get("/models")
+    def models(request: Request) -> Response:
+        return _replying(
+            lambda: {"object": "list", "data": _models(parts, started)}, access, request
+        )
+
+    @router.get("/models/{name}")
+    def model(name: str, request: Request) -> Response:
+        def found() -> dict[str, object]:
+            _profile(parts, name)
+            return next(m for m in _models(parts, started) if m["id"] == name)
+
+        return _replying(found, access, request)
+
+    @router.post("/chat/completions")
+    async def chat(request: Request) -> Response:
+        try:
+            access.check(request)
+            wanted = read_chat_request(await request.body())
+            assistant = _assistant_for(parts, wanted)
+            if not parts.gate.take():
+                raise _busy(access)
+        except ApiError as error:
+            return _error(error)
+        if wanted.stream:
+            events = _streamed(assistant, wanted, parts)
+            return StreamingResponse(events, media_type="text/event-stream")
+        return await run_in_threadpool(_answered, assistant, wanted, parts)
+
+    return router
+
+
+def _replying(make: object, access: ApiAccess, request: Request) -> Response:
+    try:
+        access.check(request)
+        return JSONResponse(make())  # type: ignore[operator]
+    except ApiError as error:
+        return _error(error)
+
+
+def _error(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.body, status_code=error.status, headers=error.headers)
+
+
+def _busy(access: ApiAccess) -> ApiError:
+    return ApiError(
+        429,
+        "kb is busy answering other questions; try again later.",
+        kind="requests",
+        code="rate_limit_exceeded",
+        headers={"Retry-After": str(access.retry_after_s)},
+    )
+
+
+def _models(parts: PageParts, started: int) -> list[dict[str, object]]:
+    return [
+        model_object(c.name, started, c.label, c.hosted) for c in parts.pool.choices if c.available
+    ]
+
+
+def _profile(parts: PageParts, model: str) -> str:
+    """The profile behind model `model`; OpenAI's 404 for one kb does not serve."""
+    name = model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else ""
+    choice = next((c for c in parts.pool.choices if c.name == name), None)
+    if choice is None or not choice.available:
+        why = f" ({choice.label} is unavailable: {choice.reason})" if choice else ""
+        raise ApiError(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.{why} "
+            "GET /v1/models lists the models kb serves.",
+            code="model_not_found",
+        )
+    return name
+
+
+def _assistant_for(parts: PageParts, wanted: ChatRequest) -> Assistant:
+    """The page's assistant, searching the request's collections with its model's backend."""
+    profile = _profile(parts, wanted.model)
+    known = parts.library.collections()
+    unknown = [name for name in wanted.collections if name not in known]
+    if unknown:
+        raise ApiError(
+            400,
+            f"Unknown collections: {', '.join(unknown)}; kb has: {', '.join(known)}.",
+            param="collections",
+        )
+    return parts.assistant.scoped(wanted.collections).routed(parts.pool.router(profile))
+
+
+def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Response:
+    """A whole reply; the busy place is given back once it is made."""
+    try:
+        answer = assistant.ask(wanted.question, wanted.history)
+    except KbError as exc:
+        log.warning("API answer failed: %s", exc)
+        return _error(ApiError(502, f"kb could not answer: {exc}", kind="api_error"))
+    finally:
+        parts.gate.release()
+    return JSONResponse(completion(answer, wanted.model))
+
+
+def _streamed(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Iterator[str]:
+    """A reply as server-sent events; the busy place is given back when it ends (or the client
+    goes away)."""
+    chunks = ChunkMaker(wanted.model)
+    try:
+        yield chunks.chunk({"role": "assistant", "content": ""})
+        stream = AnswerStream(assistant.stream(wanted.question, wanted.history))
+        for event in stream:
+            if isinstance(event, Evidence):
+                yield chunks.chunk({}, kb={"evidence": event.as_dicts()})
+        answer = stream.answer()
+        yield from _pieces(chunks, answer)
+        yield chunks.last(answer)
+    except KbError as exc:  # OpenAI's SDKs raise an error event as an APIError
+        log.warning("API answer failed: %s", exc)
+        yield sse(ApiError(502, f"kb could not answer: {exc}", kind="api_error").body)
+    finally:
+        parts.gate.release()
+    yield STREAM_END
+
+
+def _pieces(chunks: ChunkMaker, answer: Answer) -> Iterator[str]:
+    words = answer.text.split(" ")
+    for i in range(0, len(words), WORDS_PER_CHUNK):
+        piece = " ".join(words[i : i + WORDS_PER_CHUNK])
+        yield chunks.chunk({"content": piece if i == 0 else " " + piece})

@@ -1,0 +1,124 @@
+"""One process, one port: the Gradio page mounted in a FastAPI app beside kb's API (`/v1`),
+served by uvicorn. Who may use each: the page's login (required off loopback) and the API's
+bearer tokens (`web_api.ApiAccess`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from dataclasses import dataclass
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
+
+from assistant.errors import ConfigurationError
+from assistant.frontends.web_api import ApiAccess, api_router
+from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
+from assistant.frontends.web_busy import BUSY_HEADROOM
+from assistant.frontends.web_events import PageParts
+from assistant.settings import Settings
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only listens on this machine (no login needed)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
+    """Login for the page: none on loopback, required (or refuse to start) anywhere else."""
+    web = settings.web
+    if web.username and web.password:
+        return web.username, web.password.get_secret_value()
+    if is_loopback(host):
+        return None
+    raise ConfigurationError(
+        f"refusing to serve on {host} without a login: set KB_WEB__USERNAME and "
+        "KB_WEB__PASSWORD (environment or .env), or serve on 127.0.0.1"
+    )
+
+
+def api_access(settings: Settings, host: str) -> ApiAccess:
+    """Who may call the API when serving on `host`."""
+    api = settings.api
+    return ApiAccess(tuple(api.token_list()), is_loopback(host), api.retry_after_s)
+
+
+@dataclass
+class RunningServer:
+    """A server started with `block=False`; `close()` stops it."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    page: gr.Blocks
+
+    def close(self) -> None:
+        """Stop serving and wait until the port is free."""
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.page.close()
+
+
+def server_app(
+    page: gr.Blocks,
+    parts: PageParts,
+    access: ApiAccess,
+    auth: tuple[str, str] | None = None,
+) -> FastAPI:
+    """The API's routes first, then the page at `/` (never a public share link). The busy gate
+    refuses extra questions politely; Gradio's queue, sized well past it, only stops a flood."""
+    app = FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None
+    )  # the API is OpenAI's, documented there
+    app.include_router(api_router(parts, access))
+    answer_slots = parts.gate.limit + BUSY_HEADROOM
+    page.queue(default_concurrency_limit=4, max_size=4 * answer_slots)
+    threads = max(40, answer_slots + 8)  # questions waiting for the model hold a thread
+    page.max_threads = threads
+    page._queue.max_thread_count = (
+        threads  # what `launch(max_threads=...)` sets; mount has no argument
+    )
+    return gr.mount_gradio_app(
+        app,
+        page,
+        path="",
+        auth=auth,
+        max_file_size=f"{parts.max_upload_mb}mb",
+        css=PAGE_CSS,
+        head=PAGE_SCRIPT,
+        footer_links=["api"],
+    )
+
+
+def launch(
+    page: gr.Blocks,
+    parts: PageParts,
+    host: str,
+    port: int,
+    block: bool = True,
+    auth: tuple[str, str] | None = None,
+    access: ApiAccess | None = None,
+) -> RunningServer | None:
+    """Serve page and API on `host:port`: until interrupted, or (`block=False`) in a thread,
+    returned once it accepts connections."""
+    app = server_app(page, parts, access or ApiAccess(loopback=is_loopback(host)), auth)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if block:
+        server.run()
+        return None
+    thread = threading.Thread(target=server.run, name="kb-web", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise ConfigurationError(f"the page could not start on {host}:{port}")
+        time.sleep(0.05)
+    return RunningServer(server, thread, page)
