@@ -281,6 +281,12 @@ def _slack(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _api(settings: Settings) -> dict[str, Any]:
+    """Where the OpenAI-compatible API answers and how many tokens it accepts (never them)."""
+    web = settings.web
+    return {"url": f"http://{web.host}:{web.port}/v1", "tokens_set": len(settings.api.token_list())}
+
+
 def _unknown_profiles(settings: Settings) -> list[str]:
     from assistant.backends.profiles import all_profiles, unknown_profile_names
 
@@ -320,6 +326,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         },
         "profiles": _profiles(settings, probe),
         "local_models": _local_model_report(settings),
+        "api": _api(settings),
         "slack": _slack(settings),
         "ocr": _ocr(settings),
     }

@@ -49,11 +49,13 @@ IN_ENVIRONMENT = {
     "SLACK_BOT_TOKEN": "xoxb-271828182845-904523536028-AbCdEfGhIjKlMnOpQrStUvWx",
     "KB_MILVUS_TOKEN": "root:Milvus-test-9c8b7a6f5e4d3c2b1a0f",
 }
+API_TOKENS = ("api-token-one-3f2a9b7e1d", "api-token-two-8c7d6e5f4a")
 IN_DOTENV = {
     "ANTHROPIC_API_KEY": "sk-ant-test-Xy7Qw2Er4Ty6Ui8Op0As1Df3Gh5Jk7Lz9Xc-q1w2e3AA",
     "SLACK_APP_TOKEN": "xapp-1-A0314159265-3589793238462-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "SLACK_SIGNING_SECRET": "8f742231b10e8888abcd99edfe2a41c1",
     "KB_WEB__PASSWORD": "hunter2-correct-horse-battery-staple",
+    "KB_API__TOKENS": f"{API_TOKENS[0]}, {API_TOKENS[1]}",
 }
 # .env values the environment overrides: read by nothing, so they must surface nowhere either
 SHADOWED = {"OPENAI_API_KEY": "sk-test-shadowed-in-dotenv-7d3e9a1b5c"}
@@ -64,6 +66,7 @@ SECRETS = {
     **IN_DOTENV,
     "OPENAI_API_KEY (.env)": SHADOWED["OPENAI_API_KEY"],
     "the password in a base_url": URL_PASSWORD,
+    **{f"API token {n}": token for n, token in enumerate(API_TOKENS, start=1)},
 }
 QUESTION = "Is self-hosting cheaper at high volumes?"
 
@@ -213,6 +216,7 @@ def test_doctor_says_which_secrets_are_set_never_their_values(workspace: Workspa
     assert "cannot reach lab (http://***@127.0.0.1:" in profiles["lab"]["error"]
     assert profiles["lab"]["base_url"].startswith("http://***@127.0.0.1:")
     assert all(report["slack"]["variables_set"].values())  # the .env ones were found
+    assert report["api"]["tokens_set"] == 2
     # both keys were sent (the shadowed .env value was not): a clean capture means something
     assert set(workspace.openai.keys) == {IN_ENVIRONMENT["OPENAI_API_KEY"]}
     assert set(workspace.anthropic.keys) == {IN_DOTENV["ANTHROPIC_API_KEY"]}
@@ -300,6 +304,21 @@ def _fetch(url: str) -> str:
         return f"HTTP {error.code}: {error.read().decode('utf-8', 'replace')}"
 
 
+def _api_answer(root: str, token: str) -> str:
+    request = urllib.request.Request(
+        f"{root}/v1/chat/completions",
+        data=json.dumps(
+            {"model": "kb-openai", "messages": [{"role": "user", "content": QUESTION}]}
+        ).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return str(response.read().decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        return f"HTTP {error.code}: {error.read().decode('utf-8', 'replace')}"
+
+
 def test_the_web_page_shows_backends_and_errors_not_keys(
     workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -310,7 +329,9 @@ def test_the_web_page_shows_backends_and_errors_not_keys(
     parts = web.build_page_parts(Settings())
     page = web.build_web_ui(parts)
     port = free_port()
-    server = web_server.launch(page, parts, "127.0.0.1", port, block=False)
+    access = web_server.api_access(Settings(), "127.0.0.1")
+    assert access.tokens == API_TOKENS  # from .env, split at commas
+    server = web_server.launch(page, parts, "127.0.0.1", port, block=False, access=access)
     assert server is not None
     try:
         root = f"http://127.0.0.1:{port}"
@@ -325,13 +346,17 @@ def test_the_web_page_shows_backends_and_errors_not_keys(
                 f"/gradio_api/file={dotenv}",
                 "/file=.env",
                 f"/file={dotenv}",
+                "/v1/models",
             )
         }
+        served["API answer"] = _api_answer(root, API_TOKENS[1])
     finally:
         server.close()
     for path, body in served.items():
         assert_clean(f"GET {path}", body)
     assert "Hosted: OpenAI" in served["/config"]  # the backend switch lists the hosted profiles
+    assert served["/v1/models"].startswith("HTTP 401")  # tokens are set: none sent
+    assert '"object":"chat.completion"' in served["API answer"]  # the answer says the key failed
     statuses = [events.status_line(parts, c.name) for c in parts.pool.choices if c.available]
     *_, (_, chat, _, _) = events.answer_turn(parts, QUESTION, [], events.Conversation("openai"))
     assert "rejected the API key" in chat[-1]["content"]

@@ -61,3 +61,13 @@ def test_a_traceback_that_quotes_a_url_is_redacted(root_output: io.StringIO) -> 
     except ConnectionError:
         logging.getLogger("openai").exception("request failed")
     assert PASSWORD not in root_output.getvalue() and "***@127.0.0.1" in root_output.getvalue()
+
+
+def test_each_of_a_list_of_api_tokens_is_redacted(
+    root_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KB_API__TOKENS", "first-api-token-1, second-api-token-2")
+    redact_logs()
+    logging.getLogger("uvicorn.error").info("Bearer second-api-token-2 and first-api-token-1")
+    text = root_output.getvalue()
+    assert "api-token" not in text and text.count("***") == 2, text
