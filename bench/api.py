@@ -114,6 +114,10 @@ answer, so the difference is what the way of asking adds.
 | `/v1/chat/completions` (openai SDK) | {median(api, "total"):.2f} s | {median(api, "assistant"):.2f} s | {median(api, "total") - median(api, "assistant"):+.2f} s | | | |
 | same, `stream=True` | {median(stream, "total"):.2f} s | {median(stream, "assistant"):.2f} s | {median(stream, "total") - median(stream, "assistant"):+.2f} s | {median(stream, "first_chunk"):.2f} s | {median(stream, "evidence"):.2f} s | {median(stream, "first_text"):.2f} s |
 
+"Added" is the comparison: the time each way spends outside kb's own work, per answer. The
+whole-answer times differ with the answers, not the way: a question asked again reuses
+llama.cpp's cached prompt (first token in ~0.6 s instead of ~19 s), and the 0.5B model's reply
+then often differs (in one check, 20 tokens the first time, 256, the limit, each time after).
 A stream sends its text once kb has checked the whole reply (citations, numbers, refusals), so
 its first text comes with the end of the answer; the role chunk comes at once and the evidence
 (in the `kb` field) as soon as it is chosen.
