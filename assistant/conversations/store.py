@@ -221,6 +221,14 @@ class ConversationStore:
         saved = tuple(SavedTurn(question, json.loads(answer)) for question, answer in turns)
         return SavedConversation(_summary(row), saved)
 
+    def exists(self, owner: str, conversation_id: str) -> bool:
+        """True when the owner has a conversation with this id."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM conversations WHERE id = ? AND owner = ?", (conversation_id, owner)
+            ).fetchone()
+        return row is not None
+
     def find(self, owner: str, conversation_id: str) -> SavedConversation | None:
         """`get`, or None when there is no such conversation of this owner."""
         try:
