@@ -263,6 +263,10 @@ class WebSettings(BaseModel):
     username: str | None = Field(None, description="login for the page; required off loopback")
     password: SecretStr | None = Field(None, description="login password; from env or .env")
     upload_dir: Path = Field(Path(".kb/uploads"), description="where uploaded files are kept")
+    conversations_db: Path = Field(
+        Path(".kb/conversations.sqlite3"),
+        description="saved conversations (the page's chats, Slack threads); SQLite",
+    )
     watch: bool = Field(
         False, description="keep ingest.paths in sync in the background (like `kb watch`)"
     )
@@ -365,6 +369,7 @@ class Settings(BaseSettings):
         self.llm.model_dir = anchor(self.llm.model_dir)
         self.llm.probe_dir = anchor(self.llm.probe_dir)
         self.web.upload_dir = anchor(self.web.upload_dir)
+        self.web.conversations_db = anchor(self.web.conversations_db)
         for section in (self.embedder, self.llm):
             if section.model_path is not None:
                 section.model_path = anchor(section.model_path)

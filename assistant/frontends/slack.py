@@ -2,7 +2,8 @@
 
 A thin Bolt adapter over the same `Assistant` and backend pool as the web page. Each thread
 is a conversation (its turns feed follow-ups; `use NAME` picks its backend, `use collection
-NAME` the collections it searches). The bot posts a
+NAME` the collections it searches); with a conversations store, each thread's state is saved
+there and read back on its first message after a restart. The bot posts a
 "searching" reply, edits it as the answer grows, then replaces it with the answer and its
 sources. It ignores bots (itself included), edits and Slack's retried deliveries, limits
 answers per user, and apologises in the thread on errors. Building the app never calls
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
@@ -31,6 +33,7 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import read_key
+from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_scope
 from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
@@ -107,8 +110,14 @@ class RateLimiter:
 class SlackBot:
     """What the bot does with one incoming message; Bolt wiring is in `build_slack_app`."""
 
-    def __init__(self, assistant: Assistant, pool: ChatModelPool, settings: Settings):
-        self.assistant, self.pool = assistant, pool
+    def __init__(
+        self,
+        assistant: Assistant,
+        pool: ChatModelPool,
+        settings: Settings,
+        conversations: ConversationStore | None = None,
+    ):
+        self.assistant, self.pool, self.conversations = assistant, pool, conversations
         self.default_backend = settings.slack.backend or settings.llm.backend
         self.update_every_s = settings.slack.update_every_s
         self.threads: LruMap[tuple[str, str], SlackThread] = LruMap()
@@ -130,13 +139,14 @@ class SlackBot:
         channel, user = event["channel"], event.get("user", "")
         thread_ts = event.get("thread_ts") or event["ts"]
         text = _MENTION.sub("", event.get("text", "")).strip()
-        thread = self.threads.setdefault(
-            (channel, thread_ts), lambda: SlackThread(self.default_backend)
-        )
+        key = thread_key(event, thread_ts)
+        thread = self.threads.setdefault((channel, thread_ts), lambda: self._restored(key))
         if scope := _USE_COLLECTION.match(text):
             self._choose_collections(client, channel, thread_ts, thread, scope.group(1))
+            self._save(key, thread, text)
         elif _USE.match(text):
             self._choose_backend(client, channel, thread_ts, thread, _USE.match(text).group(1))  # type: ignore[union-attr]
+            self._save(key, thread, text)
         elif not text:
             client.chat_postMessage(
                 channel=channel, thread_ts=thread_ts, text="Ask me a question about the documents."
@@ -147,8 +157,33 @@ class SlackBot:
                 thread_ts=thread_ts,
                 text="You are asking faster than I can answer: please wait a minute.",
             )
-        else:
-            self._answer(client, channel, thread_ts, thread, text)
+        elif answer := self._answer(client, channel, thread_ts, thread, text):
+            self._save(key, thread, text, answer)
+
+    def _restored(self, key: str) -> SlackThread:
+        """The thread as saved before a restart, or a new one."""
+        saved = self.conversations.find(key, key) if self.conversations else None
+        if saved is None:
+            return SlackThread(self.default_backend)
+        backend = saved.summary.backend
+        if backend != "auto" and not self.pool.choice(backend).available:
+            backend = self.default_backend  # its backend is gone: the default answers now
+        return SlackThread(backend, saved.history, list(saved.summary.collections))
+
+    def _save(self, key: str, thread: SlackThread, text: str, answer: Answer | None = None) -> None:
+        """Save the thread's backend, collections and (when given) its new turn; the key is
+        both owner and id. A store that fails is logged: the thread goes on in memory."""
+        store = self.conversations
+        if store is None:
+            return
+        try:
+            if not store.exists(key, key):
+                store.create(key, text, thread.backend, thread.collections, conversation_id=key)
+            store.set_scope(key, key, thread.backend, thread.collections)
+            if answer is not None:
+                store.append(key, key, answer)
+        except (KbError, sqlite3.Error) as exc:
+            log.warning("slack: could not save thread %s in %s: %s", key, store.path, exc)
 
     def _choose_backend(
         self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, name: str
@@ -186,7 +221,7 @@ class SlackBot:
 
     def _answer(
         self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, question: str
-    ) -> None:
+    ) -> Answer | None:
         posted = client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=render.SEARCHING
         )
@@ -201,7 +236,7 @@ class SlackBot:
                 ts=reply_ts,
                 text=f"Sorry, I could not answer that ({render.escape(why)}). Please try again.",
             )
-            return
+            return None
         thread.history += [
             {"role": "user", "content": question},
             {"role": "assistant", "content": final.text},
@@ -209,6 +244,7 @@ class SlackBot:
         client.chat_update(
             channel=channel, ts=reply_ts, text=final.text, blocks=render.answer_blocks(final)
         )
+        return final
 
     def _stream_into(
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
@@ -230,6 +266,11 @@ class SlackBot:
         return stream.answer()
 
 
+def thread_key(event: dict[str, Any], thread_ts: str) -> str:
+    """A thread's key in the conversations store: its team, channel and thread."""
+    return f"slack:{event.get('team', '')}/{event['channel']}/{thread_ts}"
+
+
 def _secret(variable: str) -> str | None:
     value = read_key(variable)
     return value.get_secret_value() if value else None
@@ -240,11 +281,12 @@ def build_slack_app(
     settings: Settings,
     pool: ChatModelPool | None = None,
     listener_executor: Executor | None = None,
+    conversations: ConversationStore | None = None,
 ) -> App:
     """The Bolt app; nothing here talks to Slack (no token check at construction).
 
     Listeners run on `listener_executor` after the ack (Bolt's own thread pool when None);
-    tests pass one they can wait on."""
+    tests pass one they can wait on. Threads are saved in `conversations` when given."""
     from assistant.backends.profiles import build_pool
 
     token = _secret(settings.slack.bot_token_env)
@@ -262,7 +304,7 @@ def build_slack_app(
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
         listener_executor=listener_executor,
     )
-    bot = SlackBot(assistant, pool or build_pool(settings), settings)
+    bot = SlackBot(assistant, pool or build_pool(settings), settings, conversations)
 
     def on_event(event: dict[str, Any], client: WebClient, request: Any) -> None:
         retry = request.headers.get("x-slack-retry-num")
@@ -317,7 +359,8 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     if not http and app_token is None:
         raise ConfigurationError(f"set {settings.slack.app_token_env} (xapp- token) or use --http")
     pool = build_pool(settings)
-    app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
+    store = ConversationStore(settings.web.conversations_db)
+    app = build_slack_app(build_assistant(settings, pool=pool), settings, pool, conversations=store)
     if http and signing_secret:
         limits = HttpLimits(settings.slack.max_body_kb * 1024, settings.slack.read_timeout_s)
         server = http_server(app, host, port, signing_secret, limits=limits)

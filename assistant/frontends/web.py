@@ -19,9 +19,17 @@ from assistant.backends.llms.base import Message
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool
 from assistant.backends.routing import AUTO
+from assistant.conversations.store import ConversationStore
 from assistant.documents.watching import BackgroundSync
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
+from assistant.frontends.web_conversations import (
+    browser_state,
+    conversations_sidebar,
+    owner_of,
+    refresh_after_turn,
+    wire_sidebar,
+)
 from assistant.frontends.web_documents import documents_tab
 from assistant.frontends.web_events import (
     Conversation,
@@ -64,14 +72,18 @@ def build_web_ui(parts: PageParts) -> gr.Blocks:
     """The Gradio page: status line; Chat and Documents tabs."""
     with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
         convo = gr.State(Conversation(parts.pool.default))
+        side = conversations_sidebar() if parts.conversations else None
         gr.Markdown("## kb: ask your documents", elem_id="kb-title")
         status = gr.Markdown(elem_id="kb-status")
         with gr.Tabs():
             with gr.Tab("Chat", elem_id="kb-chat-tab"), gr.Row():
                 with gr.Column(scale=3):
                     chat = _chat_column(parts, convo, status)
+                    chat.update(browser=browser_state(), side=side)
                 with gr.Column(scale=2):
-                    _sources_column(parts, convo, chat)
+                    sources = _sources_column(parts, convo, chat)
+                if side:
+                    wire_sidebar(page, parts, convo, chat, sources, side)
             with gr.Tab("Documents", elem_id="kb-documents-tab"):
                 documents_tab(parts, _refresher(parts, convo, status, chat["collections"]))
         page.load(lambda c: status_line(parts, c.backend), [convo], [status])
@@ -154,7 +166,7 @@ def _picker_update(parts: PageParts, convo: Conversation) -> Any:
     return gr.update(choices=names, value=convo.collections)
 
 
-def _sources_column(parts: PageParts, convo: gr.State, chat: dict[str, Any]) -> None:
+def _sources_column(parts: PageParts, convo: gr.State, chat: dict[str, Any]) -> gr.HTML:
     sources = gr.HTML(render.sources_html([]), elem_id="kb-sources", label="Sources")
     document = gr.HTML("", elem_id="kb-document")
     open_key = gr.Textbox(elem_id="kb-open-key", elem_classes=["kb-hidden"], show_label=False)
@@ -163,6 +175,7 @@ def _sources_column(parts: PageParts, convo: gr.State, chat: dict[str, Any]) -> 
     open_button.click(
         lambda key: open_document(parts, key), [open_key], [document], api_visibility="private"
     ).then(None, js=SCROLL_TO_MARK)
+    return sources
 
 
 SCROLL_TO_MARK = "() => document.getElementById('kb-doc-mark')?.scrollIntoView({block: 'center'})"
@@ -171,25 +184,37 @@ SCROLL_TO_MARK = "() => document.getElementById('kb-doc-mark')?.scrollIntoView({
 def _wire_chat(
     parts: PageParts, convo: gr.State, chat: dict[str, Any], sources: gr.HTML, document: gr.HTML
 ) -> None:
-    def turn(message: str, history: list[Any], c: Conversation) -> Iterator[Any]:
-        yield from answer_turn(parts, message, history, c)
+    def turn(
+        message: str, history: list[Any], c: Conversation, browser: str, request: gr.Request
+    ) -> Iterator[Any]:
+        yield from answer_turn(parts, message, history, c, owner_of(request, browser))
 
     outputs = [chat["box"], chat["chatbot"], convo, sources]
     for trigger in (chat["box"].submit, chat["send"].click):
-        trigger(
+        event = trigger(
             turn,
-            [chat["box"], chat["chatbot"], convo],
+            [chat["box"], chat["chatbot"], convo, chat["browser"]],
             outputs,
             api_visibility="private",
             **_answer_slots(parts),
         )
+        if chat["side"]:  # a new conversation appears in the list, picked
+            event.then(
+                refresh_after_turn(parts),
+                [chat["browser"], convo],
+                [chat["side"]["list"]],
+                api_visibility="private",
+            )
 
     def new_chat(c: Conversation) -> tuple[list[Any], Conversation, str, str]:
         return [], Conversation(c.backend), render.sources_html([]), ""
 
-    chat["new"].click(
+    new = chat["new"].click(
         new_chat, [convo], [chat["chatbot"], convo, sources, document], api_visibility="private"
     )
+    if chat["side"]:  # nothing picked in the list: the next question starts a new one
+        side = [chat["side"]["list"], chat["side"]["title"]]
+        new.then(lambda: (None, ""), None, side, api_visibility="private")
 
 
 def build_page_parts(settings: Settings) -> PageParts:
@@ -210,6 +235,7 @@ def build_page_parts(settings: Settings) -> PageParts:
         settings.web.max_upload_mb,
         BusyGate(settings.web.max_waiting),
         sync,
+        ConversationStore(settings.web.conversations_db),
     )
 
 

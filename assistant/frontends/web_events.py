@@ -9,6 +9,7 @@ all tabs share. Rendering is `web_render`'s job; layout and wiring are `web`'s.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.routing import AUTO
+from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_collection_name
 from assistant.documents.library import DocumentLibrary, FileProgress
 from assistant.documents.watching import BackgroundSync
@@ -42,6 +44,7 @@ class Conversation:
     history: list[Message] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     collections: list[str] = field(default_factory=list)  # searched; empty: all of them
+    saved_id: str | None = None  # its id in the conversations store, once a turn is saved
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class PageParts:
     max_upload_mb: int = 20
     gate: BusyGate = field(default_factory=BusyGate)
     sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
+    conversations: ConversationStore | None = None  # None: nothing is saved
 
 
 def _device(model: object) -> str:
@@ -85,9 +89,10 @@ def _last_sync(sync: BackgroundSync | None) -> str | None:
 
 
 def answer_turn(
-    parts: PageParts, message: str, chat: list[Any], convo: Conversation
+    parts: PageParts, message: str, chat: list[Any], convo: Conversation, owner: str | None = None
 ) -> Iterator[tuple[str, list[Any], Conversation, str]]:
-    """Stream one answer into the chat; on failure keep the question in the box and say why."""
+    """Stream one answer into the chat; on failure keep the question in the box and say why.
+    A finished turn is saved as `owner`'s (a login user or a browser) when the page saves."""
     message = message.strip()
     if not message:
         yield "", chat, convo, render.sources_html(convo.answers)
@@ -99,11 +104,11 @@ def answer_turn(
             chat[-1]["content"] = f"⏳ {busy}\n\nYour question is back in the box."
             yield message, chat, convo, render.sources_html(convo.answers)
             return
-        yield from _stream_turn(parts, message, chat, convo)
+        yield from _stream_turn(parts, message, chat, convo, owner)
 
 
 def _stream_turn(
-    parts: PageParts, message: str, chat: list[Any], convo: Conversation
+    parts: PageParts, message: str, chat: list[Any], convo: Conversation, owner: str | None
 ) -> Iterator[tuple[str, list[Any], Conversation, str]]:
     sources = render.sources_html(convo.answers)
     yield "", chat, convo, sources
@@ -127,6 +132,7 @@ def _stream_turn(
                 yield "", chat, convo, sources
         answer = stream.answer()
         _remember(convo, answer)
+        save_turn(parts, owner, convo, answer)
         chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1)
         yield "", chat, convo, render.sources_html(convo.answers)
     except KbError as exc:
@@ -147,6 +153,23 @@ def _remember(convo: Conversation, answer: Answer) -> None:
         {"role": "user", "content": answer.question},
         {"role": "assistant", "content": answer.text},
     ]
+
+
+def save_turn(parts: PageParts, owner: str | None, convo: Conversation, answer: Answer) -> None:
+    """Save a finished turn: the first one creates the saved conversation. A store that fails
+    is logged and the chat goes on: the answer was given, only its saving was lost."""
+    store = parts.conversations
+    if store is None or owner is None:
+        return
+    try:
+        # Deleted meanwhile (in another tab): the conversation is saved anew from here on.
+        if convo.saved_id is None or not store.exists(owner, convo.saved_id):
+            convo.saved_id = store.create(owner, answer.question, convo.backend, convo.collections)
+        else:
+            store.set_scope(owner, convo.saved_id, convo.backend, convo.collections)
+        store.append(owner, convo.saved_id, answer)
+    except (KbError, sqlite3.Error) as exc:
+        log.warning("could not save the turn in %s: %s", store.path, exc)
 
 
 def switch_backend(

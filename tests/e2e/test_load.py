@@ -245,6 +245,7 @@ def load_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     env |= {
         "KB_INDEX__DIR": str(work / "index"),
         "KB_WEB__UPLOAD_DIR": str(work / "uploads"),
+        "KB_WEB__CONVERSATIONS_DB": str(work / "conversations.sqlite3"),
         "KB_LLM__MODEL_DIR": str(MODEL_DIR),
         "KB_LLM__BACKEND": BACKEND,
         "KB_LLM__FALLBACK": f'["{BACKEND}"]',  # never load the bigger model on a failure
