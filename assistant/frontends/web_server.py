@@ -22,6 +22,12 @@ from assistant.frontends.web_events import PageParts
 from assistant.settings import Settings
 
 
+# On Ctrl-C or SIGTERM, how long answers in progress may finish: an open page keeps a
+# connection to the server for as long as the tab is open, so waiting for every connection
+# would never stop.
+GRACE_S = 3
+
+
 def is_loopback(host: str) -> bool:
     """True when `host` only listens on this machine (no login needed)."""
     if host == "localhost":
@@ -109,7 +115,14 @@ def launch(
     """Serve page and API on `host:port`: until interrupted, or (`block=False`) in a thread,
     returned once it accepts connections."""
     app = server_app(page, parts, access or ApiAccess(loopback=is_loopback(host)), auth)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_S,
+    )
     server = uvicorn.Server(config)
     if block:
         server.run()
