@@ -7,6 +7,7 @@ import sys
 from assistant.errors import KbError
 from assistant.log_redaction import redact_logs
 from assistant.settings import load_settings
+from assistant.telemetry.json_logs import use_log_format
 from assistant.wiring import enforce_offline
 
 
@@ -24,6 +25,7 @@ def main() -> int:
     redact_logs()
     try:
         settings = load_settings()
+        use_log_format(settings.log.format)
         serve(settings, args.host or settings.web.host, args.port or settings.web.port)
     except KbError as exc:
         print(f"kb: error: {exc}", file=sys.stderr)

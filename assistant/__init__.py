@@ -6,6 +6,7 @@
 - `answering/`: the pipeline: condense, retrieve, evidence, context, prompt, stream, cite;
 - `guards/`: what may be shown: citations (attribution), grounding, refusal, links;
 - `backends/`: chat models (`llms/`), profiles, model files, the pool, routing and fallback;
+- `telemetry/`: Prometheus metrics (kb's own registry) and JSON log lines;
 - `settings`, `home`, `errors`, `log_redaction`: the typed settings tree and the folder its
   paths are read against, the error tree, secret-free logs.
 """

@@ -319,6 +319,14 @@ class SlackSettings(BaseModel):
     )
 
 
+class LogSettings(BaseModel):
+    """How kb's log lines look."""
+
+    format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per line (time, level, logger, message)"
+    )
+
+
 class Settings(BaseSettings):
     """All of kb's settings, from arguments, `KB_*` variables, `.env` and `kb.yaml`."""
 
@@ -356,6 +364,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     api: ApiSettings = ApiSettings()
     slack: SlackSettings = SlackSettings()
+    log: LogSettings = LogSettings()
 
     def model_post_init(self, context: Any) -> None:
         """Every relative path setting is made absolute against the home."""

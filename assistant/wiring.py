@@ -14,6 +14,7 @@ from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
 from assistant.documents.library import DocumentLibrary, UploadLimits
 from assistant.settings import EMBEDDER_BACKENDS, EmbedderSettings, Settings
+from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
 from index.embedders import (
     Embedder,
@@ -107,7 +108,7 @@ def ingest(
 ) -> IngestReport:
     """`ingest_paths` with the settings' index, chunking, store, windows, size limit, exclude
     patterns and home; `choices`: rebuild, lock_wait_s, collection, reindex."""
-    return ingest_paths(
+    report = ingest_paths(
         paths,
         settings.index.dir,
         embedder or build_embedder(settings),
@@ -120,6 +121,8 @@ def ingest(
         ocr=settings.ingest.ocr,
         **choices,
     )
+    observe_ingest(report)
+    return report
 
 
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:

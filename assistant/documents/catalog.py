@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import KbError
+from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, remove_sources, source_name
 from index.lock import DEFAULT_WAIT_S
 from index.storage import FileRecord
@@ -138,4 +139,5 @@ def remove_documents(
         if path.parent == uploads and path.is_file():
             path.unlink()
             log.info("removed the uploaded copy %s", path)
+    observe_ingest(report)
     return report

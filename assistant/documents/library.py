@@ -35,6 +35,7 @@ from assistant.documents.catalog import (
     remove_documents,
 )
 from assistant.errors import KbError
+from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
 from index.hashing import file_sha256
 from index.storage import load_index
@@ -170,7 +171,7 @@ class DocumentLibrary:
     ) -> IngestReport:
         """Ingest `paths` into the index with the page's settings (the caller holds the thread
         lock and reloads)."""
-        return ingest_paths(
+        report = ingest_paths(
             paths,
             self._index_dir,
             self._assistant.embedder,
@@ -184,6 +185,8 @@ class DocumentLibrary:
             reindex=set(reindex),
             ocr=self._ocr,
         )
+        observe_ingest(report)
+        return report
 
     def add_files(
         self,

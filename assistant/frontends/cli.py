@@ -18,6 +18,7 @@ from assistant.errors import ConfigurationError, IngestError, KbError
 from assistant.frontends import cli_docs, cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings, load_settings
+from assistant.telemetry.json_logs import use_log_format
 from assistant.wiring import enforce_offline
 from index.lock import DEFAULT_WAIT_S
 
@@ -462,6 +463,7 @@ def run(argv: list[str] | None = None) -> int:
     redact_logs()
     try:
         settings = load_settings()
+        use_log_format(settings.log.format)
         _check_backend(args, settings)
         return COMMANDS[args.command](args, settings)
     except KbError as exc:

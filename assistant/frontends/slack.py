@@ -39,6 +39,7 @@ from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_http import EventsServer, HttpLimits
 from assistant.settings import Settings
+from assistant.telemetry.metrics import observe_answer
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class SlackBot:
         reply_ts = posted["ts"]
         try:
             final = self._stream_into(client, channel, reply_ts, thread, question)
+            observe_answer(final)
         except Exception as exc:  # the thread gets an apology, the log gets the detail
             log.exception("slack: answer failed in %s/%s", channel, thread_ts)
             why = str(exc) if isinstance(exc, KbError) else "an internal error"

@@ -24,7 +24,7 @@ from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
-from assistant.backends.routing import AUTO
+from assistant.backends.routing import AUTO, HOSTED_ALIAS
 from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_collection_name
 from assistant.documents.library import DocumentLibrary, FileProgress
@@ -32,6 +32,7 @@ from assistant.documents.watching import BackgroundSync
 from assistant.errors import KbError
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BusyGate, busy_answer
+from assistant.telemetry.metrics import observe_answer, observe_busy
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def answer_turn(
     chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
     with parts.gate.admit() as admitted:
         if not admitted:
+            observe_busy(convo.backend)
             busy = busy_answer(message, convo.backend).text
             chat[-1]["content"] = f"⏳ {busy}\n\nYour question is back in the box."
             yield message, chat, convo, render.sources_html(convo.answers)
@@ -131,6 +133,7 @@ def _stream_turn(
                 chat[-1]["content"] = evidence + text
                 yield "", chat, convo, sources
         answer = stream.answer()
+        observe_answer(answer)
         _remember(convo, answer)
         save_turn(parts, owner, convo, answer)
         chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1)
@@ -227,11 +230,18 @@ def ask_api(
     name = backend or parts.pool.default
     with parts.gate.admit() as admitted:
         if not admitted:
+            observe_busy(name if _known(parts, name) else "other")  # a caller's text: no label
             return {**busy_answer(question, name).as_dict(), "busy": True}
         router = parts.pool.router(name)
         assistant = parts.assistant.scoped(collections).routed(router)
         answer = assistant.ask(question, _checked_history(history))
+        observe_answer(answer)
     return {**answer.as_dict(), "busy": False}
+
+
+def _known(parts: PageParts, name: str) -> bool:
+    """Whether `name` is one of the page's profiles (or `auto`, `hosted`)."""
+    return name in (AUTO, HOSTED_ALIAS) or any(choice.name == name for choice in parts.pool.choices)
 
 
 def _checked_history(history: list[Message] | None) -> list[Message]:

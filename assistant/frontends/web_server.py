@@ -21,7 +21,6 @@ from assistant.frontends.web_busy import BUSY_HEADROOM
 from assistant.frontends.web_events import PageParts
 from assistant.settings import Settings
 
-
 # On Ctrl-C or SIGTERM, how long answers in progress may finish: an open page keeps a
 # connection to the server for as long as the tab is open, so waiting for every connection
 # would never stop.

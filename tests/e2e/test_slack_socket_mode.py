@@ -17,6 +17,7 @@ import pytest
 
 from assistant.frontends.slack import build_slack_app, run_socket_mode
 from assistant.settings import Settings
+from assistant.telemetry.metrics import METRICS
 from tests.support.slack_api import Recorder, event_body, slack_api
 from tests.support.slack_socket_mode import (
     SocketModeServer,
@@ -64,6 +65,8 @@ def test_a_mention_over_socket_mode_is_acked_and_answered_in_its_thread_then_it_
     connected: tuple[SocketModeServer, Recorder, threading.Event, threading.Thread],
 ) -> None:
     slack, recorder, stop, bot = connected
+    labels = {"backend": "fake", "outcome": "answered"}
+    before = METRICS.registry.get_sample_value("kb_questions_total", labels) or 0
     mention = {
         "type": "app_mention",
         "user": "U1",
@@ -90,6 +93,7 @@ def test_a_mention_over_socket_mode_is_acked_and_answered_in_its_thread_then_it_
     answer: Any = final["blocks"][1]["text"]["text"]
     assert "[1]" in answer and "[1]" in final["text"]
     assert "fake · scripted" in final["blocks"][-1]["elements"][0]["text"]
+    assert METRICS.registry.get_sample_value("kb_questions_total", labels) == before + 1
 
     stop.set()
     bot.join(30)

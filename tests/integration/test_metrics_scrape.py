@@ -1,0 +1,130 @@
+"""`/metrics` served by real uvicorn on loopback while the page's real `/ask` handler answers
+over a small index (hashing embedder, scripted model): the scrape over HTTP counts each
+question by backend and outcome, the stage latencies and the ingest, and holds no secret."""
+
+import dataclasses
+import threading
+import urllib.request
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+import uvicorn
+from prometheus_client.parser import text_string_to_metric_families
+
+from assistant.backends.llms.base import Message
+from assistant.backends.pool import RoutingRules
+from assistant.errors import BackendUnavailableError
+from assistant.frontends import web_events as events
+from assistant.frontends.web_busy import BusyGate
+from assistant.telemetry.metrics import metrics_app
+from harness.http_servers import free_port
+from index.builder import ingest_paths
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
+from tests.support.fakes import HashingEmbedder, quote_first_passage
+from tests.unit.assistant.conftest import DOCS, make_page_parts
+
+QUESTION = "Is self-hosting cheaper at high volumes?"
+SECRET = "sk-test-metrics-0123456789"
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def script(messages: Sequence[Message]) -> str:
+    """Quotes passage [1]; a question saying "decline" gets a bare marker, which kb refuses."""
+    return "[1]" if "decline" in messages[-1]["content"] else quote_first_passage(messages)
+
+
+@pytest.fixture
+def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> events.PageParts:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    (tmp_path / "docs").mkdir()
+    for name, text in DOCS.items():
+        (tmp_path / "docs" / name).write_text(text)
+    embedder = HashingEmbedder()
+    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    retriever = HybridRetriever(load_index(Path("index")), embedder)
+    page = make_page_parts(retriever, tmp_path / "uploads", script)
+    return dataclasses.replace(page, gate=BusyGate(1))
+
+
+@pytest.fixture
+def metrics_url() -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(metrics_app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def scrape(url: str) -> tuple[str, Samples]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    return text, samples
+
+
+def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    key = (name, tuple(sorted(labels.items())))
+    return after.get(key, 0.0) - before.get(key, 0.0)
+
+
+def test_a_scrape_counts_the_questions_asked_through_the_page(
+    parts: events.PageParts, metrics_url: str, tmp_path: Path
+) -> None:
+    _, before = scrape(metrics_url)  # kb's registry is per process: compare with the start
+    assert events.ask_api(parts, QUESTION)["refused"] is False
+    assert events.ask_api(parts, QUESTION, backend="fake-2")["refused"] is False
+    assert events.ask_api(parts, f"{QUESTION} decline")["refused"] is True
+    _fall_back_once(parts)
+    with parts.gate.admit():  # the page is full: the next questions are answered "busy"
+        assert events.ask_api(parts, QUESTION)["busy"] is True
+        assert events.ask_api(parts, QUESTION, backend=SECRET)["busy"] is True
+    (tmp_path / "docs" / "new.md").write_text("# New\n\nA new page about GPUs.\n")
+    parts.library.sync([tmp_path / "docs"])
+    text, after = scrape(metrics_url)
+
+    q = "kb_questions_total"
+    assert delta(before, after, q, backend="fake", outcome="answered") == 2  # fake-2 is "fake" too
+    assert delta(before, after, q, backend="fake", outcome="refused") == 1
+    assert delta(before, after, q, backend="fake", outcome="fell_back") == 1
+    assert delta(before, after, q, backend="fake", outcome="busy") == 1
+    assert delta(before, after, q, backend="other", outcome="busy") == 1  # not the caller's text
+    for stage, answers in (("retrieve", 4), ("first_token", 4), ("total", 4)):
+        assert (
+            delta(before, after, "kb_answer_seconds_count", backend="fake", stage=stage) == answers
+        )
+    assert delta(before, after, "kb_tokens_total", backend="fake", kind="completion") > 0
+    assert delta(before, after, "kb_ingest_files_total", change="added") == 1
+    assert delta(before, after, "kb_ingest_files_total", change="unchanged") == len(DOCS)
+    assert after["kb_index_chunks", ()] >= len(DOCS) + 1
+    assert SECRET not in text and "sk-test" not in text
+
+
+def _fall_back_once(parts: events.PageParts) -> None:
+    """fake-2 fails; the question is answered again by fake."""
+
+    def down(messages: object) -> str:
+        raise BackendUnavailableError("cannot reach fake-2: connection failed")
+
+    parts.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
+    parts.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
+    assert events.ask_api(parts, QUESTION, backend="fake-2")["fell_back"] is True
