@@ -37,6 +37,7 @@ from assistant.frontends.openai_shapes import (
     sse,
 )
 from assistant.frontends.web_events import PageParts
+from assistant.telemetry.metrics import observe_answer, observe_busy
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,10 @@ def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
         try:
             access.check(request)
             wanted = read_chat_request(await request.body())
-            assistant = _assistant_for(parts, wanted)
+            profile = _profile(parts, wanted.model)
+            assistant = _assistant_for(parts, wanted, profile)
             if not parts.gate.take():
+                observe_busy(profile)
                 raise _busy(access)
         except ApiError as error:
             return _error(error)
@@ -155,9 +158,8 @@ def _profile(parts: PageParts, model: str) -> str:
     return name
 
 
-def _assistant_for(parts: PageParts, wanted: ChatRequest) -> Assistant:
-    """The page's assistant, searching the request's collections with its model's backend."""
-    profile = _profile(parts, wanted.model)
+def _assistant_for(parts: PageParts, wanted: ChatRequest, profile: str) -> Assistant:
+    """The page's assistant, searching the request's collections with `profile`."""
     known = parts.library.collections()
     unknown = [name for name in wanted.collections if name not in known]
     if unknown:
@@ -173,6 +175,7 @@ def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Re
     """A whole reply; the busy place is given back once it is made."""
     try:
         answer = assistant.ask(wanted.question, wanted.history)
+        observe_answer(answer)
     except KbError as exc:
         log.warning("API answer failed: %s", exc)
         return _error(ApiError(502, f"kb could not answer: {exc}", kind="api_error"))
@@ -192,6 +195,7 @@ def _streamed(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> It
             if isinstance(event, Evidence):
                 yield chunks.chunk({}, kb={"evidence": event.as_dicts()})
         answer = stream.answer()
+        observe_answer(answer)
         yield from _pieces(chunks, answer)
         yield chunks.last(answer)
     except KbError as exc:  # OpenAI's SDKs raise an error event as an APIError

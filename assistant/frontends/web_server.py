@@ -8,18 +8,23 @@ from __future__ import annotations
 import ipaddress
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant.errors import ConfigurationError
+from assistant.frontends.openai_shapes import ApiError
 from assistant.frontends.web_api import ApiAccess, api_router
 from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
 from assistant.frontends.web_busy import BUSY_HEADROOM
 from assistant.frontends.web_events import PageParts
 from assistant.settings import Settings
+from assistant.telemetry.metrics import METRICS
 
 # On Ctrl-C or SIGTERM, how long answers in progress may finish: an open page keeps a
 # connection to the server for as long as the tab is open, so waiting for every connection
@@ -71,6 +76,20 @@ class RunningServer:
         self.page.close()
 
 
+def _metrics_route(access: ApiAccess) -> Callable[[Request], Response]:
+    """`/metrics` in Prometheus' text format; off loopback a scraper sends an API token
+    (Prometheus: `authorization: {credentials: ...}`)."""
+
+    def metrics(request: Request) -> Response:
+        try:
+            access.check(request)
+        except ApiError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        return Response(generate_latest(METRICS.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return metrics
+
+
 def server_app(
     page: gr.Blocks,
     parts: PageParts,
@@ -83,6 +102,7 @@ def server_app(
         docs_url=None, redoc_url=None, openapi_url=None
     )  # the API is OpenAI's, documented there
     app.include_router(api_router(parts, access))
+    app.add_api_route("/metrics", _metrics_route(access), methods=["GET"])
     answer_slots = parts.gate.limit + BUSY_HEADROOM
     page.queue(default_concurrency_limit=4, max_size=4 * answer_slots)
     threads = max(40, answer_slots + 8)  # questions waiting for the model hold a thread

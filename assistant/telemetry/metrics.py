@@ -3,8 +3,8 @@
 The registry is kb's, not prometheus-client's global one: `/metrics` shows kb's series only,
 and a library that registers into the global registry cannot collide with them. Labels are
 profile names, outcomes, stages and token kinds: never a question, a path or a setting value,
-so no secret can reach a scrape. This module does not serve anything itself: `metrics_app()`
-is an ASGI app the web server mounts.
+so no secret can reach a scrape. This module does not serve anything itself: the page's
+server (`frontends/web_server.py`) serves `METRICS.registry` at `/metrics`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sized
 from typing import TYPE_CHECKING, Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_asgi_app
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
     from index.builder import IngestReport
@@ -138,8 +138,3 @@ def observe_busy(backend: str) -> None:
 def observe_ingest(report: IngestReport) -> None:
     """Count an ingest in kb's registry."""
     METRICS.observe_ingest(report)
-
-
-def metrics_app() -> Any:
-    """An ASGI app serving kb's registry in Prometheus' text format (mount it at `/metrics`)."""
-    return make_asgi_app(METRICS.registry)

@@ -1,23 +1,23 @@
-"""`/metrics` served by real uvicorn on loopback while the page's real `/ask` handler answers
-over a small index (hashing embedder, scripted model): the scrape over HTTP counts each
+"""`/metrics` on the page's real server on loopback while the page's `/ask` handler and the
+OpenAI-compatible API answer over a small index (hashing embedder, scripted model): the scrape over HTTP counts each
 question by backend and outcome, the stage latencies and the ingest, and holds no secret."""
 
 import dataclasses
-import threading
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import openai
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import RoutingRules
 from assistant.errors import BackendUnavailableError
 from assistant.frontends import web_events as events
+from assistant.frontends.web import build_web_ui
 from assistant.frontends.web_busy import BusyGate
-from assistant.telemetry.metrics import metrics_app
+from assistant.frontends.web_server import launch
 from harness.http_servers import free_port
 from index.builder import ingest_paths
 from index.retriever import HybridRetriever
@@ -51,22 +51,20 @@ def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> events.PageParts:
 
 
 @pytest.fixture
-def metrics_url() -> Iterator[str]:
+def metrics_url(parts: events.PageParts) -> Iterator[str]:
+    """The page's real server (page, API and `/metrics` on one port) over `parts`."""
     port = free_port()
-    config = uvicorn.Config(metrics_app(), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    server = launch(build_web_ui(parts), parts, "127.0.0.1", port, block=False)
+    assert server is not None
     try:
-        for _ in range(100):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/metrics"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.close()
+
+
+def api(metrics_url: str) -> openai.OpenAI:
+    root = metrics_url.removesuffix("/metrics")
+    return openai.OpenAI(base_url=f"{root}/v1", api_key="unused", max_retries=0)
 
 
 def scrape(url: str) -> tuple[str, Samples]:
@@ -94,21 +92,25 @@ def test_a_scrape_counts_the_questions_asked_through_the_page(
     assert events.ask_api(parts, QUESTION)["refused"] is False
     assert events.ask_api(parts, QUESTION, backend="fake-2")["refused"] is False
     assert events.ask_api(parts, f"{QUESTION} decline")["refused"] is True
+    message = {"role": "user", "content": QUESTION}
+    assert api(metrics_url).chat.completions.create(model="kb-fake", messages=[message])
     _fall_back_once(parts)
     with parts.gate.admit():  # the page is full: the next questions are answered "busy"
         assert events.ask_api(parts, QUESTION)["busy"] is True
         assert events.ask_api(parts, QUESTION, backend=SECRET)["busy"] is True
+        with pytest.raises(openai.RateLimitError):
+            api(metrics_url).chat.completions.create(model="kb-fake", messages=[message])
     (tmp_path / "docs" / "new.md").write_text("# New\n\nA new page about GPUs.\n")
     parts.library.sync([tmp_path / "docs"])
     text, after = scrape(metrics_url)
 
     q = "kb_questions_total"
-    assert delta(before, after, q, backend="fake", outcome="answered") == 2  # fake-2 is "fake" too
+    assert delta(before, after, q, backend="fake", outcome="answered") == 3  # fake-2 is "fake" too
     assert delta(before, after, q, backend="fake", outcome="refused") == 1
     assert delta(before, after, q, backend="fake", outcome="fell_back") == 1
-    assert delta(before, after, q, backend="fake", outcome="busy") == 1
+    assert delta(before, after, q, backend="fake", outcome="busy") == 2  # /ask and the API
     assert delta(before, after, q, backend="other", outcome="busy") == 1  # not the caller's text
-    for stage, answers in (("retrieve", 4), ("first_token", 4), ("total", 4)):
+    for stage, answers in (("retrieve", 5), ("first_token", 5), ("total", 5)):
         assert (
             delta(before, after, "kb_answer_seconds_count", backend="fake", stage=stage) == answers
         )

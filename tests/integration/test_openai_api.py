@@ -194,4 +194,8 @@ def test_tokens_are_required_off_loopback_and_never_logged(
         )
         assert sdk(url, TOKEN).chat.completions.create(**ask()).choices[0].message.content
         assert sdk(url, "second-token-77").models.list().data
+        metrics = url.removesuffix("/v1") + "/metrics"
+        assert httpx.get(metrics, timeout=30).status_code == 401  # a scraper sends a token too
+        scraped = httpx.get(metrics, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+        assert scraped.status_code == 200 and "kb_questions_total" in scraped.text
     assert TOKEN not in caplog.text and "second-token-77" not in caplog.text
