@@ -1,0 +1,79 @@
+"""kb's retrieval inside llama-index (the installed llama-index-core): `KbRetriever` returns
+kb's hybrid hits as scored nodes, in kb's order, with the passage's file, section, page and
+score; scoped to collections; read from kb's index with the real embedder; and a query engine
+built on it answers from exactly those nodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core.llms import MockLLM
+from llama_index.core.schema import NodeWithScore
+
+from assistant.frontends.llama_index import KbRetriever, kb_query_engine
+from assistant.settings import Settings
+from assistant.wiring import build_embedder, build_retriever, ingest
+from index.retriever import HybridRetriever
+from tests.unit.assistant.conftest import retriever  # noqa: F401  (fixture)
+
+QUESTION = "Is self-hosting cheaper at high volumes?"
+
+
+def test_nodes_are_kbs_hits_in_kbs_order(retriever: HybridRetriever) -> None:  # noqa: F811
+    hits = retriever.retrieve(QUESTION, top_k=3)
+    nodes = KbRetriever(retriever, top_k=3).retrieve(QUESTION)
+    assert all(isinstance(n, NodeWithScore) for n in nodes)
+    assert [n.node.get_content() for n in nodes] == [h.chunk.text for h in hits]
+    assert [n.score for n in nodes] == [h.score for h in hits]
+    assert [n.score for n in nodes] == sorted((n.score for n in nodes), reverse=True)
+    first, hit = nodes[0].node.metadata, hits[0]
+    assert first["file"] == hit.chunk.source and first["file"].startswith("docs/")
+    assert first["section"] == " > ".join(hit.chunk.heading_path) and first["page"] is None
+    assert (first["start"], first["end"], first["score"]) == (
+        hit.chunk.start,
+        hit.chunk.end,
+        hit.score,
+    )
+    assert nodes[0].node.node_id == f"kb-chunk-{hit.chunk.id}"
+    assert len(KbRetriever(retriever, top_k=1).retrieve(QUESTION)) == 1
+
+
+def test_the_llm_sees_where_a_passage_comes_from_not_its_offsets(
+    retriever: HybridRetriever,  # noqa: F811
+) -> None:
+    from llama_index.core.schema import MetadataMode
+
+    node = KbRetriever(retriever).retrieve(QUESTION)[0].node
+    shown = node.get_content(metadata_mode=MetadataMode.LLM)
+    assert "file: docs/" in shown and "score:" not in shown and "start:" not in shown
+
+
+def test_settings_find_kbs_index_and_collections_scope_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # kb's home in tests (KB_HOME=.)
+    for collection, name, text in (
+        ("costs", "prices.md", "# Prices\n\nSelf-hosting is cheaper at very high volumes.\n"),
+        ("privacy", "data.md", "# Data\n\nOn-premise models keep sensitive data in house.\n"),
+    ):
+        (tmp_path / collection).mkdir()
+        (tmp_path / collection / name).write_text(text)
+        ingest(Settings(), [tmp_path / collection], collection=collection)
+    settings = Settings()  # the real sentence-transformers embedder, as `kb` uses it
+    kb = build_retriever(settings, build_embedder(settings))
+    nodes = KbRetriever.from_settings(top_k=2).retrieve(QUESTION)
+    assert [n.node.get_content() for n in nodes] == [h.chunk.text for h in kb.retrieve(QUESTION, 2)]
+    assert nodes[0].node.metadata["file"] == "costs/prices.md"
+    scoped = KbRetriever.from_settings(top_k=2, collections=["privacy"]).retrieve(QUESTION)
+    assert [n.node.metadata["file"] for n in scoped] == ["privacy/data.md"]
+
+    engine = kb_query_engine(MockLLM(max_tokens=16), top_k=2)
+    response = engine.query(QUESTION)
+    assert str(response).strip()  # MockLLM echoes part of the prompt it was given
+    assert [n.node.node_id for n in response.source_nodes] == [n.node.node_id for n in nodes]
+
+
+def test_top_k_must_be_positive(retriever: HybridRetriever) -> None:  # noqa: F811
+    with pytest.raises(ValueError, match="top_k"):
+        KbRetriever(retriever, top_k=0)
