@@ -71,6 +71,7 @@ bench: index
 	$(PY) -m bench.speed
 	$(PY) -m bench.ingest_answer
 	$(PY) -m bench.web_page
+	$(PY) -m bench.api
 	$(PY) -m bench.fallback
 	$(PY) -m bench.hostile --before bench/hostile-before.json
 	$(PY) -m bench.ocr
@@ -81,7 +82,7 @@ bench-quality: index
 	$(PY) -m bench.levers
 	$(PY) -m bench.collections
 	$(PY) -m bench.tables
-	$(PY) -m bench.quality $(if $(ANSWERS),--answers,) $(if $(SETS),--sets $(SETS),)
+	$(PY) -m bench.quality $(if $(ANSWERS),--answers,--section quality-retrieval) $(if $(SETS),--sets $(SETS),)
 
 clean:
 	rm -rf .kb

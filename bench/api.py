@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import date
@@ -21,7 +19,7 @@ from typing import Any
 
 from bench.report import write_section
 from bench.web_page import QUESTIONS
-from harness.http_servers import free_port, wait_until_up
+from harness.http_servers import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "kb-local"
@@ -125,22 +123,8 @@ its first text comes with the end of the answer; the role chunk comes at once an
 
 
 def main() -> None:
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, server)
+    with running_app(ROOT) as url:
         report = render(measure(url))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print(report)
     write_section("api", report)
 

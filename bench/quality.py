@@ -95,8 +95,8 @@ def stock_index() -> Any:
     return VectorStoreIndex.from_documents(documents, storage_context=context, embed_model=embed)
 
 
-def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
-    retriever = index.as_retriever(similarity_top_k=10)
+def llama_index_retrieval(retriever: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Retrieval metrics of a llama-index retriever (its top 10 nodes per question)."""
     ranks = []
     for item in questions:
         if item["type"] == "unanswerable":
@@ -104,20 +104,17 @@ def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, An
         nodes = retriever.retrieve(retrieval_query(item))
         ranks.append(first_hit_rank([n.node.get_content() for n in nodes], item["gold_snippets"]))
     return dict(retrieval_metrics(ranks))
+
+
+def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, Any]:
+    return llama_index_retrieval(index.as_retriever(similarity_top_k=10), questions)
 
 
 def adapter_retrieval(questions: list[dict[str, Any]]) -> dict[str, Any]:
     """kb's retrieval as a llama-index application gets it: `KbRetriever`'s nodes."""
     from assistant.frontends.llama_index import KbRetriever
 
-    retriever = KbRetriever.from_settings(top_k=10)
-    ranks = []
-    for item in questions:
-        if item["type"] == "unanswerable":
-            continue
-        nodes = retriever.retrieve(retrieval_query(item))
-        ranks.append(first_hit_rank([n.node.get_content() for n in nodes], item["gold_snippets"]))
-    return dict(retrieval_metrics(ranks))
+    return llama_index_retrieval(KbRetriever.from_settings(top_k=10), questions)
 
 
 def stock_answers(index: Any, questions: list[dict[str, Any]], llm: Any, k: int) -> dict[str, Any]:

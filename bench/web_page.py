@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 
 from bench.report import write_section
 from harness.browser import CHROMIUM, CHROMIUM_ARGS
-from harness.http_servers import free_port, wait_until_up
+from harness.http_servers import running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,22 +85,8 @@ start also loads the model: first token after {cold_first:.1f} s, answer after {
 
 
 def main() -> None:
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    server = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, server)
+    with running_app(ROOT) as url:
         report = render(measure(url))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     print(report)
     write_section("web-page", report)
 

@@ -9,8 +9,10 @@ documents (message_start, content_block_*, message_delta with usage, message_sto
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -213,3 +216,24 @@ def wait_until_up(
         except OSError:
             time.sleep(interval)
     raise AssertionError(f"app.py did not answer on {url} within {seconds} s")
+
+
+@contextmanager
+def running_app(root: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`app.py` (in checkout `root`) on a free loopback port, its output discarded: its URL,
+    once it answers; stopped on leaving."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=root,
+        env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, server)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
