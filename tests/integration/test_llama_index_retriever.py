@@ -5,6 +5,7 @@ built on it answers from exactly those nodes."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from assistant.frontends.llama_index import KbRetriever, kb_query_engine
 from assistant.settings import Settings
 from assistant.wiring import build_embedder, build_retriever, ingest
 from index.retriever import HybridRetriever
+from tests.conftest import MODEL_DIR, require
 from tests.unit.assistant.conftest import retriever  # noqa: F401  (fixture)
 
 QUESTION = "Is self-hosting cheaper at high volumes?"
@@ -79,3 +81,28 @@ def test_settings_find_kbs_index_and_collections_scope_it(
 def test_top_k_must_be_positive(retriever: HybridRetriever) -> None:  # noqa: F811
     with pytest.raises(ValueError, match="top_k"):
         KbRetriever(retriever, top_k=0)
+
+
+def test_query_engine_answers_with_kbs_local_gguf_through_llama_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A llama-index application's own LLM object (llama-index-llms-llama-cpp over kb's 0.5B
+    GGUF) answers from kb's hits: the answer names the figure only the passage holds."""
+    gguf = MODEL_DIR / "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+    require(importlib.util.find_spec("llama_index.llms.llama_cpp") is not None, "no llama-cpp llm")
+    require(gguf.is_file(), f"{gguf} missing: run `make model`")
+    from llama_index.llms.llama_cpp import LlamaCPP
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "plan.md").write_text(
+        "# Plan\n\nThe Falcon cluster costs 4,700 euros a month to run.\n"
+    )
+    ingest(Settings(), [tmp_path / "docs"])
+    llm = LlamaCPP(
+        model_path=str(gguf), temperature=0.0, max_new_tokens=32, context_window=2048, verbose=False
+    )
+    engine = kb_query_engine(llm, top_k=1)
+    response = engine.query("How much does the Falcon cluster cost a month?")
+    assert "4,700" in str(response) or "4700" in str(response)
+    assert [n.node.metadata["file"] for n in response.source_nodes] == ["docs/plan.md"]
