@@ -16,6 +16,7 @@ from collections.abc import Collection
 from typing import Any
 
 from llama_index.core.callbacks import CallbackManager
+from llama_index.core.llms import LLM
 from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
@@ -87,7 +88,7 @@ def node_with_score(hit: Hit) -> NodeWithScore:
 
 
 def kb_query_engine(
-    llm: Any,
+    llm: LLM,
     settings: Settings | None = None,
     top_k: int = 5,
     collections: Collection[str] | None = None,
