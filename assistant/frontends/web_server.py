@@ -6,6 +6,7 @@ bearer tokens (`web_api.ApiAccess`).
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -138,10 +139,11 @@ def launch(
         app,
         host=host,
         port=port,
-        log_level="warning",
+        log_config=None,  # uvicorn's lines go through kb's handlers: redacted, JSON if asked
         access_log=False,
         timeout_graceful_shutdown=GRACE_S,
     )
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
     server = uvicorn.Server(config)
     if block:
         server.run()

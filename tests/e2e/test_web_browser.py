@@ -34,13 +34,15 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
 
 def ask(page: Any, question: str) -> list[str]:
     """Type and send; return the assistant message's text as it was seen growing."""
+    bots = page.locator("#kb-chat .message.bot, #kb-chat [data-testid='bot']")
+    earlier = bots.count()  # a reopened conversation shows finished answers already
     page.fill("#kb-question textarea", question)
     page.press("#kb-question textarea", "Enter")
-    bot = page.locator("#kb-chat .message.bot, #kb-chat [data-testid='bot']").last
+    bot = bots.last
     seen: list[str] = []
     deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        text = bot.inner_text() if bot.count() else ""
+        text = bot.inner_text() if bots.count() > earlier else ""
         if text and (not seen or text != seen[-1]):
             seen.append(text)
         if text and bot.locator("sub").count():  # the closing backend line: the answer is done

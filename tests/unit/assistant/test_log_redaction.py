@@ -68,6 +68,6 @@ def test_each_of_a_list_of_api_tokens_is_redacted(
 ) -> None:
     monkeypatch.setenv("KB_API__TOKENS", "first-api-token-1, second-api-token-2")
     redact_logs()
-    logging.getLogger("uvicorn.error").info("Bearer second-api-token-2 and first-api-token-1")
+    logging.getLogger("kb.api").info("Bearer second-api-token-2 and first-api-token-1")
     text = root_output.getvalue()
     assert "api-token" not in text and text.count("***") == 2, text
