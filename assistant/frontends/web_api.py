@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hmac
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from assistant.answering.events import AnswerStream
@@ -36,6 +38,7 @@ from assistant.frontends.openai_shapes import (
     read_chat_request,
     sse,
 )
+from assistant.frontends.web_busy import BusyGate
 from assistant.frontends.web_events import PageParts
 from assistant.telemetry.metrics import observe_answer, observe_busy
 
@@ -108,8 +111,12 @@ def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
         except ApiError as error:
             return _error(error)
         if wanted.stream:
-            events = _streamed(assistant, wanted, parts)
-            return StreamingResponse(events, media_type="text/event-stream")
+            place = _Place(parts.gate)
+            events = _streamed(assistant, wanted, place)
+            # The stream gives its place back when it ends; a client gone before it started
+            # never runs it, so the response's background task gives it back too (once).
+            background = BackgroundTask(place.release)
+            return StreamingResponse(events, media_type="text/event-stream", background=background)
         return await run_in_threadpool(_answered, assistant, wanted, parts)
 
     return router
@@ -184,7 +191,22 @@ def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Re
     return JSONResponse(completion(answer, wanted.model))
 
 
-def _streamed(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Iterator[str]:
+class _Place:
+    """A busy-gate place given back once, whoever gives it back first."""
+
+    def __init__(self, gate: BusyGate):
+        self._gate = gate
+        self._held = True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            if self._held:
+                self._held = False
+                self._gate.release()
+
+
+def _streamed(assistant: Assistant, wanted: ChatRequest, place: _Place) -> Iterator[str]:
     """A reply as server-sent events; the busy place is given back when it ends (or the client
     goes away)."""
     chunks = ChunkMaker(wanted.model)
@@ -202,7 +224,7 @@ def _streamed(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> It
         log.warning("API answer failed: %s", exc)
         yield sse(ApiError(502, f"kb could not answer: {exc}", kind="api_error").body)
     finally:
-        parts.gate.release()
+        place.release()
     yield STREAM_END
 
 

@@ -199,3 +199,16 @@ def test_tokens_are_required_off_loopback_and_never_logged(
         scraped = httpx.get(metrics, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         assert scraped.status_code == 200 and "kb_questions_total" in scraped.text
     assert TOKEN not in caplog.text and "second-token-77" not in caplog.text
+
+
+def test_a_client_that_leaves_a_stream_gives_its_place_back(parts: PageParts) -> None:
+    import time
+
+    with serving(parts, ApiAccess()) as url:
+        for _ in range(3):
+            with httpx.stream("POST", f"{url}/chat/completions", json=ask(stream=True)) as reply:
+                assert reply.status_code == 200  # headers only: the client goes away
+        deadline = time.monotonic() + 30
+        while parts.gate.held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert parts.gate.held == 0
