@@ -180,6 +180,10 @@ class LlamaCppChatModel:
         self, request: _Request, pieces: queue.Queue[object], stopped: threading.Event
     ) -> None:
         llama = self._load()
+        # No reuse of the previous call's prompt: with llama.cpp's prefix cache the same
+        # prompt is evaluated in other batches, the numbers differ and so may the reply (the
+        # same question asked twice got its 20-token answer, then a 256-token echo).
+        llama.reset()
         parts = llama.create_chat_completion(
             messages=request.messages,
             max_tokens=request.max_tokens,
