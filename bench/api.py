@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.backends.model_files import DEFAULT_MODEL
 from bench.report import write_section
 from bench.web_page import QUESTIONS
 from harness.http_servers import running_app
@@ -101,7 +102,7 @@ def render(figures: dict[str, list[dict[str, float]]]) -> str:
     n = len(ask)
     return f"""## Answer latency: the OpenAI-compatible API against `/ask` (`bench/api.py`, {date.today()}, {os.cpu_count()} CPU cores)
 
-Real app on loopback (one process, one port), default local model (Qwen2.5-Coder-0.5B Q4_K_M,
+Real app on loopback (one process, one port), default local model ({DEFAULT_MODEL.model_id},
 CPU), the same {len(QUESTIONS)} questions twice through each way in rotating order after a
 warm-up question; medians of {n} answers each. "kb's own" is the assistant's timing of the same
 answer, so the difference is what the way of asking adds.
@@ -114,7 +115,7 @@ answer, so the difference is what the way of asking adds.
 
 "Added" is the comparison: the time each way spends outside kb's own work, per answer. The
 whole-answer times differ with the answers, not the way: a question asked again reuses
-llama.cpp's cached prompt (first token in ~0.6 s instead of ~19 s), and the 0.5B model's reply
+llama.cpp's cached prompt (first token in ~0.6 s instead of ~19 s), and the model's reply
 then often differs (in one check, 20 tokens the first time, 256, the limit, each time after).
 A stream sends its text once kb has checked the whole reply (citations, numbers, refusals), so
 its first text comes with the end of the answer; the role chunk comes at once and the evidence

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from assistant.backends.model_files import DEFAULT_MODEL
 from bench.report import write_section
 from harness.browser import CHROMIUM, CHROMIUM_ARGS
 from harness.http_servers import running_app
@@ -71,7 +72,7 @@ def render(figures: dict[str, Any]) -> str:
     cold_first, cold_total = figures["cold"]
     return f"""## The web page: question to first token (`bench/web_page.py`, {date.today()}, {os.cpu_count()} CPU cores)
 
-Real app on loopback, headless Chromium, default local model (Qwen2.5-Coder-0.5B Q4_K_M, CPU),
+Real app on loopback, headless Chromium, default local model ({DEFAULT_MODEL.model_id}, CPU),
 median of {len(QUESTIONS)} questions after a warm-up question.
 
 | measured where | first token | whole answer |

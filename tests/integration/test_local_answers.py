@@ -73,7 +73,7 @@ def test_a_stream_abandoned_halfway_does_not_block_the_next_answer(
 
 def test_the_same_question_twice_gets_the_same_answer(local_assistant: Assistant) -> None:
     """An answer must not depend on the ones before: llama.cpp reused the previous call's
-    prompt as a cache, and the reply to a repeated question changed (0.5B: a 20-token answer,
+    prompt as a cache, and the reply to a repeated question changed (the default 1.5B: a 20-token answer,
     then a 256-token echo of the passages)."""
     question = "Can hosting my own open model end up cheaper than paying for a proprietary API?"
     first, again = local_assistant.ask(question), local_assistant.ask(question)
