@@ -35,6 +35,9 @@ class StandInLlama:
             self.written += 1
             yield {"choices": [{"delta": {"content": f"{n} "}}]}
 
+    def reset(self) -> None:  # llama.cpp's cache emptied: the model starts each call afresh
+        pass
+
     def tokenize(self, text: bytes, add_bos: bool = False) -> list[int]:
         return list(range(len(text.split())))
 
