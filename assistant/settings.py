@@ -319,6 +319,14 @@ class SlackSettings(BaseModel):
     )
 
 
+class FeedbackSettings(BaseModel):
+    """Where 👍/👎 on answers (the page's and Slack's) are kept."""
+
+    db: Path = Field(
+        Path(".kb/feedback.sqlite3"), description="rated answers, for `kb feedback export`; SQLite"
+    )
+
+
 class LogSettings(BaseModel):
     """How kb's log lines look."""
 
@@ -364,6 +372,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     api: ApiSettings = ApiSettings()
     slack: SlackSettings = SlackSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     log: LogSettings = LogSettings()
 
     def model_post_init(self, context: Any) -> None:
@@ -379,6 +388,7 @@ class Settings(BaseSettings):
         self.llm.probe_dir = anchor(self.llm.probe_dir)
         self.web.upload_dir = anchor(self.web.upload_dir)
         self.web.conversations_db = anchor(self.web.conversations_db)
+        self.feedback.db = anchor(self.feedback.db)
         for section in (self.embedder, self.llm):
             if section.model_path is not None:
                 section.model_path = anchor(section.model_path)

@@ -33,7 +33,16 @@ V1 = (
 # Version 2: the collections a conversation searches (a JSON list; empty: all of them).
 V2 = ("ALTER TABLE conversations ADD COLUMN collections TEXT NOT NULL DEFAULT '[]'",)
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2)
+# Version 3, for Slack threads: whether kb answers follow-ups without a mention (`@kb stop`
+# sets it to 0; a new mention to 1), and who asked each question (the App Home lists a user's
+# own). Rows from before keep following and have no asker.
+V3 = (
+    "ALTER TABLE conversations ADD COLUMN following INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE turns ADD COLUMN asked_by TEXT",
+    "CREATE INDEX turns_by_asker ON turns (asked_by, created)",
+)
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
 VERSION = len(MIGRATIONS)
 
 

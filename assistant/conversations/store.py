@@ -41,6 +41,16 @@ class ConversationSummary:
     collections: tuple[str, ...]
     created: float
     updated: float
+    following: bool = True  # Slack: kb answers the thread's follow-ups without a mention
+
+
+@dataclass(frozen=True)
+class AskedQuestion:
+    """A question someone asked, and the conversation it is in (the App Home's list)."""
+
+    conversation_id: str
+    question: str
+    asked: float
 
 
 @dataclass(frozen=True)
@@ -146,8 +156,11 @@ class ConversationStore:
             )
         return new_id
 
-    def append(self, owner: str, conversation_id: str, answer: Answer) -> None:
-        """Save one finished turn at the end of the conversation."""
+    def append(
+        self, owner: str, conversation_id: str, answer: Answer, asked_by: str | None = None
+    ) -> None:
+        """Save one finished turn at the end of the conversation; `asked_by` names who asked
+        when several people share the conversation (a Slack thread)."""
         now = time.time()
         with self._transaction() as db:
             self._check_owner(db, owner, conversation_id)
@@ -155,14 +168,15 @@ class ConversationStore:
                 "SELECT COUNT(*) FROM turns WHERE conversation = ?", (conversation_id,)
             ).fetchone()[0]
             db.execute(
-                "INSERT INTO turns (conversation, position, question, answer, created)"
-                " VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO turns (conversation, position, question, answer, created, asked_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
                     position,
                     answer.question,
                     json.dumps(answer_record(answer)),
                     now,
+                    asked_by,
                 ),
             )
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
@@ -177,6 +191,25 @@ class ConversationStore:
                 "UPDATE conversations SET backend = ?, collections = ? WHERE id = ?",
                 (backend, json.dumps(list(collections)), conversation_id),
             )
+
+    def set_following(self, owner: str, conversation_id: str, following: bool) -> None:
+        """Whether kb answers the conversation's follow-ups without a mention (Slack threads)."""
+        with self._transaction() as db:
+            self._check_owner(db, owner, conversation_id)
+            db.execute(
+                "UPDATE conversations SET following = ? WHERE id = ?",
+                (int(following), conversation_id),
+            )
+
+    def questions_asked_by(self, asked_by: str, limit: int = 5) -> list[AskedQuestion]:
+        """The latest questions `asked_by` asked, newest first, across conversations."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT conversation, question, created FROM turns WHERE asked_by = ?"
+                " ORDER BY created DESC LIMIT ?",
+                (asked_by, limit),
+            ).fetchall()
+        return [AskedQuestion(*row) for row in rows]
 
     def rename(self, owner: str, conversation_id: str, title: str) -> None:
         """A new title (blank titles are refused)."""
@@ -245,13 +278,19 @@ class ConversationStore:
             raise _not_found(conversation_id)
 
 
-_SUMMARY = "id, title, backend, collections, created, updated"
+_SUMMARY = "id, title, backend, collections, created, updated, following"
 
 
 def _summary(row: tuple[Any, ...]) -> ConversationSummary:
-    conversation_id, title, backend, collections, created, updated = row
+    conversation_id, title, backend, collections, created, updated, following = row
     return ConversationSummary(
-        conversation_id, title, backend, tuple(json.loads(collections)), created, updated
+        conversation_id,
+        title,
+        backend,
+        tuple(json.loads(collections)),
+        created,
+        updated,
+        bool(following),
     )
 
 

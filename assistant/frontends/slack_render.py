@@ -9,6 +9,7 @@ from typing import Any
 from assistant.answering.models import Answer, Evidence
 
 SEARCHING = "_Searching the documents…_"
+TOO_FAST = "You are asking faster than I can answer: please wait a minute."
 SNIPPET_CHARS = 200
 
 
@@ -54,8 +55,13 @@ def evidence_mrkdwn(evidence: Evidence | None) -> str:
     return "*What the documents say*\n" + "\n".join(quotes)
 
 
-def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    """The Block Kit blocks of a finished answer."""
+def fallback_text(answer: Answer) -> str:
+    """The message's plain `text` (notifications, screen readers): the answer, escaped."""
+    return escape(answer.text)
+
+
+def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[dict[str, Any]]:
+    """The Block Kit blocks of a finished answer (with 👍/👎 buttons when `feedback_id`)."""
     evidence = evidence_mrkdwn(answer.evidence_above)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}}
@@ -70,6 +76,21 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
                 "elements": [
                     {"type": "mrkdwn", "text": line}
                     for line in sources[:10]  # Slack's element limit
+                ],
+            }
+        )
+    if feedback_id:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": action,
+                        "text": {"type": "plain_text", "text": label, "emoji": True},
+                        "value": feedback_id,
+                    }
+                    for action, label in (("kb_feedback_up", "👍"), ("kb_feedback_down", "👎"))
                 ],
             }
         )

@@ -39,6 +39,10 @@ class Recorder:
             return {"ok": True, "channel": args.get("channel"), "ts": ts}
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "chat.getPermalink":
+            thread = str(args.get("message_ts", "")).replace(".", "")
+            link = f"https://kb-test.slack.com/archives/{args.get('channel')}/p{thread}"
+            return {"ok": True, "channel": args.get("channel"), "permalink": link}
         if method == "apps.connections.open" and self.socket_url:
             return {"ok": True, "url": self.socket_url}
         return {"ok": True, "user_id": "UKB", "bot_id": "BKB", "team_id": "T1"}

@@ -162,9 +162,11 @@ def test_a_version_1_database_opens_and_keeps_its_rows(tmp_path: Path) -> None:
     assert saved.history[0]["content"] == "Old question"
     assert restore_answer(saved.turns[0].answer).citations[0].hit.chunk.source == "docs/costs.md"
     version = store._db.execute("PRAGMA user_version").fetchone()[0]
-    assert version == schema.VERSION == 2
+    assert version == schema.VERSION == 3
+    assert saved.summary.following  # rows from before v3 keep following their Slack thread
+    assert store.questions_asked_by("U1") == []  # and have no asker
     store.close()
-    assert ConversationStore(path).opened_at_version == 2  # migrated once, not again
+    assert ConversationStore(path).opened_at_version == 3  # migrated once, not again
 
 
 def test_a_failed_migration_leaves_the_file_as_it_was(
@@ -214,3 +216,28 @@ def test_two_stores_over_one_file_see_each_others_writes(tmp_path: Path) -> None
     cid = page.create("ann", "Shared", "local")
     bot.append("ann", cid, make_answer("Shared"))
     assert len(page.get("ann", cid).turns) == 1
+
+
+def test_following_is_saved_per_conversation(store: ConversationStore) -> None:
+    cid = store.create("slack:T/C/1", "Is it cheaper?", "local", conversation_id="slack:T/C/1")
+    assert store.get("slack:T/C/1", cid).summary.following
+    store.set_following("slack:T/C/1", cid, False)
+    assert not store.get("slack:T/C/1", cid).summary.following
+    with pytest.raises(ConversationNotFoundError):
+        store.set_following("someone-else", cid, True)
+
+
+def test_questions_are_listed_by_who_asked_them_newest_first(store: ConversationStore) -> None:
+    one = store.create("k1", "first", "local", conversation_id="k1")
+    two = store.create("k2", "second", "local", conversation_id="k2")
+    store.append("k1", one, make_answer("Q1 by ann"), asked_by="T/ann")
+    store.append("k2", two, make_answer("Q2 by bob"), asked_by="T/bob")
+    store.append("k1", one, make_answer("Q3 by ann"), asked_by="T/ann")
+    store.append("k1", one, make_answer("Q4 by nobody"))
+    asked = store.questions_asked_by("T/ann")
+    assert [(q.conversation_id, q.question) for q in asked] == [
+        ("k1", "Q3 by ann"),
+        ("k1", "Q1 by ann"),
+    ]
+    assert asked[0].asked >= asked[1].asked
+    assert [q.question for q in store.questions_asked_by("T/ann", limit=1)] == ["Q3 by ann"]
