@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# A reply also sent to the channel is still a reply; other subtypes are edits, joins, bots...
+_ANSWERED_SUBTYPES = (None, "thread_broadcast")
 _STOP = re.compile(r"^\s*stop\s*[.!]?\s*$", re.IGNORECASE)
 _USE = re.compile(r"^\s*use\s+([\w.-]+)\s*$", re.IGNORECASE)
 # `use collection NAME [NAME ...]` (or `all`) scopes the thread's questions.
@@ -133,8 +135,8 @@ class SlackBot:
         # says retry_attempt 0, which Bolt passes on as retry number "0": that one is new.
         if retry_num not in (None, "0"):
             return False
-        if event.get("bot_id") or event.get("subtype"):  # bots, edits, deletions, joins
-            return False
+        if event.get("bot_id") or event.get("subtype") not in _ANSWERED_SUBTYPES:
+            return False  # bots, edits, deletions, joins
         return self.deliveries.first_time((event.get("channel"), event.get("ts")))
 
     def follows(self, event: dict[str, Any], bot_user: str | None) -> bool:

@@ -80,6 +80,12 @@ def test_a_follow_up_without_a_mention_is_answered_in_the_thread(start: Start) -
         slack.recorder.wait_for(lambda: len(answers(slack)) == 2)
         assert len(replies_in(slack, THREAD)) == 2  # both answers in the thread
         assert "[1]" in answers(slack)[1]["text"]
+        also_in_channel = channel_message("And the costs?", "1700000000.000310")
+        slack.event(also_in_channel | {"subtype": "thread_broadcast"})  # "Also send to #channel"
+        slack.recorder.wait_for(lambda: len(answers(slack)) == 3)
+        slack.event(channel_message("edited", "1700000000.000320") | {"subtype": "message_changed"})
+        slack.listeners.wait_idle()
+        assert len(answers(slack)) == 3  # edits are not questions
 
 
 def test_messages_outside_kbs_threads_or_to_someone_else_are_ignored(start: Start) -> None:
