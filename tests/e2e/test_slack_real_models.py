@@ -54,6 +54,18 @@ def test_thread_answered_with_real_models(
         body = event_body(mention(question, "1700000000.000100"), "EvReal1")
         assert post(url, body, signed_headers(body)) == 200
         recorder.wait_for(lambda: finals(recorder), seconds=300)
+        follow_up = {  # no mention: kb is in this thread
+            "type": "message",
+            "channel_type": "channel",
+            "user": "U1",
+            "channel": "C1",
+            "text": "And how do open models avoid it?",
+            "ts": "1700000000.000300",
+            "thread_ts": "1700000000.000100",
+        }
+        body = event_body(follow_up, "EvReal2")
+        assert post(url, body, signed_headers(body)) == 200
+        recorder.wait_for(lambda: len(finals(recorder)) == 2, seconds=300)
         server.shutdown()
     print("\n" + transcript(recorder))
     final: dict[str, Any] = finals(recorder)[0]
@@ -62,3 +74,6 @@ def test_thread_answered_with_real_models(
     sources = next(b for b in final["blocks"] if b["type"] == "context")["elements"]
     assert sources and "corpus/" in sources[0]["text"]
     assert "Qwen2.5-Coder-1.5B" in final["blocks"][-1]["elements"][0]["text"]
+    second = finals(recorder)[1]
+    assert [m["thread_ts"] for m in recorder.of("chat.postMessage")] == ["1700000000.000100"] * 2
+    assert "[1]" in second["text"] or "documents" in second["text"].lower()  # cited or refused
