@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from assistant.errors import KbError
+from assistant import localdb
+from assistant.localdb import SchemaTooNewError
+
+__all__ = ["MIGRATIONS", "VERSION", "SchemaTooNewError", "migrate"]
 
 V1 = (
     """CREATE TABLE conversations (
@@ -46,29 +49,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (V1, V2, V3)
 VERSION = len(MIGRATIONS)
 
 
-class SchemaTooNewError(KbError):
-    """The file was written by a newer kb than this one."""
-
-
 def migrate(connection: sqlite3.Connection, where: str) -> int:
-    """Bring the database up to `VERSION` in one transaction; returns the version it had.
-
-    `connection` must be in autocommit mode (`isolation_level=None`) so the transaction here
-    is the only one."""
-    connection.execute("BEGIN IMMEDIATE")  # a second process opening the file waits here
-    try:
-        found = connection.execute("PRAGMA user_version").fetchone()[0]
-        if found > VERSION:
-            raise SchemaTooNewError(
-                f"{where} has conversations schema version {found}, newer than this kb's "
-                f"{VERSION}: upgrade kb, or point KB_WEB__CONVERSATIONS_DB at another file"
-            )
-        for step in MIGRATIONS[found:]:
-            for statement in step:
-                connection.execute(statement)
-        connection.execute(f"PRAGMA user_version = {VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return int(found)
+    """Bring the database up to `VERSION` in one transaction; returns the version it had."""
+    return localdb.migrate(connection, MIGRATIONS, where, "KB_WEB__CONVERSATIONS_DB")

@@ -13,12 +13,13 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant import localdb
 from assistant.answering.models import Answer, AnswerJson
 from assistant.backends.llms.base import Message
 from assistant.conversations.schema import migrate
@@ -108,34 +109,16 @@ class ConversationStore:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._db = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10
-            )
-        except sqlite3.Error as exc:
-            raise KbError(
-                f"cannot open {path}: {exc}; set KB_WEB__CONVERSATIONS_DB to a writable file"
-            ) from exc
+        self._db = localdb.connect(path, "KB_WEB__CONVERSATIONS_DB")
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA foreign_keys = ON")
         self.opened_at_version = migrate(self._db, str(path))
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return localdb.transaction(self._db, self._lock)
 
     def create(
         self,

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from assistant.conversations.store import ConversationStore
+from assistant.feedback.store import FeedbackStore
 from assistant.frontends.slack import build_slack_app
 from assistant.settings import Settings
 from tests.support.slack_transport import MODES, SlackTransport, running_bot
@@ -180,3 +181,36 @@ def test_app_home_shows_the_index_backends_how_to_and_my_questions(
         mine = str(slack.recorder.of("views.publish")[1]["view"]["blocks"])
         link = f"<https://kb-test.slack.com/archives/C1/p{THREAD.replace('.', '')}|{QUESTION}>"
         assert link in mine
+
+
+def test_thumbs_are_acknowledged_and_stored_with_the_answer(start: Start, tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with start(feedback=feedback) as slack:
+        ask_in_thread(slack)
+        [buttons] = [b for b in answers(slack)[0]["blocks"] if b["type"] == "actions"]
+        up, down = buttons["elements"]
+        assert (up["action_id"], down["action_id"]) == ("kb_feedback_up", "kb_feedback_down")
+        assert up["value"] == down["value"] and len(down["value"]) == 32
+        slack.click("kb_feedback_down", down["value"], user="U1")  # acked within 3 s
+        slack.click("kb_feedback_up", up["value"], user="U2")
+        slack.click("kb_feedback_up", "0" * 32, user="U3")  # buttons of another kb
+        slack.recorder.wait_for(lambda: len(slack.responses()) == 3)
+        thanks = sorted(r["text"] for r in slack.responses())
+        assert thanks[0].startswith("Not stored: no answer")
+        assert "👍 noted" in thanks[1] and "👎 noted" in thanks[2]
+        assert {r["response_type"] for r in slack.responses()} == {"ephemeral"}
+    [rated] = feedback.rated()
+    assert feedback.ratings_of(rated.id) == {"T1/U1": "down", "T1/U2": "up"}
+    assert rated.question == QUESTION and "[1]" in rated.answer and rated.source == "slack"
+    assert rated.backend == "fake" and rated.record["passages"][0]["text"]
+
+
+def test_a_slash_answer_can_be_rated_too(start: Start, tmp_path: Path) -> None:
+    feedback = FeedbackStore(tmp_path / "feedback.sqlite3")
+    with start(feedback=feedback) as slack:
+        slack.command(f"-p {QUESTION}")
+        slack.recorder.wait_for(lambda: slack.responses())
+        [buttons] = [b for b in slack.responses()[0]["blocks"] if b["type"] == "actions"]
+        slack.click("kb_feedback_down", buttons["elements"][1]["value"])
+        slack.recorder.wait_for(lambda: len(slack.responses()) == 2)
+    assert [r.source for r in feedback.rated("down")] == ["slack-command"]
