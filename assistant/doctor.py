@@ -281,6 +281,20 @@ def _slack(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _feedback(settings: Settings) -> dict[str, Any]:
+    """Where 👍/👎 are kept and how many answers were rated each way (the file is not made)."""
+    from assistant.feedback.store import FeedbackStore
+
+    path = settings.feedback.db
+    if not path.is_file():
+        return {"db": str(path), "exists": False, "rated_up": 0, "rated_down": 0}
+    store = FeedbackStore(path)
+    rated = store.rated()
+    store.close()
+    ups, downs = sum(a.ups > 0 for a in rated), sum(a.downs > 0 for a in rated)
+    return {"db": str(path), "exists": True, "rated_up": ups, "rated_down": downs}
+
+
 def _api(settings: Settings) -> dict[str, Any]:
     """Where the OpenAI-compatible API answers and how many tokens it accepts (never them)."""
     web = settings.web
@@ -328,6 +342,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "local_models": _local_model_report(settings),
         "api": _api(settings),
         "slack": _slack(settings),
+        "feedback": _feedback(settings),
         "ocr": _ocr(settings),
     }
     chat, index = report["chat_model"], report["index"]

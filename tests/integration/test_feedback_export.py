@@ -31,9 +31,15 @@ def test_export_writes_the_disliked_answers_as_eval_rows(tmp_path: Path) -> None
     written = _kb(tmp_path, "feedback", "export", "--out", str(out), KB_HOME=str(tmp_path))
     assert written.returncode == 0 and json.loads(out.read_text())["id"] == row["id"]
 
+    doctor = _kb(tmp_path, "doctor", "--json", KB_HOME=str(tmp_path))
+    report = json.loads(doctor.stdout)["feedback"]
+    assert (report["exists"], report["rated_up"], report["rated_down"]) == (True, 1, 1)
+
 
 def test_export_without_any_feedback_says_so(tmp_path: Path) -> None:
     result = _kb(tmp_path, "feedback", "export", KB_HOME=str(tmp_path))
     assert result.returncode == 0 and result.stdout == ""
     assert "no feedback yet" in result.stderr
+    doctor = _kb(tmp_path, "doctor", "--json", KB_HOME=str(tmp_path))
+    assert json.loads(doctor.stdout)["feedback"]["exists"] is False
     assert not (tmp_path / ".kb" / "feedback.sqlite3").exists()  # looking creates nothing
