@@ -23,7 +23,7 @@ from assistant.guards.links import REMOVED, defuse_links
 _FENCE = re.compile(r"^[ \t]*```[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
 _INLINE = re.compile(
     r"(?P<code>`[^`\n]+`)"
-    r"|(?P<link>\[(?P<label>[^\[\]\n]*)\]\(\s*<?(?P<url>[^()\s<>]+)>?\s*\))"
+    r"|(?P<link>!?\[(?P<label>[^\[\]\n]*)\]\(\s*<?(?P<url>[^()\s<>]+)>?\s*\))"
     r"|(?P<bare>(?:\b[a-z][a-z0-9+.-]*:)?//[^\s<>\"'`()\[\]]+|\bwww\.[^\s<>\"'`()\[\]]+)",
     re.IGNORECASE,
 )

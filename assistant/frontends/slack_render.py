@@ -5,7 +5,8 @@ Pure functions, tested without Slack. The limits are Slack's (see `tests/support
 which rejects what Slack rejects): a message holds at most 50 blocks, a section's text at most
 3,000 characters, a context block at most 10 elements. A long answer is split over several
 sections at paragraph, line, sentence or word boundaries (`slack_mrkdwn.split_mrkdwn`), never
-inside a word; one too long even for 50 blocks is shortened with a note saying by how much.
+inside a word; one too long for 50 blocks, or for about 11,000 characters of text in all, is
+shortened at a word with a note saying by how much.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ MAX_BLOCKS = 50  # per message
 SECTION_CHARS = 3000  # a section's text, and a context element's
 CONTEXT_ELEMENTS = 10  # per context block
 FALLBACK_CHARS = 3000  # the message's `text`: notifications and screen readers show it
+# Slack also refuses a message whose blocks hold too much text in all (`msg_blocks_too_long`,
+# undocumented; about 12,000 characters: slackapi/bolt-js#2509, #2867): kb stays well under it.
+MESSAGE_CHARS = 11_000
 EVIDENCE_BLOCKS = 2  # what the documents say is a few quotes; the answer gets the room
 FEEDBACK_UP, FEEDBACK_DOWN = "kb_feedback_up", "kb_feedback_down"
 
@@ -97,9 +101,17 @@ def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[dict[s
     if feedback_id is not None:
         tail.append(feedback_block(feedback_id))
     tail.append(_context([footer(answer)]))
-    evidence = _sections(evidence_mrkdwn(answer.evidence_above), EVIDENCE_BLOCKS)
-    room = MAX_BLOCKS - len(tail) - len(evidence)
-    return evidence + _sections(answer_mrkdwn(answer), room) + tail
+    evidence = _sections(evidence_mrkdwn(answer.evidence_above), EVIDENCE_BLOCKS, SECTION_CHARS)
+    blocks_left = MAX_BLOCKS - len(tail) - len(evidence)
+    chars_left = MESSAGE_CHARS - _text_chars(evidence + tail)
+    return evidence + _sections(answer_mrkdwn(answer), blocks_left, chars_left) + tail
+
+
+def _text_chars(blocks: list[dict[str, Any]]) -> int:
+    """The characters of text in `blocks`: what Slack's cumulative limit counts."""
+    texts = [b["text"]["text"] for b in blocks if "text" in b]
+    texts += [e["text"] for b in blocks for e in b.get("elements", []) if e.get("type") == "mrkdwn"]
+    return sum(map(len, texts))
 
 
 def feedback_block(feedback_id: str) -> dict[str, Any]:
@@ -123,21 +135,27 @@ def _button(emoji: str, action_id: str, value: str, label: str) -> dict[str, Any
     }
 
 
-def _sections(text: str, max_blocks: int) -> list[dict[str, Any]]:
-    """`text` as section blocks of at most SECTION_CHARS, and at most `max_blocks` of them."""
+def _sections(text: str, max_blocks: int, max_chars: int) -> list[dict[str, Any]]:
+    """`text` as section blocks of at most SECTION_CHARS each, at most `max_blocks` of them and
+    `max_chars` in all; shortened at a word, with a note, when it does not fit."""
     pieces = split_mrkdwn(text, SECTION_CHARS)
-    if len(pieces) > max_blocks > 0:
-        pieces = _shortened(pieces[:max_blocks], sum(map(len, pieces[max_blocks:])))
-    return [_section(piece) for piece in pieces[: max(max_blocks, 0)]]
+    if len(pieces) <= max_blocks and sum(map(len, pieces)) <= max_chars:
+        return [_section(piece) for piece in pieces]
+    room = max(max_chars - len(_note(10**9)), 0)
+    kept = split_mrkdwn(shorten(text, room, suffix=""), SECTION_CHARS)[: max(max_blocks, 1)]
+    return [_section(piece) for piece in _shortened(kept or [""], len(text.strip()))]
 
 
-def _shortened(kept: list[str], left_out: int) -> list[str]:
+def _note(left_out: int) -> str:
+    return f"\n\n_(answer shortened: {left_out:,} characters more)_"
+
+
+def _shortened(kept: list[str], total: int) -> list[str]:
     """The kept pieces, the last one ending with a note of how many characters are left out."""
-    last = kept[-1]
-    note = "\n\n_(answer shortened: {} characters more)_"
-    cut = shorten(last, SECTION_CHARS - len(note.format("9" * 12)), suffix="")
-    left_out += len(last) - len(cut)
-    return [*kept[:-1], cut + note.format(f"{left_out:,}")]
+    last = shorten(kept[-1], SECTION_CHARS - len(_note(10**9)), suffix="")
+    kept = [*kept[:-1], last]
+    left_out = max(total - sum(map(len, kept)), 0)
+    return [*kept[:-1], (last + _note(left_out)).strip()]
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -18,11 +18,15 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from harness.http_servers import loopback_server
+from tests.support.slack_limits import slack_error
 
 SECRET = "test-signing-secret-0123456789"
 
 
 class Recorder:
+    """Every Web API call, in order; a call Slack would refuse (`slack_limits`) is recorded and
+    answered with Slack's error."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
@@ -35,6 +39,8 @@ class Recorder:
             self.calls.append((method, args))
             self.tokens[method] = token
             ts = f"1800000000.{next(self._ts):06d}"
+        if error := slack_error(method, args):  # recorded, then refused as Slack refuses it
+            return error
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts}
         if method == "chat.update":
