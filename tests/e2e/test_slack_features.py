@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from assistant.answering.pipeline import AnswerOptions
 from assistant.conversations.store import ConversationStore
 from assistant.feedback.store import FeedbackStore
 from assistant.frontends.slack import build_slack_app
@@ -176,6 +177,7 @@ def test_app_home_shows_the_index_backends_how_to_and_my_questions(
         assert "*Last sync:* <!date^" in text and "/kb -p QUESTION" in text
         assert "None yet" in text
         ask_in_thread(slack)
+        slack.recorder.wait_for(lambda: store.questions_asked_by("T1/U1"))  # saved after posting
         slack.event(home | {"event_ts": "1700000000.000999"})
         slack.recorder.wait_for(lambda: len(slack.recorder.of("views.publish")) == 2)
         mine = str(slack.recorder.of("views.publish")[1]["view"]["blocks"])
@@ -214,3 +216,48 @@ def test_a_slash_answer_can_be_rated_too(start: Start, tmp_path: Path) -> None:
         slack.click("kb_feedback_down", buttons["elements"][1]["value"])
         slack.recorder.wait_for(lambda: len(slack.responses()) == 2)
     assert [r.source for r in feedback.rated("down")] == ["slack-command"]
+
+
+def _long_reply(messages: Any) -> str:
+    """About 6,000 characters citing each of the ten passages the model was given."""
+    paragraph = (
+        "Owning the hardware spreads a fixed cost over every request, while per-token fees grow "
+        "with each call the application makes; the break-even point moves with volume, staff "
+        "and utilisation, so teams should measure their own traffic before they decide [{n}]. "
+    )
+    return "\n\n".join((paragraph * 3).format(n=n) for n in range(1, 11))
+
+
+def test_an_answer_of_6000_characters_with_10_sources_is_sent_as_valid_blocks(
+    retriever: Any,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for n in range(1, 11):  # ten documents, all about the question
+        (tmp_path / "docs" / f"volume-{n}.md").write_text(
+            f"# Volume {n}\n\nAt high volumes self-hosting is cheaper than per-token fees "
+            f"(case {n}): owning hardware spreads its fixed cost over every request.\n"
+        )
+    from index.builder import ingest_paths
+    from index.retriever import HybridRetriever
+    from index.storage import load_index
+    from ingest.splitter import ChunkingParams
+
+    embedder = retriever._embedder
+    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    wide = HybridRetriever(load_index(Path("index")), embedder)
+    parts = make_page_parts(wide, tmp_path / "uploads", _long_reply)
+    permissive = {"top_k": 10, "min_relevance": 0.0, "attribution_threshold": 0.0}
+    parts.assistant.options = AnswerOptions(**permissive, echo_threshold=2.0, drop_below=9.0)
+    make = lambda listeners: build_slack_app(  # noqa: E731
+        parts.assistant, Settings(), parts.pool, listeners
+    )
+    with running_bot("http", make, monkeypatch) as slack:
+        slack.event(mention(QUESTION, THREAD))
+        slack.recorder.wait_for(lambda: answers(slack))
+    final = answers(slack)[0]
+    assert slack.recorder.rejected == []  # the stand-in checks blocks and text as Slack does
+    sections = [b["text"]["text"] for b in final["blocks"] if b["type"] == "section"]
+    assert sum(len(text) for text in sections) >= 6000 and len(sections) >= 3
+    sources = [e["text"] for b in final["blocks"] if b["type"] == "context" for e in b["elements"]]
+    assert sum(text.startswith("*[") for text in sources) == 10

@@ -18,23 +18,32 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from harness.http_servers import loopback_server
+from tests.support.slack_limits import slack_error
 
 SECRET = "test-signing-secret-0123456789"
 
 
 class Recorder:
+    """Every Web API call, in order; a call Slack would refuse (`slack_limits`) is recorded and
+    answered with Slack's error."""
+
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.tokens: dict[str, str] = {}  # method -> the bearer token it was last called with
+        self.rejected: list[tuple[str, dict[str, Any]]] = []  # (method, Slack's error reply)
 
     def add(self, method: str, args: dict[str, Any], token: str = "") -> dict[str, Any]:
         with self.lock:
             self.calls.append((method, args))
             self.tokens[method] = token
             ts = f"1800000000.{next(self._ts):06d}"
+        if error := slack_error(method, args):  # recorded, then refused as Slack refuses it
+            with self.lock:
+                self.rejected.append((method, error))
+            return error
         if method == "chat.postMessage":
             return {"ok": True, "channel": args.get("channel"), "ts": ts}
         if method == "chat.update":

@@ -2,7 +2,8 @@
 or envelopes over the real Socket Mode WebSocket (slack_sdk's client against the loopback
 server). Events, slash commands and button clicks go in the same way in both; what the bot
 posts lands in the Web API recorder, and `response_url` posts (slash commands, clicks) land
-there too, under the method name `response`.
+there too, under the method name `response_url`. Everything the bot sends is checked against
+Slack's limits (`slack_limits`); a bot that leaves with a refused call fails its test.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class SlackTransport:
             "command": "/kb",
             "text": text,
             "api_app_id": "A1",
-            "response_url": f"{self._hooks}/commands/{next(self._ids)}/response",
+            "response_url": f"{self._hooks}/commands/{next(self._ids)}/response_url",
             "trigger_id": "1.2.3",
         }
         raw = urllib.parse.urlencode(form)
@@ -87,7 +88,7 @@ class SlackTransport:
             "trigger_id": "1.2.3",
             "team": {"id": "T1", "domain": "kb-test"},
             "channel": {"id": "C1", "name": "general"},
-            "response_url": f"{self._hooks}/actions/{next(self._ids)}/response",
+            "response_url": f"{self._hooks}/actions/{next(self._ids)}/response_url",
             "actions": [
                 {
                     "type": "button",
@@ -135,7 +136,7 @@ class SlackTransport:
 
     def responses(self) -> list[dict[str, Any]]:
         """What was posted to response URLs (slash command answers, click thanks)."""
-        return self.recorder.of("response")
+        return self.recorder.of("response_url")
 
 
 @contextmanager
@@ -166,6 +167,7 @@ def running_bot(
             finally:
                 server.shutdown()
                 listeners.shutdown(wait=True)
+            assert recorder.rejected == [], "Slack would have refused these calls"
             return
         monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
         with socket_mode_server() as slack:
@@ -183,3 +185,4 @@ def running_bot(
                 stop.set()
                 runner.join(30)
                 listeners.shutdown(wait=True)
+            assert recorder.rejected == [], "Slack would have refused these calls"
