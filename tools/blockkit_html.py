@@ -186,7 +186,7 @@ def sample_answer() -> Answer:
         text,
         cites,
         tuple(hits),
-        "local-small",
+        "local",
         "qwen2.5-coder-1.5b-instruct-q4_k_m",
         {"total_s": 6.4},
         evidence=Evidence(cites[:2], 0.4),
