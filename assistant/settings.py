@@ -282,6 +282,15 @@ class WebSettings(BaseModel):
     )
 
 
+class FeedbackSettings(BaseModel):
+    """Where the 👍 and 👎 given on the page and in Slack are kept (docs/feedback.md)."""
+
+    db: Path = Field(
+        Path(".kb/feedback.sqlite3"),
+        description="rated answers (question, answer, passages, backend) and ratings; SQLite",
+    )
+
+
 class ApiSettings(BaseModel):
     """The OpenAI-compatible API on the page's server (`/v1/...`)."""
 
@@ -362,6 +371,7 @@ class Settings(BaseSettings):
 
     answer: AnswerSettings = AnswerSettings()
     web: WebSettings = WebSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     api: ApiSettings = ApiSettings()
     slack: SlackSettings = SlackSettings()
     log: LogSettings = LogSettings()
@@ -379,6 +389,7 @@ class Settings(BaseSettings):
         self.llm.probe_dir = anchor(self.llm.probe_dir)
         self.web.upload_dir = anchor(self.web.upload_dir)
         self.web.conversations_db = anchor(self.web.conversations_db)
+        self.feedback.db = anchor(self.feedback.db)
         for section in (self.embedder, self.llm):
             if section.model_path is not None:
                 section.model_path = anchor(section.model_path)
