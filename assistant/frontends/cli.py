@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
-from assistant.frontends import cli_docs, cli_models
+from assistant.frontends import cli_docs, cli_feedback, cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings, load_settings
 from assistant.telemetry.json_logs import use_log_format
@@ -166,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_models.add_parser(commands)
     cli_docs.add_parser(commands)
     cli_docs.add_watch_parser(commands)
+    cli_feedback.add_parser(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=_port, default=None)
@@ -423,6 +424,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "models": cli_models.cmd_models,
     "docs": cli_docs.cmd_docs,
     "watch": cli_docs.cmd_watch,
+    "feedback": cli_feedback.cmd_feedback,
     "serve": cmd_serve,
     "slack": cmd_slack,
 }
