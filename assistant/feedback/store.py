@@ -152,6 +152,11 @@ class FeedbackStore:
                 (answer_id, user, rating, time.time()),
             )
 
+    def unrate(self, answer_id: str, user: str) -> None:
+        """Take back `user`'s rating of the answer (the page's thumb clicked off again)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM ratings WHERE answer = ? AND user = ?", (answer_id, user))
+
     def rated(self, rating: str | None = None) -> list[RatedAnswer]:
         """The answers someone rated (`rating`: only those with at least one of that rating),
         the most recently rated first."""
