@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.models import Answer, Citation
+from assistant.backends.llms.base import Message
 from assistant.errors import KbError
 from assistant.evaluation import load_questions
 from assistant.feedback import schema
@@ -29,7 +30,7 @@ COSTS = Chunk(
     "Self-hosting is cheaper at volume.",
 )
 PRIVACY = Chunk(2, "docs/privacy.md", None, (), None, 0, 40, "Data stays on premises.")
-HISTORY = [
+HISTORY: list[Message] = [
     {"role": "user", "content": "Is self-hosting cheaper?"},
     {"role": "assistant", "content": "Yes, at volume [1]."},
 ]

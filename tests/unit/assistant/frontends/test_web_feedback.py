@@ -5,6 +5,7 @@ conversation's answers can be rated; the thumbs are wired only when the page kee
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,9 @@ def parts(retriever: HybridRetriever, tmp_path: Path) -> events.PageParts:
     )
 
 
-def _ask(parts: events.PageParts, question: str, chat: list, convo: events.Conversation):  # type: ignore[no-untyped-def]
+def _ask(
+    parts: events.PageParts, question: str, chat: list[Any], convo: events.Conversation
+) -> tuple[list[Any], events.Conversation]:
     *_, (_, chat, convo, _) = events.answer_turn(parts, question, chat, convo, "browser:ann")
     return chat, convo
 
