@@ -42,7 +42,7 @@ from assistant.frontends.web_events import (
     status_line,
     switch_backend,
 )
-from assistant.frontends.web_feedback import rate_message
+from assistant.frontends.web_feedback import rate_message, thumbs_shown
 from assistant.frontends.web_server import api_access, launch, page_auth
 from assistant.settings import Settings
 
@@ -200,6 +200,8 @@ def _wire_chat(
             api_visibility="private",
             **_answer_slots(parts),
         )
+        if parts.feedback:  # the chat re-rendered: the thumbs chosen so far, shown again
+            event.then(thumbs_shown, [chat["chatbot"], convo], [chat["chatbot"]], **_private())
         if chat["side"]:  # a new conversation appears in the list, picked
             event.then(
                 refresh_after_turn(parts),
@@ -220,6 +222,10 @@ def _wire_chat(
     if chat["side"]:  # nothing picked in the list: the next question starts a new one
         side = [chat["side"]["list"], chat["side"]["title"]]
         new.then(lambda: (None, ""), None, side, api_visibility="private")
+
+
+def _private() -> dict[str, Any]:
+    return {"api_visibility": "private"}
 
 
 def _wire_feedback(store: FeedbackStore, convo: gr.State, chat: dict[str, Any]) -> None:

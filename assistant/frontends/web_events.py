@@ -49,6 +49,7 @@ class Conversation:
     saved_id: str | None = None  # its id in the conversations store, once a turn is saved
     answer_at: dict[int, int] = field(default_factory=dict)  # chat message index -> answer
     rated_ids: dict[int, str] = field(default_factory=dict)  # answer -> its id in feedback
+    thumbs: dict[int, str] = field(default_factory=dict)  # chat message index -> "Like"/"Dislike"
 
 
 @dataclass(frozen=True)

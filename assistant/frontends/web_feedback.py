@@ -3,7 +3,8 @@
 Gradio's Chatbot draws the thumbs and keeps the chosen one highlighted; a click here records the
 answer the first time one of its thumbs is clicked (an answer nobody rates is not kept), then
 the rating, and says so in a short notice. A thumb clicked off again takes the rating back.
-Who rated: the login user, else this browser's id (as for saved conversations).
+After each new answer the thumbs chosen so far are set again: Gradio's own highlight does not
+survive the chat re-rendering. Who rated: the login user, else this browser's id (as for saved conversations).
 """
 
 from __future__ import annotations
@@ -47,14 +48,27 @@ def rate_message(
         answer_id = _recorded(store, convo, turn)
         if rating is None:
             store.unrate(answer_id, who)
+            convo.thumbs.pop(index, None)
             gr.Info("Your rating is taken back.")
         else:
             store.rate(answer_id, rating, who)
+            convo.thumbs[index] = "Like" if rating == "up" else "Dislike"
             gr.Info(THANKS[rating])
     except (KbError, sqlite3.Error) as exc:
         log.warning("could not save a rating in %s: %s", store.path, exc)
         gr.Warning(f"Your rating was not saved: {exc}")
     return convo
+
+
+def thumbs_shown(chat: list[Any], convo: Conversation) -> Any:
+    """The chat's thumbs as chosen in this tab, one per assistant message: Gradio forgets the
+    highlight when the next answer re-renders the chat."""
+    values = [
+        convo.thumbs.get(i)
+        for i, message in enumerate(chat)
+        if isinstance(message, dict) and message.get("role") == "assistant"
+    ]
+    return gr.update(feedback_value=values)
 
 
 def _recorded(store: FeedbackStore, convo: Conversation, turn: int) -> str:

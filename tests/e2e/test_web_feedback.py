@@ -1,5 +1,5 @@
 """The page's 👎 in headless Chromium: ask, click the thumb under the finished answer, see it
-stay highlighted with a thanks notice, and find the row in the feedback file with the question,
+stay highlighted with a thanks notice (also after the next answer), and find the row in the feedback file with the question,
 the answer, the passages and the backend. Then `kb feedback export` turns it into an eval row.
 
 The app runs as a subprocess on loopback with the real embedder and SmolLM2-135M (fast) for
@@ -57,6 +57,9 @@ def test_a_thumb_down_is_stored_with_question_answer_passages_and_backend(
     page.locator("#kb-chat button[aria-label='Dislike']").last.click()
     page.wait_for_selector(":text('your 👎 is saved')", timeout=TIMEOUT_MS)
     assert page.locator("#kb-chat button[aria-label='Disliked']").count() == 1  # stays chosen
+    ask(page, "And what about the costs?")  # the chat re-renders: the 👎 is still shown chosen
+    page.wait_for_selector("#kb-chat button[aria-label='Disliked']", timeout=TIMEOUT_MS)
+    assert page.locator("#kb-chat button[aria-label='Disliked']").count() == 1
 
     rated = _disliked(Path(app_env["KB_FEEDBACK__DB"]), QUESTION)
     assert rated.source == "web"

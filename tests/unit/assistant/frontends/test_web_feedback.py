@@ -14,7 +14,7 @@ from assistant.feedback.store import FeedbackStore
 from assistant.frontends import web
 from assistant.frontends import web_conversations as side
 from assistant.frontends import web_events as events
-from assistant.frontends.web_feedback import rate_message
+from assistant.frontends.web_feedback import rate_message, thumbs_shown
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
 
@@ -64,8 +64,14 @@ def test_a_second_click_replaces_and_a_thumb_off_takes_it_back(parts: events.Pag
     rate_message(store, convo, 1, False, "user:bob")
     [rated] = store.rated()
     assert (rated.ups, rated.downs) == (1, 1)  # one answer recorded once, two people
+    assert thumbs_shown([{"role": "user"}, {"role": "assistant"}], convo)["feedback_value"] == [
+        "Dislike"
+    ]
     rate_message(store, convo, 1, "", "user:ann")
     assert [(r.ups, r.downs) for r in store.rated()] == [(0, 1)]
+    assert thumbs_shown([{"role": "user"}, {"role": "assistant"}], convo)["feedback_value"] == [
+        None
+    ]
 
 
 def test_only_finished_answers_can_be_rated(parts: events.PageParts) -> None:
