@@ -16,13 +16,14 @@ from assistant.feedback.store import RatedAnswer
 def eval_row(rated: RatedAnswer) -> dict[str, Any]:
     """One eval row (a JSON object) for a rated answer."""
     passages = rated.record.get("passages", [])
+    cited = {c.get("n") for c in rated.record.get("citations", [])}
     row: dict[str, Any] = {
         "id": f"fb-{rated.id[:12]}",
         "question": rated.question,
         "type": "followup" if rated.history else "fact",
     }
     if rated.history:
-        row["history"] = rated.history
+        row["history"] = list(rated.history)
     return row | {
         "gold_snippets": [],
         "gold_files": sorted({str(p["source"]) for p in passages}),
@@ -30,13 +31,13 @@ def eval_row(rated: RatedAnswer) -> dict[str, Any]:
         "kb_answer": rated.answer,
         "kb_passages": [
             {key: p.get(key) for key in ("n", "source", "title", "location", "text")}
+            | {"cited": p.get("n") in cited}
             for p in passages
         ],
         "kb_backend": f"{rated.backend} · {rated.model}",
         "kb_refused": rated.refused,
         "kb_from": rated.source,
-        "rated_down_by": rated.downs,
-        "rated_up_by": rated.ups,
+        "rated_by_count": rated.downs,
     }
 
 

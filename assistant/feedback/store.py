@@ -52,6 +52,17 @@ SETTING = "KB_FEEDBACK__DB"
 
 
 @dataclass(frozen=True)
+class RatedPassage:
+    """A passage the rated answer was made from."""
+
+    n: int
+    source: str
+    title: str | None
+    location: str | None
+    text: str
+
+
+@dataclass(frozen=True)
 class RatedAnswer:
     """An answer with its ratings: what `kb feedback export` turns into an eval row."""
 
@@ -63,10 +74,18 @@ class RatedAnswer:
     model: str
     refused: bool
     record: dict[str, Any]  # `Answer.as_dict()` (citations, timings...), passages with text
-    history: list[Message]
+    history: tuple[Message, ...]
     ups: int
     downs: int
     last_rated: float
+
+    @property
+    def passages(self) -> tuple[RatedPassage, ...]:
+        """The passages given to the model, in order, with their text."""
+        return tuple(
+            RatedPassage(p["n"], p["source"], p.get("title"), p.get("location"), p.get("text", ""))
+            for p in self.record.get("passages", [])
+        )
 
 
 class FeedbackStore:
@@ -120,6 +139,11 @@ class FeedbackStore:
                 (answer_id, user, rating, time.time()),
             )
 
+    def unrate(self, answer_id: str, user: str) -> None:
+        """Take back `user`'s rating of the answer (the page's thumb clicked off again)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM ratings WHERE answer = ? AND user = ?", (answer_id, user))
+
     def rated(self, rating: str | None = None) -> list[RatedAnswer]:
         """Answers with at least one rating (of `rating`, when given), last rated first."""
         with self._lock:
@@ -163,7 +187,7 @@ def _rated(row: tuple[Any, ...]) -> RatedAnswer:
         model,
         bool(refused),
         json.loads(record),
-        json.loads(history),
+        tuple(json.loads(history)),
         int(ups or 0),
         int(downs or 0),
         float(last),

@@ -21,6 +21,7 @@ from assistant.backends.pool import BackendChoice, ChatModelPool
 from assistant.backends.routing import AUTO
 from assistant.conversations.store import ConversationStore
 from assistant.documents.watching import BackgroundSync
+from assistant.feedback.store import FeedbackStore
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
 from assistant.frontends.web_conversations import (
@@ -41,6 +42,7 @@ from assistant.frontends.web_events import (
     status_line,
     switch_backend,
 )
+from assistant.frontends.web_feedback import rate_message, thumbs_shown
 from assistant.frontends.web_server import api_access, launch, page_auth
 from assistant.settings import Settings
 
@@ -198,6 +200,8 @@ def _wire_chat(
             api_visibility="private",
             **_answer_slots(parts),
         )
+        if parts.feedback:  # the chat re-rendered: the thumbs chosen so far, shown again
+            event.then(thumbs_shown, [chat["chatbot"], convo], [chat["chatbot"]], **_private())
         if chat["side"]:  # a new conversation appears in the list, picked
             event.then(
                 refresh_after_turn(parts),
@@ -205,6 +209,9 @@ def _wire_chat(
                 [chat["side"]["list"]],
                 api_visibility="private",
             )
+
+    if parts.feedback:  # the thumbs show only where a like event is wired
+        _wire_feedback(parts.feedback, convo, chat)
 
     def new_chat(c: Conversation) -> tuple[list[Any], Conversation, str, str]:
         return [], Conversation(c.backend), render.sources_html([]), ""
@@ -215,6 +222,17 @@ def _wire_chat(
     if chat["side"]:  # nothing picked in the list: the next question starts a new one
         side = [chat["side"]["list"], chat["side"]["title"]]
         new.then(lambda: (None, ""), None, side, api_visibility="private")
+
+
+def _private() -> dict[str, Any]:
+    return {"api_visibility": "private"}
+
+
+def _wire_feedback(store: FeedbackStore, convo: gr.State, chat: dict[str, Any]) -> None:
+    def rate(c: Conversation, browser: str, like: gr.LikeData, request: gr.Request) -> Any:
+        return rate_message(store, c, like.index, like.liked, owner_of(request, browser))
+
+    chat["chatbot"].like(rate, [convo, chat["browser"]], [convo], api_visibility="private")
 
 
 def build_page_parts(settings: Settings) -> PageParts:
@@ -236,6 +254,7 @@ def build_page_parts(settings: Settings) -> PageParts:
         BusyGate(settings.web.max_waiting),
         sync,
         ConversationStore(settings.web.conversations_db),
+        FeedbackStore(settings.feedback.db),
     )
 
 

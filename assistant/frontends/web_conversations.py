@@ -81,6 +81,7 @@ def open_conversation(
     summary = saved.summary
     backend = summary.backend if parts.pool.choice(summary.backend).available else current.backend
     convo = Conversation(backend, saved.history, answers, list(summary.collections), summary.id)
+    convo.answer_at = {2 * turn + 1: turn for turn in range(len(answers))}  # to rate them
     sources = render.sources_html(answers)
     return chat, convo, sources, backend, list(summary.collections), summary.title
 

@@ -30,6 +30,7 @@ from assistant.documents.catalog import check_collection_name
 from assistant.documents.library import DocumentLibrary, FileProgress
 from assistant.documents.watching import BackgroundSync
 from assistant.errors import KbError
+from assistant.feedback.store import FeedbackStore
 from assistant.frontends import web_render as render
 from assistant.frontends.web_busy import BusyGate, busy_answer
 from assistant.telemetry.metrics import observe_answer, observe_busy
@@ -46,6 +47,9 @@ class Conversation:
     answers: list[Answer] = field(default_factory=list)
     collections: list[str] = field(default_factory=list)  # searched; empty: all of them
     saved_id: str | None = None  # its id in the conversations store, once a turn is saved
+    answer_at: dict[int, int] = field(default_factory=dict)  # chat message index -> answer
+    rated_ids: dict[int, str] = field(default_factory=dict)  # answer -> its id in feedback
+    thumbs: dict[int, str] = field(default_factory=dict)  # chat message index -> "Like"/"Dislike"
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class PageParts:
     gate: BusyGate = field(default_factory=BusyGate)
     sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
     conversations: ConversationStore | None = None  # None: nothing is saved
+    feedback: FeedbackStore | None = None  # None: no 👍 / 👎 under the answers
 
 
 def _device(model: object) -> str:
@@ -135,6 +140,7 @@ def _stream_turn(
         answer = stream.answer()
         observe_answer(answer)
         _remember(convo, answer)
+        convo.answer_at[len(chat) - 1] = len(convo.answers) - 1  # so its 👍 / 👎 find it
         save_turn(parts, owner, convo, answer)
         chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1)
         yield "", chat, convo, render.sources_html(convo.answers)

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,7 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "KB_INDEX__DIR": str(work / "index"),
         "KB_WEB__UPLOAD_DIR": str(work / "uploads"),
         "KB_WEB__CONVERSATIONS_DB": str(work / "conversations.sqlite3"),
+        "KB_FEEDBACK__DB": str(work / "feedback.sqlite3"),
         "KB_LLM__MODEL_DIR": str(MODEL_DIR),
         # A hosted profile whose server is down: the page must fall back and say so.
         "KB_PROFILES__LAB__KIND": "openai",
@@ -80,3 +82,14 @@ def browser() -> Iterator[object]:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, app_url: str) -> Iterator[Any]:
+    """A fresh browser tab on the running page, once it has loaded its documents."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.goto(app_url)
+    tab.wait_for_selector("#kb-status :text('documents')")
+    yield tab
+    context.close()

@@ -7,7 +7,6 @@ The app runs as a subprocess on loopback with the real embedder and real GGUF mo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,6 @@ pytestmark = pytest.mark.e2e
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 ANSWER_TIMEOUT_MS = 240_000
 QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.goto(app_url)
-    tab.wait_for_selector("#kb-status :text('documents')")
-    yield tab
-    context.close()
 
 
 def ask(page: Any, question: str) -> list[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.e2e
 FAST = "Local: SmolLM2-135M (fast, weak)"
 QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
 TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def page(browser: Any, app_url: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    tab = context.new_page()
-    tab.goto(app_url)
-    tab.wait_for_selector("#kb-status :text('documents')")
-    yield tab
-    context.close()
 
 
 def _listed(page: Any) -> list[str]:

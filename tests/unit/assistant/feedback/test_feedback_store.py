@@ -52,7 +52,8 @@ def test_what_is_kept_survives_reopening(store: FeedbackStore, tmp_path: Path) -
     store.rate(answer_id, "down", "ann")
     store.close()
     [rated] = FeedbackStore(tmp_path / "fb" / "feedback.sqlite3").rated()
-    assert rated.history == history and rated.question == "And privacy?"
+    assert rated.history == tuple(history) and rated.question == "And privacy?"
+    assert [p.source for p in rated.passages] == ["docs/costs.md", "docs/privacy.md"]
     assert rated.answer.startswith("Self-hosting is cheaper [1]")
     passages = rated.record["passages"]
     assert passages[0]["source"] == "docs/costs.md" and "cheaper at volume" in passages[0]["text"]
@@ -97,7 +98,8 @@ def test_disliked_answers_become_eval_rows_a_person_can_finish(
     assert "answer_must" not in row and row["gold_snippets"] == [] and row["answer"] == ""
     assert row["gold_files"] == ["docs/costs.md", "docs/privacy.md"]
     assert row["kb_answer"].startswith("Self-hosting") and row["kb_passages"][1]["text"]
-    assert row["kb_from"] == "slack" and row["rated_down_by"] == 1
+    assert row["kb_from"] == "slack" and row["rated_by_count"] == 1
+    assert [p["cited"] for p in row["kb_passages"]] == [True, True]
     finished = tmp_path / "from-users.jsonl"  # what a person saves after adding answer_must
     finished.write_text(json.dumps(row | {"answer_must": ["premises"]}) + "\n")
     assert load_questions(finished)[0]["question"] == "And privacy?"
