@@ -28,6 +28,7 @@ from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_scope
 from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
+from assistant.frontends.slack_mrkdwn import to_mrkdwn
 from assistant.settings import Settings
 from assistant.telemetry.metrics import observe_answer
 
@@ -304,17 +305,20 @@ class SlackBot:
     ) -> Answer:
         assistant = self.assistant.scoped(thread.collections)
         assistant = assistant.routed(self.pool.router(thread.backend))
-        evidence, shown, last_edit = "", "", 0.0  # the first token is shown at once
+        evidence, note, reply, last_edit = "", "", "", 0.0  # the first token is shown at once
+        sources = [question]  # what links may come from: the question, then the passages
         stream = AnswerStream(assistant.stream(question, list(thread.history)))
         for event in stream:
             if isinstance(event, Evidence):  # at once: what the documents say, reply below
                 evidence = render.evidence_mrkdwn(event) + "\n\n"
+                sources += [quote.hit.chunk.text for quote in event.quotes]
             elif isinstance(event, Restart):
-                shown = f"_{render.escape(event.note)}…_\n"
+                note, reply = f"_{render.escape(event.note)}…_\n", ""
             else:
-                shown += render.escape(event)
+                reply += event
             if not isinstance(event, str) or time.monotonic() - last_edit >= self.update_every_s:
-                client.chat_update(channel=channel, ts=ts, text=evidence + shown + " …")
+                shown = evidence + note + to_mrkdwn(reply, sources)  # mrkdwn as it grows too
+                client.chat_update(channel=channel, ts=ts, text=shown + " …")
                 last_edit = time.monotonic()
         return stream.answer()
 

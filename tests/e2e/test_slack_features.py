@@ -39,12 +39,17 @@ def start(  # type: ignore[no-untyped-def]
     """`start(store=None, **parts)` runs a bot (new parts each time: a restart) in this mode."""
     monkeypatch.setenv("KB_INDEX__DIR", str(tmp_path / "index"))
 
-    def run(store: ConversationStore | None = None, feedback: Any = None) -> Any:
-        parts = make_page_parts(retriever, tmp_path / "uploads")
+    def run(
+        store: ConversationStore | None = None,
+        feedback: Any = None,
+        replies: Any = None,
+        update_every_s: float = 0.01,
+    ) -> Any:
+        parts = make_page_parts(retriever, tmp_path / "uploads", replies)
         make = lambda listeners: build_slack_app(  # noqa: E731
             parts.assistant, Settings(), parts.pool, listeners, store, feedback
         )
-        return running_bot(request.param, make, monkeypatch)
+        return running_bot(request.param, make, monkeypatch, update_every_s)
 
     yield run
 
@@ -261,3 +266,13 @@ def test_an_answer_of_6000_characters_with_10_sources_is_sent_as_valid_blocks(
     assert sum(len(text) for text in sections) >= 6000 and len(sections) >= 3
     sources = [e["text"] for b in final["blocks"] if b["type"] == "context" for e in b["elements"]]
     assert sum(text.startswith("*[") for text in sources) == 10
+
+
+def test_the_growing_answer_is_mrkdwn_too(start: Start) -> None:
+    reply = "**Yes.** Self-hosting open models is cheaper at very high volumes [1]."
+    with start(replies=[reply], update_every_s=1e-9) as slack:  # an edit for every word
+        ask_in_thread(slack)
+    edits = [u["text"] for u in slack.recorder.of("chat.update") if not u.get("blocks")]
+    growing = [text for text in edits if "Yes" in text]
+    assert growing and all("**" not in text for text in growing)
+    assert any("*Yes.* Self-hosting" in text for text in growing)

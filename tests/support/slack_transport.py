@@ -141,7 +141,7 @@ class SlackTransport:
 
 @contextmanager
 def running_bot(
-    mode: str, make_app: Any, monkeypatch: pytest.MonkeyPatch
+    mode: str, make_app: Any, monkeypatch: pytest.MonkeyPatch, update_every_s: float = 0.01
 ) -> Iterator[SlackTransport]:
     """`make_app(listeners)` -> the Bolt app, run over HTTP or Socket Mode on loopback, its Web
     API pointed at a recorder."""
@@ -153,7 +153,7 @@ def running_bot(
     with slack_api() as (api_url, recorder):
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-0000")
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
-        monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
+        monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", str(update_every_s))
         monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
         transport = SlackTransport(mode, api_url, recorder, listeners)
         if mode == "http":
