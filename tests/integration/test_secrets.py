@@ -381,7 +381,8 @@ def test_the_slack_bot_rejects_a_bad_signature_and_posts_no_secret(
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
         app = build_slack_app(parts.assistant, Settings(), parts.pool)
         server = http_server(app, "127.0.0.1", 0, IN_DOTENV["SLACK_SIGNING_SECRET"])
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serving = threading.Thread(target=server.serve_forever, daemon=True)
+        serving.start()
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
 
         def send(
@@ -401,6 +402,7 @@ def test_the_slack_bot_rejects_a_bad_signature_and_posts_no_secret(
             send("<@UKB> anything", 2, signing_secret="not-the-signing-secret")
         finally:
             server.shutdown()
+            serving.join(10)  # closing the socket under a running shutdown raised in its thread
             server.server_close()
     assert replies[0].startswith("HTTP 200") and replies[-1].startswith("HTTP 401")
     posted = json.dumps(recorder.calls)
