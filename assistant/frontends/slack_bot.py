@@ -269,12 +269,7 @@ class SlackBot:
             observe_answer(final)
         except Exception as exc:  # the thread gets an apology, the log gets the detail
             log.exception("slack: answer failed in %s/%s", channel, thread_ts)
-            why = str(exc) if isinstance(exc, KbError) else "an internal error"
-            client.chat_update(
-                channel=channel,
-                ts=reply_ts,
-                text=f"Sorry, I could not answer that ({render.escape(why)}). Please try again.",
-            )
+            client.chat_update(channel=channel, ts=reply_ts, text=render.apology(exc))
             return None
         feedback_id = self.remember(final, "slack", thread.history)
         thread.history += [
@@ -300,11 +295,14 @@ class SlackBot:
             log.warning("slack: answer not kept for feedback in %s: %s", self.feedback.path, exc)
             return None
 
+    def assistant_for(self, backend: str, collections: Sequence[str] = ()) -> Assistant:
+        """The assistant answering with `backend` (a profile or `auto`) over `collections`."""
+        return self.assistant.scoped(collections).routed(self.pool.router(backend))
+
     def _stream_into(
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
     ) -> Answer:
-        assistant = self.assistant.scoped(thread.collections)
-        assistant = assistant.routed(self.pool.router(thread.backend))
+        assistant = self.assistant_for(thread.backend, thread.collections)
         evidence, note, reply, last_edit = "", "", "", 0.0  # the first token is shown at once
         sources = [question]  # what links may come from: the question, then the passages
         stream = AnswerStream(assistant.stream(question, list(thread.history)))

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 
 from assistant.answering.models import Answer
-from assistant.errors import KbError
 from assistant.frontends import slack_render as render
 from assistant.telemetry.metrics import observe_answer
 
@@ -77,12 +76,7 @@ def answer_command(
         answer = _answer(bot, asked.question)
     except Exception as exc:  # the asker gets an apology, the log the detail
         log.exception("slack: /kb failed")
-        why = str(exc) if isinstance(exc, KbError) else "an internal error"
-        respond(
-            response_type="ephemeral",
-            replace_original=False,
-            text=f"Sorry, I could not answer that ({render.escape(why)}). Please try again.",
-        )
+        respond(response_type="ephemeral", replace_original=False, text=render.apology(exc))
         return
     feedback_id = bot.remember(answer, source="slack-command")
     asked_line = {
@@ -100,7 +94,6 @@ def answer_command(
 
 
 def _answer(bot: SlackBot, question: str) -> Answer:
-    assistant = bot.assistant.routed(bot.pool.router(bot.default_backend))
-    answer = assistant.ask(question, [])
+    answer = bot.assistant_for(bot.default_backend).ask(question, [])
     observe_answer(answer)
     return answer

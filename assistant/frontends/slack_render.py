@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.answering.models import Answer, Evidence
+from assistant.errors import KbError
 from assistant.frontends.slack_mrkdwn import escape, shorten, split_mrkdwn, to_mrkdwn
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "TOO_FAST",
     "answer_blocks",
     "answer_mrkdwn",
+    "apology",
     "escape",
     "evidence_mrkdwn",
     "fallback_text",
@@ -78,6 +80,13 @@ def evidence_mrkdwn(evidence: Evidence | None) -> str:
         return ""
     quotes = [f"> “{escape(q)}” [{n}] _{escape(w)}_" for n, q, w in evidence.labelled()]
     return "*What the documents say*\n" + "\n".join(quotes)
+
+
+def apology(exc: Exception) -> str:
+    """What the asker reads when an answer failed: a kb error says why, anything else does not
+    (the log has the detail)."""
+    why = str(exc) if isinstance(exc, KbError) else "an internal error"
+    return f"Sorry, I could not answer that ({escape(why)}). Please try again."
 
 
 def link_sources(answer: Answer) -> list[str]:
