@@ -1,0 +1,92 @@
+"""A real Milvus standalone server on loopback, for tests and benchmarks.
+
+The `milvus` pip package ships the same server binary a cluster runs (etcd and local storage
+embedded), speaking the same gRPC protocol: what passes against it passes against a deployed
+Milvus, unlike Milvus Lite, which runs inside the kb process. It picks free ports itself, so
+several servers (tests, a benchmark) can run side by side.
+
+    with running_milvus(tmp_path / "milvus") as server:
+        MilvusClient(uri=server.uri, token=server.token or "")
+
+Command line: `python -m tools.milvus_server DIR [--auth]` runs one until Ctrl+C (prints its URI).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT_TOKEN = "root:Milvus"  # the user Milvus creates when authorization is on, and its password
+START_TIMEOUT_S = 180
+
+
+def missing_reason() -> str | None:
+    """Why a server cannot be started here, or None when it can."""
+    if importlib.util.find_spec("milvus") is None:
+        return "the Milvus server package is not installed: pip install -e '.[dev]' (milvus==2.3.5)"
+    return None
+
+
+@dataclass(frozen=True)
+class RunningMilvus:
+    """Where a started server listens, and the token it wants (None without authorization)."""
+
+    uri: str
+    token: str | None
+    base_dir: Path
+    pid: int
+    started_in_s: float
+
+
+@contextmanager
+def running_milvus(base_dir: Path, *, auth: bool = False) -> Iterator[RunningMilvus]:
+    """Start a server keeping its data and logs in `base_dir`; stop it on exit."""
+    server = _server(base_dir, auth)
+    began = time.monotonic()
+    server.start()
+    try:
+        server.wait_started(timeout=START_TIMEOUT_S * 1000)
+        yield RunningMilvus(
+            uri=f"http://127.0.0.1:{server.listen_port}",
+            token=ROOT_TOKEN if auth else None,
+            base_dir=base_dir,
+            pid=server.server_proc.pid,
+            started_in_s=time.monotonic() - began,
+        )
+    finally:
+        server.stop()
+
+
+def _server(base_dir: Path, auth: bool) -> Any:
+    from milvus import MilvusServer, MilvusServerConfig  # type: ignore[import-untyped]
+
+    base_dir.mkdir(parents=True, exist_ok=True)
+    # wait_for_started=False: `running_milvus` waits, with a timeout, after `start` returns.
+    server = MilvusServer(MilvusServerConfig(), wait_for_started=False)
+    server.set_base_dir(str(base_dir.resolve()))
+    server.config.set("authorization_enabled", auth)
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="folder for the server's data and logs")
+    parser.add_argument("--auth", action="store_true", help=f"require a token ({ROOT_TOKEN})")
+    args = parser.parse_args()
+    with running_milvus(args.dir, auth=args.auth) as server:
+        print(f"Milvus at {server.uri} (started in {server.started_in_s:.1f} s); Ctrl+C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
