@@ -64,7 +64,7 @@ def running_milvus(base_dir: Path, *, auth: bool = False) -> Iterator[RunningMil
 
 
 def _server(base_dir: Path, auth: bool) -> Any:
-    from milvus import MilvusServer, MilvusServerConfig  # type: ignore[import-untyped]
+    from milvus import MilvusServer, MilvusServerConfig
 
     base_dir.mkdir(parents=True, exist_ok=True)
     # wait_for_started=False: `running_milvus` waits, with a timeout, after `start` returns.
