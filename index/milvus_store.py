@@ -217,8 +217,31 @@ def _connect(uri: str, create: bool) -> Any:
     try:
         return MilvusClient(uri=uri, token=token)
     except MilvusException as exc:
-        hint = " (Milvus Lite: one process per database at a time)" if lite else ""
-        raise VectorStoreError(f"cannot open Milvus at {uri}: {exc.message}{hint}") from exc
+        raise VectorStoreError(f"cannot open Milvus at {uri}: {_why(exc, lite, token)}") from exc
+
+
+def _why(exc: Any, lite: bool, token: str) -> str:
+    """pymilvus says "illegal connection params or server unavailable" for a refused token and
+    a stopped server alike; the gRPC status underneath tells them apart."""
+    if lite:
+        return f"{exc.message} (Milvus Lite: one process per database at a time)"
+    status = _grpc_status(exc)
+    if status == "UNAUTHENTICATED":
+        given = "was refused" if token else "is needed"
+        return f"the server wants a user: its token ({TOKEN_ENV}=user:password) {given}"
+    if status == "UNAVAILABLE":
+        return "nothing answers there: is the Milvus server running, and is the URI right?"
+    return str(exc.message)
+
+
+def _grpc_status(exc: BaseException) -> str | None:
+    cause: BaseException | None = exc
+    while cause is not None:
+        code = getattr(cause, "code", None)
+        if callable(code):
+            return str(getattr(code(), "name", code()))
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _token() -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support import fakes
 from tests.support.network_guard import GUARD, NetworkGuardPlugin
+from tools.milvus_server import RunningMilvus, missing_reason, running_milvus
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -54,3 +56,23 @@ def require(condition: bool, reason: str) -> None:
 def milvus_available() -> bool:
     """pymilvus and Milvus Lite, the `milvus` extra (in `dev` too, so CI always has them)."""
     return all(importlib.util.find_spec(name) for name in ("pymilvus", "milvus_lite"))
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMilvus]:
+    """A real Milvus standalone server on loopback for the whole session (about 10 s to start);
+    tests keep apart by using a collection each (tests/support/milvus.py)."""
+    yield from _milvus(tmp_path_factory, auth=False)
+
+
+@pytest.fixture(scope="session")
+def milvus_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMilvus]:
+    """Another, with authorization on: it refuses any call without a user's token."""
+    yield from _milvus(tmp_path_factory, auth=True)
+
+
+def _milvus(factory: pytest.TempPathFactory, auth: bool) -> Iterator[RunningMilvus]:
+    reason = missing_reason()
+    require(reason is None, reason or "")
+    with running_milvus(factory.mktemp("milvus-auth" if auth else "milvus"), auth=auth) as server:
+        yield server

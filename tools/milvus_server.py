@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,14 +65,52 @@ def running_milvus(base_dir: Path, *, auth: bool = False) -> Iterator[RunningMil
 
 
 def _server(base_dir: Path, auth: bool) -> Any:
-    from milvus import MilvusServer, MilvusServerConfig
+    from milvus import MilvusServer
 
     base_dir.mkdir(parents=True, exist_ok=True)
     # wait_for_started=False: `running_milvus` waits, with a timeout, after `start` returns.
-    server = MilvusServer(MilvusServerConfig(), wait_for_started=False)
+    server = MilvusServer(_config_class()(), wait_for_started=False)
     server.set_base_dir(str(base_dir.resolve()))
     server.config.set("authorization_enabled", auth)
     return server
+
+
+def _config_class() -> type:
+    """The package's config, with its embedded etcd on free ports: the package leaves etcd's
+    peer port at 2380 (and its client port at the default), so a second server on the machine
+    would fail to start, or worse, share the first one's metadata."""
+    from milvus import MilvusServerConfig
+
+    class OwnEtcdConfig(MilvusServerConfig):
+        def load_template(self) -> None:
+            super().load_template()
+            path = "{{ etcd_config_path: }}"
+            text: str = getattr(self, "template_text")  # noqa: B009 (untyped in milvus)
+            self.template_text = text.replace("etcd:\n", f"etcd:\n  config:\n    path: {path}\n", 1)
+
+        def write_config(self) -> None:
+            etcd = Path(self.base_data_dir) / "configs" / "etcd.yaml"
+            etcd.parent.mkdir(parents=True, exist_ok=True)
+            client, peer = (
+                f"http://127.0.0.1:{self.get('etcd_port')}",
+                f"http://127.0.0.1:{_free_port()}",
+            )
+            etcd.write_text(
+                f"listen-client-urls: {client}\nadvertise-client-urls: {client}\n"
+                f"listen-peer-urls: {peer}\ninitial-advertise-peer-urls: {peer}\n"
+                f"initial-cluster: default={peer}\n",
+                encoding="utf-8",
+            )
+            self.configurable_items["etcd_config_path"] = [str, str(etcd)]
+            super().write_config()
+
+    return OwnEtcdConfig
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def main() -> None:

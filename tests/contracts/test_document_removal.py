@@ -1,8 +1,7 @@
-"""A removed document leaves no trace, in FAISS and in Milvus Lite: not in the files or chunks,
+"""A removed document leaves no trace, in FAISS, Milvus Lite and a Milvus server: not in the files or chunks,
 not among the vectors (its windows' included), not in BM25, and (Milvus, which hides first and
 deletes a generation later) not in the collection once the next generation is current."""
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,30 +13,19 @@ from index.storage import IndexState, load_index
 from index.stores import StoreSpec
 from index.windows import WindowParams, vector_ids
 from ingest.splitter import ChunkingParams
-from tests.conftest import milvus_available, require
 from tests.support.fakes import HashingEmbedder
+from tests.support.milvus import MILVUS_KINDS, target
 
 EMBEDDER = HashingEmbedder(64)
 WINDOWS = WindowParams(limit=40)  # long chunks get window vectors: they must go too
 LONG = " ".join(f"Zebra sentence number {n} names the zebra licence." for n in range(40))
 
 
-def _faiss(tmp_path: Path) -> StoreSpec:
-    return StoreSpec()
-
-
-def _milvus(tmp_path: Path) -> StoreSpec:
-    require(
-        milvus_available(),
-        "pymilvus and milvus-lite are not installed (pip install -e '.[milvus]')",
-    )
-    return StoreSpec(kind="milvus", milvus_uri=str(tmp_path / "milvus.db"))
-
-
-@pytest.fixture(params=[_faiss, _milvus], ids=["faiss", "milvus-lite"])
+@pytest.fixture(params=["faiss", *MILVUS_KINDS])
 def spec(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSpec:
-    make: Callable[[Path], StoreSpec] = request.param
-    return make(tmp_path)
+    if request.param == "faiss":
+        return StoreSpec()
+    return target(request.param, request, tmp_path).spec
 
 
 def _vectors_of(state: IndexState, source: str) -> list[int]:

@@ -1,6 +1,6 @@
-"""One contract for every VectorStore: FAISS, and Milvus Lite in a temporary folder."""
+"""One contract for every VectorStore: FAISS, Milvus Lite in a temporary folder, and a real
+Milvus server on loopback (a collection per store)."""
 
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +10,7 @@ import pytest
 from index.errors import VectorStoreError
 from index.faiss_store import FaissStore
 from index.stores import VectorStore, open_store
-from tests.conftest import milvus_available, require
+from tests.support.milvus import MILVUS_KINDS, fresh_collection, target
 
 StoreFactory = Callable[[int], VectorStore]
 BIG = 2**60  # chunk ids are 60-bit hashes; the stores must keep them exact
@@ -20,20 +20,15 @@ def _faiss(tmp_path: Path) -> StoreFactory:
     return FaissStore
 
 
-def _milvus(tmp_path: Path) -> StoreFactory:
-    require(
-        milvus_available(),
-        "pymilvus and milvus-lite are not installed (pip install -e '.[milvus]')",
-    )
+@pytest.fixture(params=["faiss", *MILVUS_KINDS])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
+    if request.param == "faiss":
+        return FaissStore
     from index.milvus_store import MilvusStore
 
-    # A fresh collection per store, all in one Milvus Lite database per test.
-    return lambda dim: MilvusStore(dim, str(tmp_path / "milvus.db"), f"t_{uuid.uuid4().hex[:8]}")
-
-
-@pytest.fixture(params=[_faiss, _milvus], ids=["faiss", "milvus-lite"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    return request.param(tmp_path)
+    uri = target(request.param, request, tmp_path).uri
+    # A fresh collection per store: one database (or server) per test holds several.
+    return lambda dim: MilvusStore(dim, uri, fresh_collection())
 
 
 def _unit(rows: int, dim: int, seed: int) -> np.ndarray:

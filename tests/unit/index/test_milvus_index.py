@@ -1,5 +1,6 @@
-"""Milvus Lite: deletes wait for the switch, rebuilds, errors, and an index built on it."""
+"""Milvus Lite and a Milvus server: deletes wait for the switch, rebuilds, errors, and an index built on it."""
 
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,21 +12,33 @@ from index.builder import ingest_paths
 from index.errors import IndexMismatchError, VectorStoreError
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from index.stores import StoreSpec, open_store
+from index.stores import open_store
 from ingest.splitter import ChunkingParams
 from tests.conftest import milvus_available, require
 from tests.support.fakes import HashingEmbedder
+from tests.support.milvus import (
+    LITE_MISSING,
+    MILVUS_KINDS,
+    MilvusTarget,
+    fresh_collection,
+    target,
+)
+from tools.milvus_server import RunningMilvus
 
 IDS = [2**60 + i for i in range(6)]
 
 
 @pytest.fixture
 def uri(tmp_path: Path) -> str:
-    require(
-        milvus_available(),
-        "pymilvus and milvus-lite are not installed (pip install -e '.[milvus]')",
-    )
+    """Milvus Lite only: its paths, and what a client is given."""
+    require(milvus_available(), LITE_MISSING)
     return str(tmp_path / "milvus.db")
+
+
+@pytest.fixture(params=MILVUS_KINDS)
+def milvus(request: pytest.FixtureRequest, tmp_path: Path) -> MilvusTarget:
+    """Milvus Lite, or a collection of this test's own on the session's Milvus server."""
+    return target(request.param, request, tmp_path)
 
 
 def _unit(rows: int, dim: int) -> np.ndarray:
@@ -33,11 +46,11 @@ def _unit(rows: int, dim: int) -> np.ndarray:
     return data / np.linalg.norm(data, axis=1, keepdims=True)
 
 
-def _stored_ids(uri: str, ids: list[int]) -> list[int]:
+def _stored_ids(milvus: MilvusTarget, ids: list[int]) -> list[int]:
     """What the collection really holds of `ids`, asked through pymilvus itself."""
     from pymilvus import MilvusClient
 
-    rows = MilvusClient(uri).get("kb_chunks", ids=ids, output_fields=["id"])
+    rows = MilvusClient(milvus.uri).get(milvus.collection, ids=ids, output_fields=["id"])
     return sorted(int(r["id"]) for r in rows)
 
 
@@ -49,14 +62,14 @@ def _generation(tmp_path: Path, name: str, store: Any) -> Path:
 
 
 def test_removed_vectors_stay_until_the_generation_after_next_is_committed(
-    uri: str, tmp_path: Path
+    milvus: MilvusTarget, tmp_path: Path
 ) -> None:
     """A page still answering from the generation before the current one finds its vectors;
     they go when the next generation is committed."""
     from index.milvus_store import MilvusStore
 
     vectors = _unit(6, 8)
-    store = MilvusStore(8, uri, "kb_chunks")
+    store = MilvusStore(8, milvus.uri, milvus.collection)
     store.add(IDS, vectors)
     old = _generation(tmp_path, "gen-1", store)
     store.remove(IDS[:2])
@@ -64,48 +77,50 @@ def test_removed_vectors_stay_until_the_generation_after_next_is_committed(
     # Before the switch: the old generation still finds everything, the new one hides the two.
     np.testing.assert_allclose(open_store(old).vectors(IDS[:2]), vectors[:2], rtol=1e-6)
     assert len(open_store(old)) == 6 and len(open_store(new)) == 4
-    assert _stored_ids(uri, IDS) == IDS
+    assert _stored_ids(milvus, IDS) == IDS
     store.committed()
     np.testing.assert_allclose(open_store(old).vectors(IDS[:2]), vectors[:2], rtol=1e-6)
     _generation(tmp_path, "gen-3", store)
     store.committed()  # gen-3 is current: nobody loads gen-1 any more
-    assert _stored_ids(uri, IDS) == IDS[2:] and len(open_store(old)) == 4
+    assert _stored_ids(milvus, IDS) == IDS[2:] and len(open_store(old)) == 4
     with pytest.raises(VectorStoreError, match="index changed"):
         open_store(old).vectors(IDS[:1])
 
 
-def test_a_crash_before_committed_still_hides_and_later_deletes(uri: str, tmp_path: Path) -> None:
+def test_a_crash_before_committed_still_hides_and_later_deletes(
+    milvus: MilvusTarget, tmp_path: Path
+) -> None:
     from index.milvus_store import MilvusStore
 
-    store = MilvusStore(8, uri, "kb_chunks")
+    store = MilvusStore(8, milvus.uri, milvus.collection)
     store.add(IDS, _unit(6, 8))
     store.remove(IDS[:3])
     current = _generation(tmp_path, "gen-2", store)  # switched, then the process died
     reopened = open_store(current)
     assert len(reopened) == 3 and IDS[0] not in dict(reopened.search(_unit(6, 8)[0], 6))
-    assert _stored_ids(uri, IDS) == IDS
+    assert _stored_ids(milvus, IDS) == IDS
     reopened.committed()
-    assert _stored_ids(uri, IDS) == IDS[3:]
+    assert _stored_ids(milvus, IDS) == IDS[3:]
 
 
-def test_a_new_store_on_a_used_collection_starts_empty(uri: str) -> None:
+def test_a_new_store_on_a_used_collection_starts_empty(milvus: MilvusTarget) -> None:
     from index.milvus_store import MilvusStore
 
     vectors = _unit(6, 8)
-    MilvusStore(8, uri, "kb_chunks").add(IDS, vectors)
-    rebuilt = MilvusStore(8, uri, "kb_chunks")  # `kb ingest --rebuild`
+    MilvusStore(8, milvus.uri, milvus.collection).add(IDS, vectors)
+    rebuilt = MilvusStore(8, milvus.uri, milvus.collection)  # `kb ingest --rebuild`
     assert len(rebuilt) == 0 and rebuilt.search(vectors[0], 3) == []
     rebuilt.add(IDS[:1], vectors[:1])
     rebuilt.committed()  # the old rows the rebuild did not add again go
-    assert _stored_ids(uri, IDS) == IDS[:1]
+    assert _stored_ids(milvus, IDS) == IDS[:1]
 
 
-def test_another_dimension_is_a_mismatch_naming_the_setting(uri: str) -> None:
+def test_another_dimension_is_a_mismatch_naming_the_setting(milvus: MilvusTarget) -> None:
     from index.milvus_store import MilvusStore
 
-    MilvusStore(8, uri, "kb_chunks")
+    MilvusStore(8, milvus.uri, milvus.collection)
     with pytest.raises(IndexMismatchError, match="KB_INDEX__MILVUS_COLLECTION"):
-        MilvusStore(16, uri, "kb_chunks")
+        MilvusStore(16, milvus.uri, milvus.collection)
 
 
 def test_bad_lite_paths_are_named(tmp_path: Path, uri: str) -> None:
@@ -151,15 +166,15 @@ def test_a_cluster_gets_the_token_from_the_environment_or_dotenv(
     ]
 
 
-def test_an_index_on_milvus_lite_follows_file_changes(
-    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_an_index_on_milvus_follows_file_changes(
+    milvus: MilvusTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
     (docs / "b.txt").write_text("Bravo discusses hosting costs at scale.\n")
-    embedder, spec = HashingEmbedder(64), StoreSpec(kind="milvus", milvus_uri=uri)
+    embedder, spec = HashingEmbedder(64), milvus.spec
 
     def ask(question: str) -> list[str]:
         state = load_index(Path("index"))
@@ -172,16 +187,16 @@ def test_an_index_on_milvus_lite_follows_file_changes(
     (docs / "a.md").write_text("# Alpha\n\nAlpha now covers privacy on premises.\n")
     report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
     assert report.updated == ["docs/a.md"]
-    assert _stored_ids(uri, old_ids) == old_ids  # hidden: the generation before may be in use
+    assert _stored_ids(milvus, old_ids) == old_ids  # hidden: the generation before may be in use
     assert not any("licences" in text for text in ask("licences open weights"))
     assert "privacy" in ask("privacy on premises")[0]
     (docs / "b.txt").write_text("Bravo now discusses GPUs.\n")
     ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
-    assert _stored_ids(uri, old_ids) == []  # deleted one generation later
+    assert _stored_ids(milvus, old_ids) == []  # deleted one generation later
 
 
 def test_a_page_answers_while_ingests_replace_documents(
-    uri: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    milvus: MilvusTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16, item 4: the page keeps answering from the generation it loaded while other
     ingests replace its documents; vectors gone meanwhile leave passages out, never a
@@ -195,7 +210,7 @@ def test_a_page_answers_while_ingests_replace_documents(
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
-    embedder, spec = HashingEmbedder(64), StoreSpec(kind="milvus", milvus_uri=uri)
+    embedder, spec = HashingEmbedder(64), milvus.spec
     ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
     page = Assistant(
         HybridRetriever(load_index(Path("index")), embedder),
@@ -224,3 +239,34 @@ def test_a_page_answers_while_ingests_replace_documents(
         asking.join(60)
     assert errors == []
     assert page.ask("What does Alpha talk about?").text  # still answering after four swaps
+
+
+def test_a_server_with_authorization_takes_the_token_from_kb_milvus_token(
+    milvus_auth_server: RunningMilvus, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from index.milvus_store import MilvusStore
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    collection, vectors = fresh_collection(), _unit(6, 8)
+    with pytest.raises(VectorStoreError, match="KB_MILVUS_TOKEN") as refused:
+        MilvusStore(8, milvus_auth_server.uri, collection)
+    monkeypatch.setenv("KB_MILVUS_TOKEN", "root:wrong-password")
+    with pytest.raises(VectorStoreError, match="KB_MILVUS_TOKEN") as wrong:
+        MilvusStore(8, milvus_auth_server.uri, collection)
+    assert "wrong-password" not in str(wrong.value)  # the token is never shown
+    monkeypatch.setenv("KB_MILVUS_TOKEN", milvus_auth_server.token or "")
+    store = MilvusStore(8, milvus_auth_server.uri, collection)
+    store.add(IDS, vectors)
+    assert store.search(vectors[2], 1)[0][0] == IDS[2]
+    print(f"\nwithout a token: {refused.value}\nwrong token: {wrong.value}")
+
+
+def test_a_server_that_is_not_running_is_named_so() -> None:
+    require(milvus_available(), LITE_MISSING)
+    from index.milvus_store import MilvusStore
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(VectorStoreError, match="is the Milvus server running"):
+        MilvusStore(8, f"http://127.0.0.1:{port}", fresh_collection())
