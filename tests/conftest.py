@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.milvus_server import RunningMilvus, missing_reason, running_milvus
 from tests.support import fakes
 from tests.support.network_guard import GUARD, NetworkGuardPlugin
-from tools.milvus_server import RunningMilvus, missing_reason, running_milvus
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

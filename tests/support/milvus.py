@@ -1,5 +1,5 @@
 """Where the Milvus tests put their vectors: Milvus Lite in the test's folder, or a collection
-of its own on the real Milvus server the session starts (tools/milvus_server.py).
+of its own on the real Milvus server the session starts (harness/milvus_server.py).
 
 `MILVUS_KINDS` parametrizes a fixture over both; `target(kind, request)` gives the URI and a
 fresh collection name, so tests sharing the one server never see each other's vectors.

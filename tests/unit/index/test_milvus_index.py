@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from harness.milvus_server import RunningMilvus
 from index.builder import ingest_paths
 from index.errors import IndexMismatchError, VectorStoreError
 from index.retriever import HybridRetriever
@@ -23,7 +24,6 @@ from tests.support.milvus import (
     fresh_collection,
     target,
 )
-from tools.milvus_server import RunningMilvus
 
 IDS = [2**60 + i for i in range(6)]
 

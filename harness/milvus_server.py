@@ -8,7 +8,7 @@ several servers (tests, a benchmark) can run side by side.
     with running_milvus(tmp_path / "milvus") as server:
         MilvusClient(uri=server.uri, token=server.token or "")
 
-Command line: `python -m tools.milvus_server DIR [--auth]` runs one until Ctrl+C (prints its URI).
+Command line: `python -m harness.milvus_server DIR [--auth]` runs one until Ctrl+C (prints its URI).
 """
 
 from __future__ import annotations
