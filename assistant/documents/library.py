@@ -38,7 +38,7 @@ from assistant.errors import KbError
 from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
 from index.hashing import file_sha256
-from index.storage import load_index
+from index.storage import current_generation, load_index
 from index.stores import StoreSpec, VectorStore
 from index.windows import WindowParams
 from ingest.readers import read_document, supported_suffixes
@@ -113,6 +113,24 @@ class DocumentLibrary:
         self._ocr = ocr  # scanned PDF pages are read by OCR
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
+        self._loaded = _current_name(index_dir)  # the generation the assistant searches
+
+    def follow_index(self) -> bool:
+        """Search the index's current generation when another process (`kb ingest`, `kb watch`,
+        a second page sharing a Milvus server) switched it since this one loaded it; True when
+        it reloaded. Costs one small file read per call. An upload or sync of this page that is
+        running reloads when it ends, so the check is skipped meanwhile rather than waited on."""
+        if _current_name(self._index_dir) == self._loaded or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            switched = _current_name(self._index_dir) != self._loaded
+            if switched:
+                self._reload()
+        finally:
+            self._lock.release()
+        if switched:
+            log.info("index: now searching %s (switched by another process)", self._loaded)
+        return switched
 
     def stats(self) -> LibraryStats:
         """The documents and chunks in the index the assistant searches now."""
@@ -259,6 +277,7 @@ class DocumentLibrary:
         raise UploadRefusedError(f"{_MAX_SAME_NAME} files are already named like {safe}")
 
     def _reload(self) -> None:
+        self._loaded = _current_name(self._index_dir)  # read first: a later switch reloads again
         state = load_index(self._index_dir, self._store)
         old = self._assistant.retriever.state.store
         self._assistant.retriever = self._assistant.retriever.reloaded(state)
@@ -311,3 +330,8 @@ def _merge(total: IngestReport, one: IngestReport) -> None:
 def accepted_suffixes() -> list[str]:
     """The file suffixes an upload may have, sorted."""
     return sorted(supported_suffixes())
+
+
+def _current_name(index_dir: Path) -> str | None:
+    generation = current_generation(index_dir)
+    return generation.name if generation else None

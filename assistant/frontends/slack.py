@@ -65,6 +65,7 @@ def build_slack_app(
     tests pass one they can wait on. Threads are saved in `conversations` when given; answers
     get 👍/👎 buttons, stored in `feedback`, when it is given."""
     from assistant.backends.profiles import build_pool
+    from assistant.wiring import build_library
 
     token = _secret(settings.slack.bot_token_env)
     if token is None:
@@ -81,7 +82,10 @@ def build_slack_app(
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
         listener_executor=listener_executor,
     )
-    bot = SlackBot(assistant, pool or build_pool(settings), settings, conversations, feedback)
+    library = build_library(settings, assistant)
+    bot = SlackBot(
+        assistant, pool or build_pool(settings), settings, conversations, feedback, library
+    )
 
     def on_event(event: dict[str, Any], client: WebClient, request: Any, context: Any) -> None:
         retry = request.headers.get("x-slack-retry-num")

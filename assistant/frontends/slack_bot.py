@@ -26,6 +26,7 @@ from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_scope
+from assistant.documents.library import DocumentLibrary
 from assistant.errors import ConfigurationError, KbError
 from assistant.frontends import slack_render as render
 from assistant.frontends.slack_mrkdwn import to_mrkdwn
@@ -121,9 +122,11 @@ class SlackBot:
         settings: Settings,
         conversations: ConversationStore | None = None,
         feedback: FeedbackStore | None = None,
+        library: DocumentLibrary | None = None,
     ):
         self.assistant, self.pool, self.conversations = assistant, pool, conversations
         self.settings, self.feedback = settings, feedback
+        self.library = library  # follows index switches made by other processes
         self.default_backend = settings.slack.backend or settings.llm.backend
         self.update_every_s = settings.slack.update_every_s
         self.threads: LruMap[tuple[str, str], SlackThread] = LruMap()
@@ -296,7 +299,10 @@ class SlackBot:
             return None
 
     def assistant_for(self, backend: str, collections: Sequence[str] = ()) -> Assistant:
-        """The assistant answering with `backend` (a profile or `auto`) over `collections`."""
+        """The assistant answering with `backend` (a profile or `auto`) over `collections`, on
+        the index's current generation (a `kb ingest` elsewhere may have switched it)."""
+        if self.library is not None:
+            self.library.follow_index()
         return self.assistant.scoped(collections).routed(self.pool.router(backend))
 
     def _stream_into(

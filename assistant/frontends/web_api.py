@@ -175,7 +175,7 @@ def _assistant_for(parts: PageParts, wanted: ChatRequest, profile: str) -> Assis
             f"Unknown collections: {', '.join(unknown)}; kb has: {', '.join(known)}.",
             param="collections",
         )
-    return parts.assistant.scoped(wanted.collections).routed(parts.pool.router(profile))
+    return parts.answering(wanted.collections, profile)
 
 
 def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Response:

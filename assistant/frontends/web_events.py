@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,12 @@ class PageParts:
     sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
     conversations: ConversationStore | None = None  # None: nothing is saved
     feedback: FeedbackStore | None = None  # None: no 👍 / 👎 under the answers
+
+    def answering(self, collections: Sequence[str] | None, backend: str) -> Assistant:
+        """The assistant for one question: on the index's current generation (another process
+        may have switched it), searching `collections` (None or empty: all), with `backend`."""
+        self.library.follow_index()
+        return self.assistant.scoped(collections).routed(self.pool.router(backend))
 
 
 def _device(model: object) -> str:
@@ -121,8 +127,7 @@ def _stream_turn(
     yield "", chat, convo, sources
     text = evidence = ""
     try:
-        assistant = parts.assistant.scoped(convo.collections)
-        assistant = assistant.routed(parts.pool.router(convo.backend))
+        assistant = parts.answering(convo.collections, convo.backend)
         stream = AnswerStream(assistant.stream(message, convo.history))
         for event in stream:
             if isinstance(event, Evidence):  # shown at once; the reply streams below it
@@ -238,8 +243,7 @@ def ask_api(
         if not admitted:
             observe_busy(name if _known(parts, name) else "other")  # a caller's text: no label
             return {**busy_answer(question, name).as_dict(), "busy": True}
-        router = parts.pool.router(name)
-        assistant = parts.assistant.scoped(collections).routed(router)
+        assistant = parts.answering(collections, name)
         answer = assistant.ask(question, _checked_history(history))
         observe_answer(answer)
     return {**answer.as_dict(), "busy": False}
