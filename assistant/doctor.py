@@ -222,7 +222,7 @@ def _index(settings: Settings) -> dict[str, Any]:
         "built": True,
         "generation": generation.name,
         "manifest": manifest.as_dict(),
-        "store": describe_store(generation),
+        "store": describe_store(generation) | _store_status(generation),
         "embedding_windows": _windows(generation, settings),
         "collections": _collections(generation),
     }
@@ -232,6 +232,16 @@ def _index(settings: Settings) -> dict[str, Any]:
     except KbError as exc:
         info["matches_settings"], info["fix"] = False, str(exc)
     return info
+
+
+def _store_status(generation: Path) -> dict[str, Any]:
+    """Milvus: the server's version and the collection's rows, or why it cannot be reached."""
+    from index.stores import store_status
+
+    try:
+        return store_status(generation)
+    except KbError as exc:
+        return {"ok": False, "error": str(exc), "fix": "start Milvus or set KB_MILVUS_TOKEN"}
 
 
 def _collections(generation: Path) -> dict[str, int]:
@@ -354,6 +364,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         and report["embedder"]["exists"]
         and index["built"]
         and index.get("matches_settings")
+        and index.get("store", {}).get("ok") is not False
         and report["llama_cpp"]["ok"]
     )
     return report

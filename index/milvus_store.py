@@ -138,6 +138,16 @@ class MilvusStore:
         """Let go of the connection (a page that reloads its index opens a new store)."""
         self._client.close()
 
+    def status(self) -> dict[str, Any]:
+        """What `kb doctor` shows: the server's version, the rows the collection holds, and
+        how many of them this generation searches (the rest wait for deletion, see `remove`)."""
+        stored = self._stored()
+        return {
+            "server_version": str(self._client.get_server_version()),
+            "rows": stored,
+            "searchable": stored - len(self._pending),
+        }
+
     def _start(self) -> set[int]:
         """Create the collection, or hide what an existing one holds (a rebuild)."""
         if not self._client.has_collection(self.collection):

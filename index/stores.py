@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -78,6 +78,18 @@ def describe_store(folder: Path) -> dict[str, str]:
         return {"kind": "milvus", "uri": saved["uri"], "collection": saved["collection"]}
     search = "hnsw" if (folder / ANN_FILE).is_file() else "exact"
     return {"kind": "faiss", "search": search}
+
+
+def store_status(folder: Path) -> dict[str, Any]:
+    """A generation's store, asked (`kb doctor`): Milvus's server version and row counts;
+    FAISS, which is a file in the folder, adds nothing to `describe_store`."""
+    if not (folder / MILVUS_FILE).is_file():
+        return {}
+    store = MilvusStore.load(folder / MILVUS_FILE)
+    try:
+        return store.status()
+    finally:
+        store.close()
 
 
 def open_store(folder: Path, spec: StoreSpec | None = None) -> VectorStore:
