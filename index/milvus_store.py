@@ -50,6 +50,7 @@ class MilvusStore:
             self._open()
             self._pending = self._present(pending)
         self._retired = set(self._pending)  # hidden by an earlier generation: deleted next
+        self._unchecked: set[int] = set()  # removed, not yet checked against the collection
 
     @classmethod
     def load(cls, path: Path) -> MilvusStore:
@@ -60,7 +61,8 @@ class MilvusStore:
         )
 
     def __len__(self) -> int:
-        return self._stored() - len(self._pending)  # pending ⊆ stored, see `remove`
+        self._settle()
+        return self._stored() - len(self._pending)  # pending ⊆ stored, see `_settle`
 
     def add(self, ids: list[int], vectors: np.ndarray) -> None:
         """Upsert now: the generation being staged must find its vectors."""
@@ -73,18 +75,23 @@ class MilvusStore:
                 )
             ]
             self._client.upsert(self.collection, rows)
-        self._pending.difference_update(int(i) for i in ids)  # re-added: no longer to delete
+        added = {int(i) for i in ids}
+        self._pending -= added  # re-added: no longer to delete
+        self._unchecked -= added
 
     def remove(self, ids: list[int]) -> None:
         """Hide now, delete in `committed`: the current generation may still use these ids."""
-        self._pending |= self._present(ids)  # only stored ids, so `__len__` can subtract
+        # An ingest removes file by file: asking the server each time cost a round trip per
+        # file (a third of a second each at Strong consistency); `_settle` asks once.
+        self._unchecked.update(int(i) for i in ids)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Top-k (chunk id, inner product) for one query vector, best first."""
         if k <= 0:
             return []
         # Hidden ids still come back from Milvus: ask for enough to drop them and keep k.
-        limit = min(k + len(self._pending), MAX_LIMIT)
+        hidden = self._pending | self._unchecked
+        limit = min(k + len(hidden), MAX_LIMIT)
         vector = np.asarray(query, dtype=np.float32).reshape(-1).tolist()
         hits = self._client.search(
             self.collection,
@@ -94,7 +101,7 @@ class MilvusStore:
             search_params={"metric_type": "IP"},
         )[0]
         found = [(int(h[ID_FIELD]), float(h["distance"])) for h in hits]
-        return [(i, score) for i, score in found if i not in self._pending][:k]
+        return [(i, score) for i, score in found if i not in hidden][:k]
 
     def vectors(self, ids: list[int]) -> np.ndarray:
         """Stored vectors for the given chunk ids, in that order; KeyError for unknown ids."""
@@ -102,7 +109,7 @@ class MilvusStore:
         for batch in _batches(ids):
             rows = self._client.get(self.collection, ids=batch, output_fields=[VECTOR_FIELD])
             found.update({int(r[ID_FIELD]): r[VECTOR_FIELD] for r in rows})
-        missing = [i for i in ids if i not in found or i in self._pending]
+        missing = [i for i in ids if i not in found or i in self._pending or i in self._unchecked]
         if missing:
             raise VectorStoreError(
                 f"{len(missing)} chunk vectors are gone from Milvus collection "
@@ -113,6 +120,7 @@ class MilvusStore:
 
     def save(self, folder: Path) -> None:
         """Flush (the generation must not point at unsealed rows), then record where they are."""
+        self._settle()
         self._client.flush(self.collection)
         data = {
             "uri": self.uri,  # as given: a relative Milvus Lite path stays relative
@@ -128,6 +136,7 @@ class MilvusStore:
     def committed(self) -> None:
         """A new generation is current: delete what the generation before it had already
         hidden (no reader still loads an older one); what this one hid waits a generation."""
+        self._settle()
         gone = sorted(self._retired & self._pending)
         for batch in _batches(gone):
             self._client.delete(self.collection, ids=batch)
@@ -141,12 +150,19 @@ class MilvusStore:
     def status(self) -> dict[str, Any]:
         """What `kb doctor` shows: the server's version, the rows the collection holds, and
         how many of them this generation searches (the rest wait for deletion, see `remove`)."""
+        self._settle()
         stored = self._stored()
         return {
             "server_version": str(self._client.get_server_version()),
             "rows": stored,
             "searchable": stored - len(self._pending),
         }
+
+    def _settle(self) -> None:
+        """Hide the removed ids the collection holds (only those, so `__len__` can subtract)."""
+        if self._unchecked:
+            self._pending |= self._present(self._unchecked)
+            self._unchecked.clear()
 
     def _start(self) -> set[int]:
         """Create the collection, or hide what an existing one holds (a rebuild)."""
