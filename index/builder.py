@@ -37,6 +37,7 @@ from index.storage import (
     load_index,
     remove_stale,
     save_index,
+    writing,
 )
 from index.stores import StoreSpec
 from index.windows import WindowParams, vector_ids, window_spans, with_context
@@ -414,9 +415,10 @@ def ingest_paths(
     with index_lock(index_dir, lock_wait_s):
         log.info("holding the writer lock of %s", index_dir)
         remove_stale(index_dir)
-        report = _ingest_locked(
-            paths, index_dir, embedder, params, exclude, rebuild, store, windows, choices
-        )
+        with writing(index_dir) as died:
+            report = _ingest_locked(
+                paths, index_dir, embedder, params, exclude, rebuild, store, windows, choices, died
+            )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -431,6 +433,7 @@ def _ingest_locked(
     store: StoreSpec | None,
     windows: WindowParams | None,
     choices: _Choices,
+    sweep: bool,
 ) -> IngestReport:
     spec = store or StoreSpec()
     report = IngestReport()
@@ -440,6 +443,8 @@ def _ingest_locked(
     if index_exists(index_dir) and not rebuild:
         state = load_index(index_dir, spec)
         state.manifest.check(embedder.id, params.as_dict())
+        if sweep:
+            _sweep(state)
     plan = _plan(state, files, folders, report, choices)
     read = _read_all(plan, params, report, choices.ocr)
     for source in read:
@@ -458,6 +463,14 @@ def _ingest_locked(
     return report
 
 
+def _sweep(state: IndexState) -> None:
+    """Delete the vectors an interrupted writer added to the store that no generation uses."""
+    keep = {v for c in state.chunks for v in vector_ids(c, state.windows.get(c, 0))}
+    swept = state.store.sweep(keep)
+    if swept:
+        log.info("removed %d vectors an interrupted ingest had left in the store", swept)
+
+
 def remove_sources(
     index_dir: Path,
     sources: Collection[str],
@@ -469,11 +482,14 @@ def remove_sources(
     started = time.perf_counter()
     with index_lock(index_dir, lock_wait_s):
         remove_stale(index_dir)
-        state = load_index(index_dir, store)
-        report = IngestReport(removed=sorted(_drop(state, sources)))
-        if report.removed:
-            state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
-            save_index(index_dir, state)
+        with writing(index_dir) as died:
+            state = load_index(index_dir, store)
+            if died:
+                _sweep(state)
+            report = IngestReport(removed=sorted(_drop(state, sources)))
+            if report.removed:
+                state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
+                save_index(index_dir, state)
         report.chunks = len(state.chunks)
     report.seconds = time.perf_counter() - started
     return report

@@ -102,6 +102,10 @@ class FaissStore:
     def committed(self) -> None:
         """Nothing to do: the generation folder holds every vector."""
 
+    def sweep(self, keep: set[int]) -> int:
+        """Nothing to do: a writer that died left its vectors in a staging folder, not here."""
+        return 0
+
     def close(self) -> None:
         """Nothing to let go of: the vectors are in memory."""
 

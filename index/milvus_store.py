@@ -143,6 +143,15 @@ class MilvusStore:
         self._pending.difference_update(gone)
         self._retired = set(self._pending)
 
+    def sweep(self, keep: set[int]) -> int:
+        """Delete the rows no generation uses: upserted by an ingest that died before its
+        switch. Reads every id in the collection, so only called after such a death."""
+        self._settle()
+        orphans = sorted(self._all_ids() - keep - self._pending)
+        for batch in _batches(orphans):
+            self._client.delete(self.collection, ids=batch)
+        return len(orphans)
+
     def close(self) -> None:
         """Let go of the connection (a page that reloads its index opens a new store)."""
         self._client.close()

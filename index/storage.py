@@ -20,6 +20,8 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
 PREVIOUS = "PREVIOUS"  # the generation CURRENT replaced: kept until the next switch
+WRITING = ".writing"  # an ingest is writing, or one died while writing (see `writing`)
 _LOAD_ATTEMPTS = 5
 WINDOWS_FILE = "windows.json"
 
@@ -138,6 +141,20 @@ def save_index(index_dir: Path, state: IndexState) -> Path:
     kept = {name} | ({previous.name} if previous else set())
     _remove_stale(index_dir, keep=kept, prefixes=("gen-", ".tmp-gen-"))
     return index_dir / name
+
+
+@contextmanager
+def writing(index_dir: Path) -> Iterator[bool]:
+    """Mark the index as being written while the block runs (only while holding the writer
+    lock); yields True when an earlier writer left its mark: it died or failed mid-write, so
+    vectors it had added to a store outside the folder (Milvus) may belong to no generation.
+    The mark goes only when the block ends normally."""
+    mark = index_dir / WRITING
+    died = mark.is_file()
+    index_dir.mkdir(parents=True, exist_ok=True)
+    mark.write_text(str(os.getpid()), encoding="utf-8")
+    yield died
+    mark.unlink(missing_ok=True)
 
 
 def remove_stale(index_dir: Path) -> None:

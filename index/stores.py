@@ -50,6 +50,11 @@ class VectorStore(Protocol):
         """The generation saved last is now current: a store may drop what only older ones needed."""
         ...
 
+    def sweep(self, keep: set[int]) -> int:
+        """Delete stored vectors outside `keep` (and outside those awaiting deletion): what a
+        writer that died left. Returns how many went; a store in the folder has none."""
+        ...
+
     def close(self) -> None:
         """Release files and connections."""
         ...

@@ -270,3 +270,30 @@ def test_a_server_that_is_not_running_is_named_so() -> None:
         port = probe.getsockname()[1]
     with pytest.raises(VectorStoreError, match="is the Milvus server running"):
         MilvusStore(8, f"http://127.0.0.1:{port}", fresh_collection())
+
+
+def test_rows_an_ingest_left_when_it_died_go_with_the_next_ingest(
+    milvus: MilvusTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymilvus import MilvusClient
+
+    from index.storage import WRITING
+
+    monkeypatch.chdir(tmp_path)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
+    embedder = HashingEmbedder(8)
+    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=milvus.spec)
+    assert not (tmp_path / "index" / WRITING).exists()  # a finished ingest leaves no mark
+    # What a writer killed after its upserts and before its switch leaves: rows in no
+    # generation, and its mark.
+    orphans = [{"id": 2**61 + n, "vector": v.tolist()} for n, v in enumerate(_unit(3, 8))]
+    MilvusClient(milvus.uri).upsert(milvus.collection, orphans)
+    (tmp_path / "index" / WRITING).write_text("12345")
+    assert len(load_index(Path("index")).store) == 1 + 3
+    report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=milvus.spec)
+    assert not report.changed  # nothing to read: the sweep alone
+    assert len(load_index(Path("index")).store) == 1
+    assert _stored_ids(milvus, [o["id"] for o in orphans]) == []
+    assert not (tmp_path / "index" / WRITING).exists()
