@@ -291,9 +291,8 @@ def test_rows_an_ingest_left_when_it_died_go_with_the_next_ingest(
     orphans = [{"id": 2**61 + n, "vector": v.tolist()} for n, v in enumerate(_unit(3, 8))]
     MilvusClient(milvus.uri).upsert(milvus.collection, orphans)
     (tmp_path / "index" / WRITING).write_text("12345")
-    assert len(load_index(Path("index")).store) == 1 + 3
+    assert len(_stored_ids(milvus, [o["id"] for o in orphans])) == 3
     report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=milvus.spec)
     assert not report.changed  # nothing to read: the sweep alone
-    assert len(load_index(Path("index")).store) == 1
     assert _stored_ids(milvus, [o["id"] for o in orphans]) == []
     assert not (tmp_path / "index" / WRITING).exists()
