@@ -109,8 +109,9 @@ def _openai(name: str, profile: ProfileSettings, settings: Settings) -> ChatMode
     from assistant.backends.llms.hosted import OpenAICompatibleChatModel
 
     urls = profile.servers()
-    if len(urls) < 2:
-        return OpenAICompatibleChatModel(_hosted_config(name, profile))
+    if len(urls) < 2:  # one server, whichever field names it
+        single = profile.model_copy(update={"base_url": urls[0] if urls else None})
+        return OpenAICompatibleChatModel(_hosted_config(name, single))
     from assistant.backends.server_pool import ServerPoolChatModel
 
     # no retries on one server: the pool asks the next one instead, without the backoff

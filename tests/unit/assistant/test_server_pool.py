@@ -16,6 +16,7 @@ from assistant.answering.pipeline import Assistant
 from assistant.backends.breaker import ServerPicker
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message, Usage, UsageCallback, complete
+from assistant.backends.llms.hosted import OpenAICompatibleChatModel
 from assistant.backends.profiles import check_server, describe_profiles
 from assistant.backends.server_pool import ServerPoolChatModel
 from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
@@ -228,9 +229,14 @@ def test_base_urls_from_the_environment_make_a_pool(monkeypatch: pytest.MonkeyPa
     model = KINDS["openai"]("pool", profile, settings)
     assert isinstance(model, ServerPoolChatModel) and model.urls == urls
     monkeypatch.setenv("KB_PROFILES__POOL__BASE_URL", urls[0])  # base_url too, once
-    monkeypatch.delenv("KB_PROFILES__POOL__BASE_URLS")
-    profile = Settings().backend_profiles()["pool"]
-    assert profile.servers() == urls[:1]
+    assert Settings().backend_profiles()["pool"].servers() == urls
+    monkeypatch.setenv("KB_PROFILES__POOL__BASE_URLS", json.dumps(urls[1:]))
+    assert Settings().backend_profiles()["pool"].servers() == urls
+    monkeypatch.delenv("KB_PROFILES__POOL__BASE_URL")
+    profile = Settings().backend_profiles()["pool"]  # one server in base_urls: no pool
+    single = KINDS["openai"]("pool", profile, settings)
+    assert isinstance(single, OpenAICompatibleChatModel)
+    assert single._config.base_url == urls[1]
 
 
 class _Models(BaseHTTPRequestHandler):
