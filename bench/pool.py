@@ -119,7 +119,7 @@ one run only).
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--questions", type=int, default=12)
-    parser.add_argument("--clients", type=int, nargs="+", default=[3, 6])
+    parser.add_argument("--clients", type=int, nargs="+", default=[4])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     load = os.getloadavg()

@@ -39,6 +39,8 @@ def start_llama_server(
     command += ["--model_alias", alias, "--host", "127.0.0.1", "--port", str(port)]
     command += ["--n_ctx", str(n_ctx), "--n_threads", str(n_threads)]
     command += ["--n_threads_batch", str(n_threads)]
+    # its default cuts the running stream short when another request comes: queue instead
+    command += ["--interrupt_requests", "False"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = LlamaServer(process, f"http://127.0.0.1:{port}/v1")
     deadline = time.monotonic() + timeout_s
