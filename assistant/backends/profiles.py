@@ -285,18 +285,20 @@ def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, d
         elif run_probe:
             info.update(probe(name, profile, settings))
         if len(profile.servers()) > 1:
-            info["servers"] = _servers_report(profile, run_probe)
+            info["servers"] = servers_report(profile, run_probe)
         report[name] = info
     return report
 
 
-def _servers_report(profile: ProfileSettings, run_probe: bool) -> list[dict[str, object]]:
+def servers_report(profile: ProfileSettings, run_probe: bool) -> dict[str, object]:
+    """Each server of a pool by its URL (redacted), checked unless `--no-probe`."""
     from assistant.backends.llms.hosted import redact_url
 
-    if not run_probe:
-        return [{"url": redact_url(url)} for url in profile.servers()]
     key = read_key(profile.api_key_env)
-    return [check_server(url, key) for url in profile.servers()]
+    return {
+        redact_url(url) or url: check_server(url, key) if run_probe else "not checked"
+        for url in profile.servers()
+    }
 
 
 def check_server(url: str, key: SecretStr | None, timeout_s: float = 3.0) -> dict[str, object]:
@@ -306,15 +308,12 @@ def check_server(url: str, key: SecretStr | None, timeout_s: float = 3.0) -> dic
 
     import httpx
 
-    from assistant.backends.llms.hosted import redact_url
-
     headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
     started = time.perf_counter()
     try:
         response = httpx.get(f"{url.rstrip('/')}/models", headers=headers, timeout=timeout_s)
     except httpx.HTTPError as exc:
-        return {"url": redact_url(url), "answers": False, "error": type(exc).__name__}
-    seconds = round(time.perf_counter() - started, 3)
+        return {"answers": False, "error": type(exc).__name__}
     if response.status_code != 200:
-        return {"url": redact_url(url), "answers": False, "error": f"HTTP {response.status_code}"}
-    return {"url": redact_url(url), "answers": True, "latency_s": seconds}
+        return {"answers": False, "error": f"HTTP {response.status_code}"}
+    return {"answers": True, "latency_s": round(time.perf_counter() - started, 3)}

@@ -17,8 +17,9 @@ from assistant.backends.breaker import ServerPicker
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message, Usage, UsageCallback, complete
 from assistant.backends.llms.hosted import OpenAICompatibleChatModel
-from assistant.backends.profiles import check_server, describe_profiles
+from assistant.backends.profiles import check_server, describe_profiles, servers_report
 from assistant.backends.server_pool import ServerPoolChatModel
+from assistant.doctor import render
 from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
 from assistant.settings import Settings
 from harness.http_servers import free_port
@@ -265,7 +266,11 @@ def test_doctor_checks_each_server_of_a_pool(
         monkeypatch.setenv("KB_PROFILES__POOL__KIND", "openai")
         monkeypatch.setenv("KB_PROFILES__POOL__BASE_URLS", json.dumps([live, dead]))
         report = describe_profiles(Settings(), run_probe=False)["pool"]
-        assert report["servers"] == [{"url": live}, {"url": dead}]
+        assert report["servers"] == {live: "not checked", dead: "not checked"}
+        servers = servers_report(Settings().backend_profiles()["pool"], run_probe=True)
+        assert servers[live]["answers"] is True and servers[dead]["answers"] is False  # type: ignore[index]
+        shown = render({"pool": {"servers": servers}})  # `kb doctor`: a line per server
+        assert f"    {live}:\n      answers: True" in shown
     finally:
         server.shutdown()
         server.server_close()
