@@ -22,6 +22,7 @@ from assistant.backends.server_pool import ServerPoolChatModel
 from assistant.doctor import render
 from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
 from assistant.settings import Settings
+from assistant.telemetry.metrics import METRICS
 from harness.http_servers import free_port
 from index.retriever import HybridRetriever
 from tests.support.fakes import ScriptedChatModel
@@ -129,11 +130,18 @@ def events(model: ServerPoolChatModel, usage: list[Usage]) -> list[str | Restart
     return list(model.stream_events(messages, max_tokens=8, temperature=0, on_usage=usage.append))
 
 
+def _requests(server: str, outcome: str) -> float:
+    labels = {"backend": "pool", "server": server, "outcome": outcome}
+    return METRICS.registry.get_sample_value("kb_server_requests_total", labels) or 0.0
+
+
 def test_a_server_dying_mid_stream_is_replaced_and_its_text_voided() -> None:
     dying = FakeServer("", BackendUnavailableError("pool failed mid-answer"), good=2)
     model = pool(dying, FakeServer("from B"), FakeServer("from C"))
     usage: list[Usage] = []
+    before = _requests("http://a:1/v1", "failed")
     got = events(model, usage)
+    assert _requests("http://a:1/v1", "failed") == before + 1  # /metrics counts it
     assert got[:2] == ["Partial ", "answer "]
     restart = got[2]
     assert isinstance(restart, Restart)
