@@ -86,7 +86,9 @@ def measure(count: int, clients_list: list[int], rounds: int) -> list[Row]:
     return rows
 
 
-def render(rows: list[Row], count: int, rounds: int, load: tuple[float, float, float]) -> str:
+def render(
+    rows: list[Row], count: int, rounds: int, load: tuple[float, float, float], note: str = ""
+) -> str:
     baseline = {clients: qpm for n, clients, _, _, qpm in rows if n == 1}
     table = "\n".join(
         f"| {n} | {THREADS_PER_SERVER} | {clients} | {median:.1f} s | {fastest:.1f} s | "
@@ -111,8 +113,8 @@ What {cores} cores allow: every server, kb's retrieval and attribution (the embe
 clients share these {cores} cores, so a third server adds a process to share them rather than
 a core; spreading pays only up to the cores free. On a pool of real machines each server
 brings its own cores. Load average when the run started: {load[0]:.2f} {load[1]:.2f}
-{load[2]:.2f} (other sessions shared this machine: figures are noisy, compare rows within
-one run only).
+{load[2]:.2f} (figures are noisy when other work shares the machine: compare rows within
+one run only). {note}
 """
 
 
@@ -121,10 +123,11 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=12)
     parser.add_argument("--clients", type=int, nargs="+", default=[4])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--note", default="", help="what else ran on the machine meanwhile")
     args = parser.parse_args()
     load = os.getloadavg()
     rows = measure(args.questions, args.clients, args.rounds)
-    report = render(rows, args.questions, args.rounds, load)
+    report = render(rows, args.questions, args.rounds, load, args.note)
     print(report)
     write_section("pool", report)
 
