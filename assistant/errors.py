@@ -46,7 +46,9 @@ class IncompleteAnswerError(KbError):
 
 
 class BackendError(KbError):
-    """A chat-model backend failed while answering."""
+    """A chat-model backend failed while answering; `status` is the HTTP status, if any."""
+
+    status: int | None = None
 
 
 class BackendUnavailableError(BackendError):

@@ -138,6 +138,14 @@ class ProfileSettings(BaseModel):
         "(qwen2.5-coder-1.5b, qwen2.5-coder-0.5b), default llm.model",
     )
     base_url: str | None = Field(None, description="API root, e.g. http://127.0.0.1:8000/v1")
+    base_urls: list[str] = Field(
+        [],
+        description="kind openai: several servers of the same model, questions spread across "
+        'them (e.g. \'["http://10.0.0.1:8000/v1","http://10.0.0.2:8000/v1"]\'); base_url too',
+    )
+    cooldown_s: float = Field(
+        30.0, ge=0, description="base_urls: a server that failed is skipped this long"
+    )
     api_key_env: str | None = Field(
         None, description="environment (or .env) variable holding the key; none: no key needed"
     )
@@ -152,6 +160,11 @@ class ProfileSettings(BaseModel):
     @classmethod
     def _known_kind(cls, kind: str | None) -> str | None:
         return _one_of(kind, PROFILE_KINDS, "profile kind")
+
+    def servers(self) -> list[str]:
+        """Every server of the profile: `base_url`, then `base_urls`, each once."""
+        urls = ([self.base_url] if self.base_url else []) + self.base_urls
+        return list(dict.fromkeys(urls))
 
 
 def default_profiles() -> dict[str, ProfileSettings]:

@@ -63,6 +63,7 @@ class AnswerJson(TypedDict):
     fell_back: bool
     evidence: list[EvidenceJson]
     passages: list[PassageJson]
+    server: str | None
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class Answer:
     fell_back: bool = False  # a backend failed and another one answered
     evidence: Evidence | None = None  # shown first; None when retrieval found nothing close
     evidence_in_text: bool = False  # the text itself is the evidence (the reply was not shown)
+    server: str | None = None  # which server of a pooled profile answered (URL, redacted)
 
     @property
     def evidence_above(self) -> Evidence | None:
@@ -158,6 +160,7 @@ class Answer:
             "usage": self.usage,
             "fell_back": self.fell_back,
             "evidence": self.evidence.as_dicts() if self.evidence else [],
+            "server": self.server,
             "passages": [
                 {
                     "n": n,

@@ -368,4 +368,10 @@ class Assistant:
             fell_back=bool(draft.turn.restarts),
             evidence=draft.evidence,
             evidence_in_text=evidence_in_text,
+            server=_server(draft.turn),
         )
+
+
+def _server(turn: Turn) -> str | None:
+    """The pool server that wrote the reply: the last call's (generation comes last)."""
+    return turn.usage[-1].server if turn.usage and turn.answered_by else None

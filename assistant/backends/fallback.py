@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from assistant.backends.llms.base import ChatModel, Message, Usage
+from assistant.backends.llms.base import ChatModel, Message, Usage, UsageCallback
 from assistant.errors import BackendError, BackendUnavailableError
 from ingest.models import Chunk
 
@@ -32,6 +32,22 @@ class Restart:
     def note(self) -> str:
         """What the user is told: which backend failed, why, and which one answered."""
         return f"{self.failed} failed ({self.reason}); answered by {self.next}"
+
+
+@runtime_checkable
+class RestartingChatModel(ChatModel, Protocol):
+    """A chat model that retries inside itself (a pool of servers): its events hold a
+    `Restart` when the reply so far is void and starts over."""
+
+    def stream_events(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int,
+        temperature: float,
+        stop: Sequence[str] = (),
+        on_usage: UsageCallback | None = None,
+    ) -> Iterator[str | Restart]: ...
 
 
 @dataclass(frozen=True)
@@ -91,9 +107,7 @@ def stream_with_fallback(
     for index in turn.untried():
         model = turn.chain[index]
         try:
-            yield from model.stream(
-                messages, max_tokens=max_tokens, temperature=temperature, on_usage=turn.usage.append
-            )
+            yield from _events(turn, model, messages, max_tokens, temperature)
         except BackendError as exc:
             restart = turn.fail(index, exc)
             if restart is None:
@@ -102,6 +116,31 @@ def stream_with_fallback(
             continue
         turn.answered_by = model
         return
+
+
+def _events(
+    turn: Turn, model: ChatModel, messages: Sequence[Message], max_tokens: int, temperature: float
+) -> Iterator[str | Restart]:
+    """One backend's reply; a pool's own restarts (another server starts over) are kept in
+    `turn.restarts` like the chain's, so the answer's note names both servers."""
+    usage = turn.usage.append
+    if not isinstance(model, RestartingChatModel):
+        yield from model.stream(
+            messages, max_tokens=max_tokens, temperature=temperature, on_usage=usage
+        )
+        return
+    events = model.stream_events(
+        messages, max_tokens=max_tokens, temperature=temperature, on_usage=usage
+    )
+    try:
+        for event in events:
+            if isinstance(event, Restart):
+                turn.restarts.append(event)
+            yield event
+    finally:  # the pool must hear that the caller stopped reading: its server is free again
+        close = getattr(events, "close", None)
+        if close:
+            close()
 
 
 def complete_with_fallback(

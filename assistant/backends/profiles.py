@@ -108,7 +108,19 @@ def _hosted_config(name: str, profile: ProfileSettings) -> HostedConfig:
 def _openai(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
     from assistant.backends.llms.hosted import OpenAICompatibleChatModel
 
-    return OpenAICompatibleChatModel(_hosted_config(name, profile))
+    urls = profile.servers()
+    if len(urls) < 2:  # one server, whichever field names it
+        single = profile.model_copy(update={"base_url": urls[0] if urls else None})
+        return OpenAICompatibleChatModel(_hosted_config(name, single))
+    from assistant.backends.server_pool import ServerPoolChatModel
+
+    # no retries on one server: the pool asks the next one instead, without the backoff
+    one = profile.model_copy(update={"max_retries": 0})
+    servers = [
+        OpenAICompatibleChatModel(_hosted_config(name, one.model_copy(update={"base_url": url})))
+        for url in urls
+    ]
+    return ServerPoolChatModel(name, servers, urls, profile.cooldown_s)
 
 
 def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
@@ -272,5 +284,36 @@ def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, d
             info["fix"] = choice.reason
         elif run_probe:
             info.update(probe(name, profile, settings))
+        if len(profile.servers()) > 1:
+            info["servers"] = servers_report(profile, run_probe)
         report[name] = info
     return report
+
+
+def servers_report(profile: ProfileSettings, run_probe: bool) -> dict[str, object]:
+    """Each server of a pool by its URL (redacted), checked unless `--no-probe`."""
+    from assistant.backends.llms.hosted import redact_url
+
+    key = read_key(profile.api_key_env)
+    return {
+        redact_url(url) or url: check_server(url, key) if run_probe else "not checked"
+        for url in profile.servers()
+    }
+
+
+def check_server(url: str, key: SecretStr | None, timeout_s: float = 3.0) -> dict[str, object]:
+    """For `kb doctor`: whether one server of a pool answers `GET /models`, and how fast; a
+    quick look (no generation), so a pool of many servers is checked in seconds."""
+    import time
+
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
+    started = time.perf_counter()
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/models", headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return {"answers": False, "error": type(exc).__name__}
+    if response.status_code != 200:
+        return {"answers": False, "error": f"HTTP {response.status_code}"}
+    return {"answers": True, "latency_s": round(time.perf_counter() - started, 3)}

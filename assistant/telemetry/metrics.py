@@ -3,7 +3,8 @@
 The registry is kb's, not prometheus-client's global one: `/metrics` shows kb's series only,
 and a library that registers into the global registry cannot collide with them. Labels are
 profile names, outcomes, stages and token kinds: never a question, a path or a setting value,
-so no secret can reach a scrape. This module does not serve anything itself: the page's
+so no secret can reach a scrape; the one exception, a pool's server URLs, are redacted
+(`redact_url`) before they get here. This module does not serve anything itself: the page's
 server (`frontends/web_server.py`) serves `METRICS.registry` at `/metrics`.
 """
 
@@ -65,6 +66,12 @@ class KbMetrics:
             ["backend", "kind"],
             registry=self.registry,
         )
+        self.server_requests = Counter(
+            "kb_server_requests",
+            "Requests to each server of a pooled profile (base_urls), by outcome (ok, failed).",
+            ["backend", "server", "outcome"],
+            registry=self.registry,
+        )
         self._ingest_metrics()
 
     def _ingest_metrics(self) -> None:
@@ -94,6 +101,10 @@ class KbMetrics:
     def observe_busy(self, backend: str) -> None:
         """Count one question answered "busy" without a model call."""
         self.questions.labels(backend_label(backend), "busy").inc()
+
+    def observe_server(self, backend: str, server: str, result: str) -> None:
+        """Count one request to a pool's server (`server`: its URL, credentials redacted)."""
+        self.server_requests.labels(backend_label(backend), server, result).inc()
 
     def observe_ingest(self, report: IngestReport) -> None:
         """Count one ingest's files by change and record the index's size after it."""
@@ -133,6 +144,11 @@ def observe_answer(answer: ObservedAnswer) -> None:
 def observe_busy(backend: str) -> None:
     """Count a question answered "busy" in kb's registry."""
     METRICS.observe_busy(backend)
+
+
+def observe_server(backend: str, server: str, result: str) -> None:
+    """Count a request to a pool's server in kb's registry."""
+    METRICS.observe_server(backend, server, result)
 
 
 def observe_ingest(report: IngestReport) -> None:

@@ -21,6 +21,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     estimated: bool = False
+    server: str | None = None  # which server of a pool answered (its redacted URL)
 
 
 UsageCallback = Callable[[Usage], None]

@@ -62,14 +62,18 @@ def translate_error(sdk: Any, exc: Exception, config: HostedConfig) -> BackendEr
         return BackendUnavailableError(f"cannot reach {where}: connection failed")
     if isinstance(exc, sdk.AuthenticationError | sdk.PermissionDeniedError):
         fix = f"check {config.key_env}" if config.key_env else "the server wants a key"
-        return BackendError(f"{where} rejected the API key (HTTP {exc.status_code}); {fix}")
+        rejected = BackendError(f"{where} rejected the API key (HTTP {exc.status_code}); {fix}")
+        rejected.status = exc.status_code
+        return rejected
     if isinstance(exc, sdk.APIStatusError):
         retried = (
             f" after {config.max_retries} retries"
             if exc.status_code in (429,) or exc.status_code >= 500
             else ""
         )
-        return BackendError(f"{where} answered HTTP {exc.status_code}{retried}")
+        error = BackendError(f"{where} answered HTTP {exc.status_code}{retried}")
+        error.status = exc.status_code  # a server pool retries 429 and 5xx elsewhere
+        return error
     return BackendUnavailableError(f"{where} failed mid-answer: {type(exc).__name__}")
 
 
