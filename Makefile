@@ -73,6 +73,7 @@ bench: index
 	$(PY) -m bench.web_page
 	$(PY) -m bench.api
 	$(PY) -m bench.fallback
+	$(PY) -m bench.milvus_server
 	$(PY) -m bench.pool
 	$(PY) -m bench.hostile --before bench/hostile-before.json
 	$(PY) -m bench.ocr
