@@ -121,6 +121,11 @@ class IndexSettings(BaseModel):
         ".kb/milvus.db", description="milvus: a file (Milvus Lite, embedded) or a cluster URL"
     )
     milvus_collection: str = Field("kb_chunks", description="milvus: the collection's name")
+    milvus_index: Literal["FLAT", "HNSW"] = Field(
+        "FLAT",
+        description="milvus: `FLAT` (exact) or `HNSW` (a graph, FAISS's parameters) for a new "
+        "collection (a cluster; Milvus Lite is always FLAT)",
+    )
 
 
 class ProfileSettings(BaseModel):
