@@ -176,13 +176,17 @@ def search_figures(store: VectorStore, queries: np.ndarray, folder: Path) -> dic
         "c8_p95_ms": float(np.percentile(concurrent, 95)),
         "c8_qps": len(queries) / wall,
         "recall@10": recall_at(hits, truth),
-        "dup@1": float(np.mean([bool(h) and h[0] == t for h, t in zip(hits, targets, strict=True)])),
+        "dup@1": float(
+            np.mean([bool(h) and h[0] == t for h, t in zip(hits, targets, strict=True)])
+        ),
     }
 
 
 def recall_at(hits: list[list[int]], truth: np.ndarray, k: int = RECALL_AT) -> float:
     """Mean share of each query's exact top-k found in the store's top-k."""
-    return float(np.mean([len(set(h[:k]) & set(t[:k])) / k for h, t in zip(hits, truth, strict=True)]))
+    return float(
+        np.mean([len(set(h[:k]) & set(t[:k])) / k for h, t in zip(hits, truth, strict=True)])
+    )
 
 
 def _wait_for_index(store: VectorStore, limit_s: float = 3600) -> None:
@@ -243,9 +247,7 @@ def run_child(target: Target, folder: Path, limit_s: float) -> list[dict[str, An
     command = [sys.executable, "-m", "bench.scale", "--child", json.dumps(target.__dict__)]
     command += ["--data", str(folder)]
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=limit_s, check=False
-        )
+        done = subprocess.run(command, capture_output=True, text=True, timeout=limit_s, check=False)
     except subprocess.TimeoutExpired:
         return [{"store": target.kind, "timed_out_s": limit_s}]
     if done.returncode != 0:
