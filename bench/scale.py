@@ -54,7 +54,8 @@ SINGLE = 200  # queries timed one at a time; all of them run again with 8 client
 CONSISTENCIES = ("Strong", "Session")  # Milvus: kb's, and one that skips the time-tick wait
 NOISE = 0.3  # norm of the perturbation: the duplicate's inner product is about 0.96
 BLOCK = 50_000  # vectors generated, added and scanned per step (bounded memory at 1M)
-STORES = ("faiss-exact", "faiss-hnsw", "milvus-flat", "milvus-hnsw")
+STORES = ("faiss-exact", "faiss-hnsw", "milvus-flat", "milvus-hnsw", "faiss-exact-1t")
+ONE_THREAD = "-1t"  # the same store, FAISS's OpenMP held to one thread (OMP_NUM_THREADS=1)
 FAST_ENOUGH_MS = 100.0  # p95 at 8 concurrent clients: above it a page feels the search
 
 
@@ -114,7 +115,7 @@ class Target:
 
 def open_store(target: Target, count: int) -> VectorStore:
     """A new, empty kb store of `target.kind`, with the parameters kb uses."""
-    if target.kind == "faiss-exact":
+    if target.kind.removesuffix(ONE_THREAD) == "faiss-exact":
         return FaissStore(DIMENSION, ann_threshold=count + 1)
     if target.kind == "faiss-hnsw":
         return FaissStore(DIMENSION, ann_threshold=min(count, 1))  # HNSW from the first vector
@@ -297,13 +298,13 @@ def _wait_for_clients(uri: str, limit_s: float = 120) -> None:
 
 
 def measure_sizes(
-    sizes: list[int], stores: list[str], root: Path, limit_s: float
+    sizes: list[int], stores: list[str], root: Path, limit_s: float, queries: int = QUERIES
 ) -> list[dict[str, Any]]:
     """Every store at every size (vectors generated once per size), one child at a time."""
     results = []
     for count in sizes:
         started = time.perf_counter()
-        folder = make_data(count, root / f"data-{count}")
+        folder = make_data(count, root / f"data-{count}", queries=queries)
         print(f"{count:,} vectors ready in {time.perf_counter() - started:.0f} s", flush=True)
         for kind in stores:
             with milvus_server(kind, root) as target:
@@ -375,7 +376,7 @@ def _row(r: dict[str, Any]) -> str:
 def render(results: list[dict[str, Any]], note: str) -> str:
     return f"""## Scale: vector stores at 100k and 1M vectors (`bench/scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
 
-Synthetic: N random 384-d unit vectors plus {QUERIES:,} queries, each a perturbed copy of one
+Synthetic: N random 384-d unit vectors plus queries (1,000 unless the note says otherwise), each a perturbed copy of one
 of them (inner product about 0.96; the rest of the top 10 is chance, about 0.25, the hardest
 case for a graph index: real embeddings cluster). Top-{TOP} searches through kb's own stores;
 recall@10 against a brute-force numpy search; "duplicate at 1": the planted vector came first.
@@ -403,6 +404,7 @@ def main() -> None:
     parser.add_argument("--text", action="store_true", help="the Python docs ingest, alone")
     parser.add_argument("--build-limit", type=float, default=25 * 60, help="seconds per store")
     parser.add_argument("--note", default="", help="what else ran meanwhile, for the report")
+    parser.add_argument("--queries", type=int, default=QUERIES, help="planted duplicates")
     parser.add_argument("--section", default="scale", help="its name in docs/benchmarks.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -414,7 +416,7 @@ def main() -> None:
         print(report)
         return write_section("scale-text", report)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as root:
-        results = measure_sizes(args.sizes, args.stores, Path(root), args.build_limit)
+        results = measure_sizes(args.sizes, args.stores, Path(root), args.build_limit, args.queries)
     report = render(results, args.note)
     print(report)
     write_section(args.section, report)
