@@ -373,6 +373,20 @@ def _row(r: dict[str, Any]) -> str:
     )
 
 
+def crossover(results: list[dict[str, Any]]) -> str:
+    """Per size and exact store: within the threshold (p95 with 8 clients) or not."""
+    verdicts = [
+        f"{r['store']} at {r['vectors']:,}: 8-client p95 {_ms(r['c8_p95_ms'])} ms, "
+        + ("fast enough" if r["c8_p95_ms"] <= FAST_ENOUGH_MS else "too slow")
+        for r in results
+        if r["store"].startswith("faiss-exact") and "c8_p95_ms" in r
+    ]
+    return (
+        f"Threshold: an exact search is fast enough while its p95 with {CLIENTS} concurrent "
+        f"clients stays under {FAST_ENOUGH_MS:.0f} ms. " + "; ".join(verdicts) + "."
+    )
+
+
 def render(results: list[dict[str, Any]], note: str) -> str:
     return f"""## Scale: vector stores at 100k and 1M vectors (`bench/scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
 
@@ -385,6 +399,8 @@ Memory: FAISS, the bench process's anonymous RSS growth with the index as kb hol
 process holds none). Milvus: `milvus==2.3.5` standalone on loopback, through `MilvusStore`.
 
 {table(results)}
+
+{crossover(results)}
 
 {note}"""
 
