@@ -115,7 +115,7 @@ class IndexSettings(BaseModel):
         "faiss", description="vector store of a new index (`kb ingest --rebuild` to switch)"
     )
     ann_threshold: int = Field(
-        200_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
+        100_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
     )
     milvus_uri: str = Field(
         ".kb/milvus.db", description="milvus: a file (Milvus Lite, embedded) or a cluster URL"
