@@ -364,6 +364,8 @@ def _row(r: dict[str, Any]) -> str:
     lead = f"| {r['vectors']:,} | {r['store']} |"
     if "timed_out_s" in r:
         return lead + f" not done in {r['timed_out_s'] / 60:.0f} min (stopped) |" + " |" * 9
+    if "skipped" in r:
+        return lead + f" not run: {r['skipped']} |" + " |" * 9
     if "error" in r:
         return lead + f" failed: {' '.join(r['error'])} |" + " |" * 9
     return lead + (
