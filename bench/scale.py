@@ -370,7 +370,7 @@ def _row(r: dict[str, Any]) -> str:
         return lead + f" failed: {' '.join(r['error'])} |" + " |" * 9
     return lead + (
         f" {r['build_s']:.1f} | {r['memory_mb']:,.0f} | {_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} |"
-        f" {_ms(r['c8_p50_ms'])} | {_ms(r['c8_p95_ms'])} | {r['c8_qps']:,.0f} |"
+        f" {_ms(r['c8_p50_ms'])} | {_ms(r['c8_p95_ms'])} | {_ms(r['c8_qps'])} |"
         f" {r['recall@10']:.3f} | {r['dup@1']:.3f} |"
     )
 

@@ -77,7 +77,7 @@ def test_report_rows() -> None:
     stopped = {"vectors": 1_000_000, "store": "faiss-hnsw", "timed_out_s": 1500.0}
     text = scale.table([figures, stopped])
     assert (
-        "| 1,000,000 | faiss-exact | 61.0 | 1,536 | 80.0 | 120 | 300 | 450 | 25 | 1.000 | 1.000 |"
+        "| 1,000,000 | faiss-exact | 61.0 | 1,536 | 80.0 | 120 | 300 | 450 | 25.0 | 1.000 | 1.000 |"
         in text
     )
     assert "| 1,000,000 | faiss-hnsw | not done in 25 min (stopped) |" in text
