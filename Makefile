@@ -77,6 +77,9 @@ bench: index
 	$(PY) -m bench.pool
 	$(PY) -m bench.hostile --before bench/hostile-before.json
 	$(PY) -m bench.ocr
+	@# Vector stores at 100k and 1M (a Milvus server per Milvus store; an hour or more on 2 cores)
+	$(PY) -m bench.scale
+	$(PY) -m bench.scale --text
 
 # kb against a stock llama-index pipeline; ANSWERS=1 adds answer metrics (over an hour on 2 cores).
 bench-quality: index

@@ -115,12 +115,17 @@ class IndexSettings(BaseModel):
         "faiss", description="vector store of a new index (`kb ingest --rebuild` to switch)"
     )
     ann_threshold: int = Field(
-        200_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
+        100_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
     )
     milvus_uri: str = Field(
         ".kb/milvus.db", description="milvus: a file (Milvus Lite, embedded) or a cluster URL"
     )
     milvus_collection: str = Field("kb_chunks", description="milvus: the collection's name")
+    milvus_index: Literal["FLAT", "HNSW"] = Field(
+        "FLAT",
+        description="milvus: `FLAT` (exact) or `HNSW` (a graph, FAISS's parameters) for a new "
+        "collection (a cluster; Milvus Lite is always FLAT)",
+    )
 
 
 class ProfileSettings(BaseModel):

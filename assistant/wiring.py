@@ -97,7 +97,13 @@ def window_params(settings: Settings) -> WindowParams | None:
 def store_spec(settings: Settings) -> StoreSpec:
     """Which vector store a new index gets, from the settings."""
     index = settings.index
-    return StoreSpec(index.store, index.ann_threshold, index.milvus_uri, index.milvus_collection)
+    return StoreSpec(
+        index.store,
+        index.ann_threshold,
+        index.milvus_uri,
+        index.milvus_collection,
+        index.milvus_index,
+    )
 
 
 def ingest(

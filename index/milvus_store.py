@@ -22,13 +22,17 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexMismatchError, VectorStoreError
+from index.faiss_store import HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, HNSW_SEARCH_DEPTH
 
 MILVUS_FILE = "vectors.milvus.json"  # where a generation records its Milvus collection
 
 TOKEN_ENV = "KB_MILVUS_TOKEN"
 ID_FIELD = "id"
 VECTOR_FIELD = "vector"
-INDEX_TYPE = "FLAT"  # exact, like FaissStore below its HNSW threshold
+INDEX_TYPES = ("FLAT", "HNSW")  # FLAT: exact, like FaissStore below its HNSW threshold
+# HNSW: the graph FaissStore builds (same neighbours, build and search depth), so the two
+# stores' recall and speed compare (bench/scale.py). Milvus Lite builds FLAT whatever is asked.
+HNSW_PARAMS = {"M": HNSW_NEIGHBOURS, "efConstruction": HNSW_BUILD_DEPTH}
 MAX_LIMIT = 16_384  # the most hits Milvus returns for one search
 BATCH = 1_000  # ids or rows per request: keeps filter expressions and gRPC messages small
 
@@ -42,13 +46,21 @@ class MilvusStore:
         uri: str,
         collection: str,
         pending: Iterable[int] | None = None,
+        index_type: str = "FLAT",
         written_ts: int | None = None,
     ):
         """A new, empty-looking store; `pending` (from `load`): reopen, hiding those ids.
-        `written_ts`: the Milvus timestamp of the generation's last write (see `_reads`)."""
+        `index_type` (FLAT or HNSW) applies when the collection is created. `written_ts`: the
+        Milvus timestamp of the generation's last write (see `_reads`)."""
+        if index_type not in INDEX_TYPES:
+            raise VectorStoreError(
+                f"unknown Milvus index type {index_type!r}: set KB_INDEX__MILVUS_INDEX to "
+                + " or ".join(INDEX_TYPES)
+            )
         self.dimension = dimension
         self.uri = uri
         self.collection = collection
+        self.index_type = index_type
         self._written_ts = written_ts or 0
         self._reads = _reads(written_ts, reopened=pending is not None)
         self._client = _connect(uri, create=pending is None)
@@ -69,6 +81,7 @@ class MilvusStore:
             data["uri"],
             data["collection"],
             data.get("pending_delete", []),
+            data.get("index_type", "FLAT"),
             data.get("written_ts"),
         )
 
@@ -111,7 +124,7 @@ class MilvusStore:
             data=[vector],
             limit=limit,
             output_fields=[ID_FIELD],  # Milvus Lite returns the vectors too unless told
-            search_params={"metric_type": "IP"},
+            search_params=self._search_params(limit),
             **self._reads,
         )[0]
         found = [(int(h[ID_FIELD]), float(h["distance"])) for h in hits]
@@ -144,6 +157,7 @@ class MilvusStore:
             "collection": self.collection,
             "dimension": self.dimension,
             "pending_delete": sorted(self._pending),
+            "index_type": self.index_type,
             "written_ts": self._written_ts or None,
         }
         with open(folder / MILVUS_FILE, "w", encoding="utf-8") as handle:
@@ -217,13 +231,22 @@ class MilvusStore:
         schema.add_field(ID_FIELD, DataType.INT64, is_primary=True)
         schema.add_field(VECTOR_FIELD, DataType.FLOAT_VECTOR, dim=self.dimension)
         index = MilvusClient.prepare_index_params()
-        index.add_index(field_name=VECTOR_FIELD, index_type=INDEX_TYPE, metric_type="IP")
+        params = HNSW_PARAMS if self.index_type == "HNSW" else {}
+        index.add_index(
+            field_name=VECTOR_FIELD, index_type=self.index_type, metric_type="IP", params=params
+        )
         # Strong: a search right after an upsert or delete must see it (the default is Bounded).
         self._client.create_collection(self.collection, schema=schema, consistency_level="Strong")
         # An empty collection's index is ready at once: not waiting spares pymilvus's 0.5 s poll
         # (and Milvus Lite's logged error for the timestamp that poll asks for).
         self._client.create_index(self.collection, index, sync=False)
         self._client.load_collection(self.collection)
+
+    def _search_params(self, limit: int) -> dict[str, Any]:
+        """HNSW searches as deep as FaissStore's, and at least `limit` deep (Milvus insists)."""
+        if self.index_type != "HNSW":
+            return {"metric_type": "IP"}
+        return {"metric_type": "IP", "params": {"ef": max(HNSW_SEARCH_DEPTH, limit)}}
 
     def _open(self) -> None:
         """Check an existing collection and load it (a reopened one starts released)."""

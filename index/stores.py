@@ -68,11 +68,14 @@ class StoreSpec:
     ann_threshold: int = ANN_THRESHOLD  # faiss: exact search below this many vectors, HNSW above
     milvus_uri: str = ".kb/milvus.db"  # a file: Milvus Lite, embedded; http(s)://: a cluster
     milvus_collection: str = "kb_chunks"
+    milvus_index: Literal["FLAT", "HNSW"] = "FLAT"  # milvus: exact, or a graph (new collections)
 
     def create(self, dimension: int) -> VectorStore:
         """A new, empty store of this kind for vectors of `dimension`."""
         if self.kind == "milvus":
-            return MilvusStore(dimension, self.milvus_uri, self.milvus_collection)
+            return MilvusStore(
+                dimension, self.milvus_uri, self.milvus_collection, index_type=self.milvus_index
+            )
         return FaissStore(dimension, ann_threshold=self.ann_threshold)
 
 
