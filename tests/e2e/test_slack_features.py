@@ -276,3 +276,22 @@ def test_the_growing_answer_is_mrkdwn_too(start: Start) -> None:
     growing = [text for text in edits if "Yes" in text]
     assert growing and all("**" not in text for text in growing)
     assert any("*Yes.* Self-hosting" in text for text in growing)
+
+
+def test_a_document_another_process_ingested_is_searched_at_the_next_question(
+    start: Start, tmp_path: Path
+) -> None:
+    import json
+
+    from index.builder import ingest_paths
+    from ingest.splitter import ChunkingParams
+    from tests.support.fakes import HashingEmbedder
+
+    with start() as slack:
+        ask_in_thread(slack)
+        assert "zorblax" not in json.dumps(answers(slack)[0]["blocks"])
+        (tmp_path / "docs" / "zorblax.md").write_text("# Zorblax\n\nZorblax met the Quillon.\n")
+        ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+        slack.event(mention("Did Zorblax meet the Quillon?", "1700000000.000700"))  # a new thread
+        slack.recorder.wait_for(lambda: len(answers(slack)) == 2)
+        assert "docs/zorblax.md" in json.dumps(answers(slack)[1]["blocks"])
