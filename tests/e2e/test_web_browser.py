@@ -31,13 +31,21 @@ def ask(page: Any, question: str) -> list[str]:
     seen: list[str] = []
     deadline = time.monotonic() + ANSWER_TIMEOUT_MS / 1000
     while time.monotonic() < deadline:
-        text = bot.inner_text() if bots.count() > earlier else ""
+        text = _shown(bot) if bots.count() > earlier else ""
         if text and (not seen or text != seen[-1]):
             seen.append(text)
         if text and bot.locator("sub").count():  # the closing backend line: the answer is done
-            return [*seen, bot.inner_text()]
+            final = _shown(bot)
+            if final:
+                return [*seen, final]
         time.sleep(0.1)
     raise AssertionError(f"no finished answer within {ANSWER_TIMEOUT_MS} ms; saw {seen[-1:]}")
+
+
+def _shown(bot: Any) -> str:
+    """The message's text; Gradio shows "Loading content" while it renders a message again
+    (CI caught a finished answer read as just that)."""
+    return str(bot.inner_text()).replace("Loading content", "").strip()
 
 
 def test_answer_streams_and_a_citation_shows_its_highlighted_passage(page: Any) -> None:
