@@ -6,8 +6,8 @@ it grows with these tokens.
 Rows: chunks counted in words and marks, 300/180/60, every top-4 passage whole (the default
 before the context budget); then passages far below the best one left out (`answer.drop_below`
 0.2); then text neighbouring chunks share given once (`answer.once_only`); chunks counted in the
-embedder's word pieces (200/120/40); and each passage cut to its most relevant words
-(`answer.context_words`). Each chunking gets its own index (default settings otherwise,
+embedder's word pieces (200/120/40). Sentence selection (`answer.context_words`) is measured
+by `bench/selection.py`. Each chunking gets its own index (default settings otherwise,
 embedding windows included), built in a temporary folder.
 """
 
@@ -74,14 +74,13 @@ def prompt_tokens(
     drop: bool,
     trim: bool,
     count: Any,
-    budget: int = 0,
 ) -> list[int]:
     sizes = []
     for item in questions:
         query = retrieval_query(item)
         hits = retriever.retrieve(query, 4)
         hits = close_hits(hits, 0.2) if drop else hits
-        texts = focused_passages(query, hits, retriever.embedder, budget, trim)
+        texts = focused_passages(hits, trim)
         messages = answer_messages(query, texts)
         sizes.append(sum(count(m["content"]) for m in messages))
     return sizes
@@ -132,19 +131,8 @@ def main() -> None:
                 True,
             ),
         ]
-        steps += [  # on the default index (words, with embedding windows): the context budget
-            (
-                f"each passage cut to its {budget} most relevant words (`answer.context_words`)",
-                words,
-                WORDS,
-                False,
-                False,
-                budget,
-            )
-            for budget in (150, 120)
-        ]
-        for name, folder, env, drop, trim, *budget in steps:
-            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count, *budget)
+        for name, folder, env, drop, trim in steps:
+            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count)
             rows.append(f"| {name} | {statistics.median(sizes):.0f} | {max(sizes)} |")
             print(rows[-1], flush=True)
     write_section(

@@ -30,6 +30,7 @@ from assistant.answering.prompting import (
     passage_label,
     template,
 )
+from assistant.answering.selection import SelectedPassage, selected_passages
 from assistant.backends.fallback import (
     Restart,
     Router,
@@ -250,11 +251,13 @@ class Assistant:
         if rest:
             yield rest
 
-    def _context(self, draft: _AnswerInProgress) -> list[str]:
+    def _context(self, draft: _AnswerInProgress) -> Sequence[str | SelectedPassage]:
+        """What the model reads: the best sentences within the word budget, or (0) whole
+        passages."""
         budget = self.options.context_words
-        return focused_passages(
-            draft.query, draft.hits, self.embedder, budget, self.options.once_only
-        )
+        if budget > 0:
+            return selected_passages(draft.query, draft.hits, self.embedder, budget)
+        return focused_passages(draft.hits, self.options.once_only)
 
     def condense(self, question: str, history: Sequence[Message], turn: Turn | None = None) -> str:
         """A standalone query for retrieval; the question itself when there is no history."""

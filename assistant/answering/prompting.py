@@ -11,9 +11,13 @@ import re
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from assistant.backends.llms.base import Message
 from index.models import Hit
+
+if TYPE_CHECKING:  # selection imports evidence, which imports models, which imports this
+    from assistant.answering.selection import SelectedPassage
 
 
 @cache
@@ -69,17 +73,26 @@ def passage_label(hit: Hit) -> str:
     return " — ".join(p for p in parts if p)
 
 
-def format_passages(texts: Sequence[str]) -> str:
-    # No titles or paths in the context: small models echo such headers back as the answer.
-    """The numbered passages as the answer prompt lists them."""
-    return "\n\n".join(
-        f"[{n}] {' '.join(withhold_instructions(neutralise_control_tokens(text)).split())}"
-        for n, text in enumerate(texts, start=1)
-    )
+def _plain(text: str) -> str:
+    return " ".join(withhold_instructions(neutralise_control_tokens(text)).split())
 
 
-def answer_messages(question: str, passages: Sequence[str]) -> list[Message]:
-    """The answer prompt over the passage texts shown to the model, numbered from 1."""
+def format_passages(passages: Sequence[str | SelectedPassage]) -> str:
+    """The numbered passages as the answer prompt lists them: plain texts numbered from 1
+    (no titles or paths: small models echo such headers back as the answer), selected
+    sentences under their own passage number and their document's title and section."""
+    blocks = []
+    for i, passage in enumerate(passages, start=1):
+        if isinstance(passage, str):
+            blocks.append(f"[{i}] {_plain(passage)}")
+        else:
+            blocks.append(f"[{passage.n}] ({_plain(passage.label)}) {_plain(passage.text)}")
+    return "\n\n".join(blocks)
+
+
+def answer_messages(question: str, passages: Sequence[str | SelectedPassage]) -> list[Message]:
+    """The answer prompt over the passages shown to the model (texts numbered from 1, or
+    selected sentences under their own numbers)."""
     user = template("answer").format(
         passages=format_passages(passages), question=neutralise_control_tokens(question.strip())
     )

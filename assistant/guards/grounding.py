@@ -11,10 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import numpy as np
-
 from assistant.guards.attribution import content_words, strip_markers
-from index.embedders import Embedder
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CHOICE = re.compile(r"\bor\b", re.IGNORECASE)
@@ -58,15 +55,6 @@ def adds_nothing(reply: str, question: str) -> bool:
 def picks_an_option(reply: str, question: str) -> bool:
     """An "A or B?" question is answered with words of the question: naming one is an answer."""
     return bool(_CHOICE.search(question)) and bool(content_words(strip_markers(reply)))
-
-
-def relevance(query: str, sentences: Sequence[str], embedder: Embedder) -> np.ndarray:
-    """Cosine similarity to the query plus the share of the query's content words each sentence
-    holds (MiniLM alone favours short generic lines)."""
-    wanted = content_words(query)
-    cosines = embedder.embed(list(sentences)) @ embedder.embed([query])[0]
-    overlap = [len(wanted & content_words(s)) / max(len(wanted), 1) for s in sentences]
-    return np.asarray(cosines + np.array(overlap))
 
 
 # Names a question asks about: a capitalised word not opening a sentence (Gemma, Claude Pro),

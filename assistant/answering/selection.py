@@ -1,0 +1,123 @@
+"""The sentences the model reads: question-aware selection across the retrieved passages.
+
+The model is asked to quote the one to three sentences that answer the question, yet whole
+passages cost about 1,100 prompt tokens, and on a CPU the first token waits for all of them
+(docs/benchmarks.md, issue 31). So the prompt holds only the passages' best sentences: every
+sentence is scored as the evidence is (`assistant.answering.evidence`: cosine, BM25, the kind
+of answer asked for, new words, passage rank), and the best ones are taken across all passages,
+each with its neighbours (an answer often spans two sentences, or a list follows its intro),
+until a word budget is spent. A passage keeps its number, so the model's [n] and kb's citations
+still name the whole retrieved passage; a passage with nothing selected is left out. Each kept
+passage is labelled with its document's title and section.
+
+What this module does not do: choose which passages are retrieved, or cite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answering.evidence import (
+    EvidenceWeights,
+    _Candidate,
+    _scores,
+    is_statement,
+    passage_sentences,
+)
+from assistant.guards.grounding import word_count
+from index.embedders import Embedder
+from index.models import Hit
+
+GAP = " … "
+
+
+@dataclass(frozen=True)
+class SelectedPassage:
+    """A retrieved passage as the model reads it: its number among the hits, where it comes
+    from, and the kept sentences (runs joined by spaces, gaps marked with an ellipsis)."""
+
+    n: int
+    label: str
+    text: str
+
+
+def _flat_sentences(hits: Sequence[Hit]) -> list[tuple[int, int, str]]:
+    """(passage index, sentence index in that passage, sentence) for every passage sentence."""
+    return [
+        (p, i, sentence)
+        for p, hit in enumerate(hits)
+        for i, sentence in enumerate(passage_sentences(hit.chunk.text))
+    ]
+
+
+def _seed_scores(query: str, flat: list[tuple[int, int, str]], embedder: Embedder) -> np.ndarray:
+    """Each sentence's evidence score; sentences that cannot hold an answer (headings, short
+    title lines) only come in as a neighbour."""
+    weights = EvidenceWeights()
+    texts = [s for _, _, s in flat]
+    candidates = [_Candidate(p + 1, (k,), s) for k, (p, _, s) in enumerate(flat)]
+    scores = _scores(query, texts, candidates, embedder, weights)
+    statements = np.array([is_statement(s, weights.min_words) for s in texts])
+    return np.where(statements, scores, -np.inf)
+
+
+def _with_neighbours(k: int, flat: list[tuple[int, int, str]], reach: int) -> list[int]:
+    """Sentence `k` and up to `reach` neighbours each side, within its own passage."""
+    passage = flat[k][0]
+    span = range(max(0, k - reach), min(len(flat), k + reach + 1))
+    return [j for j in span if flat[j][0] == passage]
+
+
+def select_sentences(
+    query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int, reach: int = 1
+) -> set[int]:
+    """Indexes into the flat sentence list: the best-scoring sentences with their neighbours,
+    best first, while the words fit in `budget_words` (the best one always). Measured against
+    taking the best sentences alone first and their neighbours after: no more gold kept on
+    eval/tune.jsonl (docs/benchmarks.md)."""
+    flat = _flat_sentences(hits)
+    if not flat:
+        return set()
+    scores = _seed_scores(query, flat, embedder)
+    kept: set[int] = set()
+    used = 0
+    for k in np.argsort(-scores):
+        if not np.isfinite(scores[k]):
+            break
+        new = [j for j in _with_neighbours(int(k), flat, reach) if j not in kept]
+        cost = sum(word_count(flat[j][2]) for j in new)
+        if kept and used + cost > budget_words:
+            continue
+        kept.update(new)
+        used += cost
+    return kept
+
+
+def passage_label(hit: Hit) -> str:
+    """The document's title and section: where the model's sentences come from."""
+    title = hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1]
+    section = " > ".join(h for h in hit.chunk.heading_path if h != title)
+    return f"{title} — {section}" if section else title
+
+
+def selected_passages(
+    query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int, reach: int = 1
+) -> list[SelectedPassage]:
+    """The passages that keep at least one sentence, in retrieval order, numbered as among
+    `hits`."""
+    flat = _flat_sentences(hits)
+    kept = select_sentences(query, hits, embedder, budget_words, reach)
+    out = []
+    for p, hit in enumerate(hits):
+        mine = [k for k in sorted(kept) if flat[k][0] == p]
+        if not mine:
+            continue
+        parts = [flat[mine[0]][2]]
+        for before, k in itertools.pairwise(mine):
+            parts.append((" " if flat[k][1] == flat[before][1] + 1 else GAP) + flat[k][2])
+        out.append(SelectedPassage(p + 1, passage_label(hit), "".join(parts)))
+    return out
