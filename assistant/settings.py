@@ -225,7 +225,12 @@ class LlmSettings(BaseModel):
     n_gpu_layers: int | None = Field(
         None, description="layers offloaded to the GPU; default: all when llama.cpp has GPU support"
     )
-    n_threads: int | None = Field(None, description="CPU threads; default: llama.cpp's choice")
+    n_threads: int | None = Field(
+        None,
+        ge=1,
+        description="CPU threads a local model writes with; default: one per physical core "
+        "this process may use",
+    )
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
     seed: int = Field(0, description="sampling seed, for repeatable answers")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.backends.llms.base import Message, Usage, UsageCallback
+from assistant.backends.llms.cpu_threads import writing_threads
 from assistant.backends.llms.fair_lock import FairLock
 from assistant.backends.llms.llama_probe import ProbeResult, ensure_llama_runs
 from assistant.errors import BackendError, BackendUnavailableError
@@ -57,7 +58,12 @@ class LlamaCppChatModel:
     ):
         self._path = model_path
         self._id = model_id or model_path.stem
-        self._options: dict[str, Any] = {"n_ctx": n_ctx, "n_threads": n_threads, "seed": seed}
+        self._options: dict[str, Any] = {
+            "n_ctx": n_ctx,
+            # Unset: one per physical core (llama-cpp-python's own guess halves a 2-core VM).
+            "n_threads": n_threads or writing_threads(),
+            "seed": seed,
+        }
         self._requested_gpu_layers = n_gpu_layers
         self._backend = backend  # the profile name users chose it by
         self._prompt_lookup = prompt_lookup  # draft tokens copied from the prompt; 0: off
@@ -110,7 +116,12 @@ class LlamaCppChatModel:
             self.check_build()
             from llama_cpp import Llama
 
-            log.info("loading %s (n_gpu_layers=%d)", self._path, self.gpu_layers)
+            log.info(
+                "loading %s (n_gpu_layers=%d, n_threads=%d)",
+                self._path,
+                self.gpu_layers,
+                self._options["n_threads"],
+            )
             try:
                 self._llama = Llama(
                     model_path=str(self._path),
