@@ -48,4 +48,4 @@ def test_the_llm_cli_answers_through_kb(app_url: str, tmp_path: Path) -> None:
         [str(llm), "-m", "kb", QUESTION], env=env, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.split()) >= 5, result.stdout
+    assert result.stdout.strip(), result.stderr  # its length is the model's choice (issue 31)

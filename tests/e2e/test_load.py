@@ -1,19 +1,25 @@
 """Load on the real page: 20 conversations at once through `/ask` (gradio_client), answered by
 the real app (`app.py` on loopback, the packaged embedder, the real SmolLM2-135M GGUF behind
-the local model's lock). Every question gets its own document's answer or an explicit decline,
-none fails, the server lives and its memory stays bounded; with a small busy limit the extra
-questions are answered "busy" at once. Prints the measured figures (run with -s to see them).
+the local model's lock). Every question gets a reply of its own, none fails, nothing crosses
+over between conversations, the server lives and its memory stays bounded; with a small busy
+limit the extra questions are answered "busy" at once. Prints the measured figures (run with
+-s to see them).
 
 The corpus is 20 short invented documents, one per conversation, each on its own subject and
 with a name found in it alone, so the right document of every question is known and retrieval
 finds it by a wide margin (best cosine 0.66-0.84, the next document at most 0.39). Only that
-passage reaches the model (top-k 1), so an answer naming another document has crossed over
-from another conversation.
+passage reaches the model (top-k 1), so a reply naming a document it was not given has crossed
+over from another conversation.
+
+What a single reply says is the model's choice and varies with the CPU (llama.cpp's
+floating-point sums differ between AVX2 and AVX-512; issue 31): no reply is required to state
+its fact, to cite or to answer rather than decline. The answers' quality is checked only as an
+aggregate bar, MIN_CORRECT of the 25, with a wide margin; `kb eval` measures it properly.
 
 SmolLM2 rather than the default Qwen2.5-Coder-1.5B: 25 answers on 2 cores take about a minute with
 it and would take several with Qwen. With top-k 1 it cites well enough (measured: 16 of 25
-cited answers, every one stating its fact, 9 explicit declines); with the default top-k 4 it
-sometimes answered from a neighbouring document's passage.
+cited answers stating their fact, 9 explicit declines); with the default top-k 4 it sometimes
+answered from a neighbouring document's passage.
 """
 
 from __future__ import annotations
@@ -46,9 +52,10 @@ BACKEND = "local-small"
 # warm-up answer and 599 MB after the 25 answers, its peak 599 MB, so +28 MB. A leak per
 # answer or per session would show; 200 MB leaves seven times the growth seen.
 MAX_RSS_GROWTH_MB = 200
-# Correct answers (cited, stating the expected fact) of the 25: measured 16 here (the other 9
-# real declines: 7 quoting the passage, 2 follow-ups the small model rewrote badly). Half of
-# the questions, as the bar was before it counted correct answers, leaves 4 to spare.
+# The only check of the answers' quality, an aggregate bar: correct answers (citing only their
+# document and stating the expected fact) of the 25. Measured 16 here (the other 9 real
+# declines: 7 quoting the passage, 2 follow-ups the small model rewrote badly). Half of the
+# questions, as the bar was before it counted correct answers, leaves 4 to spare.
 MIN_CORRECT = 12
 
 
@@ -317,32 +324,45 @@ def in_parallel(items: list[Any], work: Callable[[Any, threading.Barrier], Any])
         return [f.result(timeout=600) for f in futures]
 
 
-def check_reply(reply: Reply) -> bool:
-    """The reply is its own conversation's and is a correct answer or a real decline: it names
-    no other conversation's document; an answer cites the question's document and states the
-    expected fact (the eval's answer_ok rule); a decline is marked refused, says so and cites
-    nothing but that document. True for a correct answer, False for a decline."""
+def check_reply(reply: Reply) -> None:
+    """The reply is its own conversation's, whatever the model wrote: its question; a query and
+    text naming no document it was not given; retrieval (model-free for a first question) found
+    its document; citations only of passages it was given; a decline marked refused and saying
+    why in kb's words."""
     result, case = reply.result, reply.case
     assert result["busy"] is False and result["question"] == reply.question
     text = result["answer"]
-    crossed = [c.name for c in CASES if c is not case and c.name in text]
+    assert text.strip(), f"{reply.question!r} got an empty reply"
+    given = {p["source"].rsplit("/", 1)[-1] for p in result["passages"]}
+    # A follow-up's query is the model's rewrite of this conversation: it may name this
+    # conversation's document and no other.
+    leaked = [c.name for c in CASES if c is not case and c.name in result["query"]]
+    assert not leaked, f"{reply.question!r} was rewritten with {leaked}: {result['query']!r}"
+    allowed = given | {case.document}
+    crossed = [c.name for c in CASES if c.document not in allowed and c.name in text]
     assert not crossed, f"{reply.question!r} got an answer about {crossed}: {text!r}"
     cited = {c["source"].rsplit("/", 1)[-1] for c in result["citations"]}
+    assert cited <= given, f"{reply.question!r} cited {cited}, given {given}: {text!r}"
+    if reply.question == case.question:  # the question names its document: no model involved
+        assert result["passages"][0]["source"].endswith(case.document), reply.question
     if text.startswith(NOT_COVERED):
         # Only a follow-up the small model rewrote badly finds no passage close enough.
         assert reply.question != case.question, f"{reply.question!r} not covered: {text!r}"
         assert result["refused"] and not cited, f"{reply.question!r} half declined: {text!r}"
-        return False
-    assert result["passages"][0]["source"].endswith(case.document), reply.question  # retrieval
-    if result["refused"]:
+    elif result["refused"]:
         assert text.startswith((NOT_ANSWERED, DECLINED_LEAD)), f"unexplained decline: {text!r}"
-        assert cited <= {case.document}, text
-        return False
-    assert cited == {case.document}, f"{reply.question!r} cited {cited}: {text!r}"
-    assert holds_terms(text, {"answer_must": [reply.fact]}), (
-        f"{reply.question!r} answered without {reply.fact!r}: {text!r}"
+
+
+def is_correct(reply: Reply) -> bool:
+    """For the aggregate bar only: an answer citing just its document and stating the expected
+    fact (the eval's answer_ok rule)."""
+    result = reply.result
+    cited = {c["source"].rsplit("/", 1)[-1] for c in result["citations"]}
+    return (
+        not result["refused"]
+        and cited == {reply.case.document}
+        and holds_terms(result["answer"], {"answer_must": [reply.fact]})
     )
-    return True
 
 
 def summary(label: str, seconds: list[float]) -> str:
@@ -384,7 +404,9 @@ def test_twenty_conversations_at_once_get_their_own_cited_answers(
     )
     for reply in replies:
         print(f"  {reply.seconds:5.1f} s {reply.question} -> {reply.result['answer'][:200]!r}")
-    correct = [reply for reply in replies if check_reply(reply)]
+    for reply in replies:
+        check_reply(reply)
+    correct = [reply for reply in replies if is_correct(reply)]
     assert len(correct) >= MIN_CORRECT, f"{len(correct)} correct answers of {len(replies)}"
     assert after["VmRSS"] - before["VmRSS"] < MAX_RSS_GROWTH_MB
     assert after["VmHWM"] - before["VmRSS"] < MAX_RSS_GROWTH_MB

@@ -1,12 +1,15 @@
 """A Slack thread answered by the real stack: the packaged embedder over the corpus index and
-the bundled GGUF model, through the real Bolt app over signed HTTP on loopback. Prints the
-thread as a transcript (run with -s to see it)."""
+a real GGUF model, through the real Bolt app over signed HTTP on loopback. Prints the thread as
+a transcript (run with -s to see it).
+
+The fastest local model (SmolLM2-135M, `local-small`): the test is about Slack's side (the
+thread, the follow-up without a mention, the footer naming the model that answered), not the
+default model's answers, which `kb eval` measures; with the 1.5B it took about 3 minutes."""
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import Any
 
 import pytest
 
@@ -40,6 +43,7 @@ def test_thread_answered_with_real_models(
 ) -> None:
     for name in ("KB_INDEX__DIR", "KB_LLM__MODEL_DIR"):
         monkeypatch.setenv(name, app_env[name])
+    monkeypatch.setenv("KB_LLM__BACKEND", "local-small")
     with slack_api() as (api_url, recorder):
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test-token-0000")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
@@ -68,12 +72,16 @@ def test_thread_answered_with_real_models(
         recorder.wait_for(lambda: len(finals(recorder)) == 2, seconds=300)
         server.shutdown()
     print("\n" + transcript(recorder))
-    final: dict[str, Any] = finals(recorder)[0]
-    assert "vendor" in final["text"].lower()
-    assert recorder.of("chat.postMessage")[0]["thread_ts"] == "1700000000.000100"
-    sources = next(b for b in final["blocks"] if b["type"] == "context")["elements"]
-    assert sources and "corpus/" in sources[0]["text"]
-    assert "Qwen2.5-Coder-1.5B" in final["blocks"][-1]["elements"][0]["text"]
-    second = finals(recorder)[1]
+    # Slack's side only: what the model wrote, and whether it cites, varies with the CPU (issue 31).
     assert [m["thread_ts"] for m in recorder.of("chat.postMessage")] == ["1700000000.000100"] * 2
-    assert "[1]" in second["text"] or "documents" in second["text"].lower()  # cited or refused
+    for final in finals(recorder):
+        assert final["text"].strip()
+        footer = final["blocks"][-1]["elements"][0]["text"]
+        assert "SmolLM2" in footer
+        sources = [  # the cited passages' lines, if the answer cites
+            e["text"]
+            for block in final["blocks"][:-1]
+            if block["type"] == "context"
+            for e in block["elements"]
+        ]
+        assert all("corpus/" in line for line in sources), sources

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.e2e
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 ANSWER_TIMEOUT_MS = 240_000
 QUESTION = "What does vendor lock-in mean when you build on a proprietary LLM?"
+FAST = "Local: SmolLM2-135M (fast, weak)"
 
 
 def ask(page: Any, question: str) -> list[str]:
@@ -53,6 +54,20 @@ def test_answer_streams_and_a_citation_shows_its_highlighted_passage(page: Any) 
     assert len(seen) >= 3, f"the answer did not stream: {seen}"
     assert "Qwen2.5-Coder-1.5B" in seen[-1]
     marker = page.locator("#kb-chat a[href^='#kb-src-0-']").first
+    # Whether the reply cites is the model's choice (issue 31); a declined reply is replaced by
+    # the cited evidence, so nearly always there is a marker. Without one the page lists the
+    # nearest passages instead.
+    if marker.count():
+        _open_citation(page, marker)
+    else:
+        assert "(none cited)" in page.inner_text("#kb-sources")
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def _open_citation(page: Any, marker: Any) -> None:
+    """Click the citation: its card opens with the evidence highlighted, and the document opens
+    at the cited span."""
     marker.click()
     card = page.locator(f"#{marker.get_attribute('href').lstrip('#')}")
     assert "kb-active" in (card.get_attribute("class") or "")
@@ -62,12 +77,10 @@ def test_answer_streams_and_a_citation_shows_its_highlighted_passage(page: Any) 
     page.wait_for_selector("#kb-document #kb-doc-mark")
     marked = " ".join(page.inner_text("#kb-document #kb-doc-mark").split())
     assert marked and marked[:60] in " ".join(card.locator(".kb-passage").inner_text().split())
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
 
 
 def test_backend_switch_is_per_tab(page: Any, browser: Any, app_url: str) -> None:
-    page.get_by_label("Local: SmolLM2-135M (fast, weak)").check()
+    page.get_by_label(FAST).check()
     page.wait_for_selector("#kb-status :text('SmolLM2')")
     other = browser.new_context().new_page()
     other.goto(app_url)
@@ -98,8 +111,13 @@ def test_uploaded_file_is_searchable_at_once(page: Any, tmp_path: Path) -> None:
     _wait_for_table(page, "quillon_council.md")  # the table follows the upload
     assert "minutes" in page.inner_text("#kb-doc-table")
     page.get_by_role("tab", name="Chat").click()
-    ask(page, "What did the Quillon council ratify?")
-    assert "quillon_council.md" in page.inner_text("#kb-sources")
+    page.get_by_label(FAST).check()  # the upload is under test, not the model: the fast one
+    page.wait_for_selector("#kb-status :text('SmolLM2')")
+    answer = ask(page, "What did the Quillon council ratify?")[-1]
+    # The evidence quoted above the reply (or as it) is chosen from the passages before the
+    # model writes: "Zorblax" is in the uploaded note alone. Which passage the reply cites is
+    # the model's choice (issue 31).
+    assert "Zorblax" in answer, answer
     _remove_in_documents_tab(page, "quillon")
 
 

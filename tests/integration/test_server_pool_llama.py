@@ -1,6 +1,10 @@
 """A pooled profile over three real `llama_cpp.server` processes serving SmolLM2: one is
 killed (-9) while it streams an answer; that question is answered again from the start by a
 survivor, and every other question is answered by the survivors too, each naming its server.
+
+The pool is the mechanism under test: which server answered and that every question got its
+own reply. What SmolLM2 writes is not: kb may show the evidence instead of its reply (refused),
+and which it does varies with the CPU's floating-point sums (issue 31).
 """
 
 from __future__ import annotations
@@ -86,8 +90,8 @@ def test_a_server_killed_mid_answer_loses_no_question(
     assert any(isinstance(e, str) for e in streamed_before)  # it did die mid-answer
     assert first.server in survivors and first.backend == "pool"
     assert first.note and killed.url in first.note and first.server in first.note
-    for answer in [first, *rest]:
-        assert answer.text.strip() and not answer.refused
+    for question, answer in zip(QUESTIONS, [first, *rest], strict=True):
+        assert answer.question == question and answer.text.strip()  # its own reply
         assert answer.server in survivors  # nothing more was sent to the dead server
         assert answer.as_dict()["server"] == answer.server
     assert len({a.server for a in rest}) == 2  # spread over both survivors
