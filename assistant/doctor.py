@@ -1,18 +1,31 @@
-"""`kb doctor`: versions, model files and hashes, GPU offload, index state, offline settings."""
+"""`kb doctor`: versions, model files and hashes, GPU offload, index state, offline settings,
+and what each local model's probe predicts here (`slow_start_notice`, which `kb ask` and the
+page show too)."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import platform
 from pathlib import Path
 from typing import Any
 
-from assistant.backends.llms.llama_probe import ProbeResult
+from assistant.backends.llms.llama_probe import ProbeResult, recalled_probe
+from assistant.backends.llms.speed import (
+    SLOW_START_S,
+    TYPICAL_QUESTION,
+    ProfileSpeed,
+    forecast,
+    slow_start_text,
+    speed_report,
+)
 from assistant.backends.model_library import probe_model
 from assistant.errors import KbError
-from assistant.settings import Settings
+from assistant.settings import ProfileSettings, Settings
 from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
+
+log = logging.getLogger(__name__)
 
 PACKAGES = [
     "kb",
@@ -168,6 +181,7 @@ def _probe_report(result: ProbeResult | None) -> dict[str, Any]:
     report: dict[str, Any] = {"ok": result.ok, "detail": result.detail}
     if result.ok:
         report["layers_offloaded"] = f"{result.gpu_layers} of {result.layers}"
+        report.update(speed_report(result))
     else:
         report["fix"] = result.fix
     return report
@@ -182,20 +196,69 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
         return {"installed": False, "ok": False, "fix": "run `make install`"}
     from assistant.backends.llms.llama_cpp import resolve_gpu_layers
 
-    layers = resolve_gpu_layers(settings.llm.n_gpu_layers)
+    llm = settings.llm
+    layers = resolve_gpu_layers(llm.n_gpu_layers)
     info: dict[str, Any] = {
         "version": llama_cpp.__version__,
         "compiled_for": llama_cpp.llama_print_system_info().decode(errors="replace").strip(),
     }
     probes = {
-        name: _probe_report(probe_model(path, layers, settings.llm.probe_dir, probe))
+        name: _probe_report(probe_model(path, layers, llm.probe_dir, probe, llm.n_threads))
         for name, path in _local_model_files(settings).items()
     }
     info["probe"] = probes
+    info["typical_question"] = TYPICAL_QUESTION  # what typical_*_s above predict
     info["ok"] = bool(probes) and all(p["ok"] is not False for p in probes.values())
     if not probes:
         info["fix"] = "no local GGUF to probe: run `make model`"
+    notice = slow_start_notice(settings)
+    if notice:
+        info["slow_start"] = notice
     return info
+
+
+def _recalled_speed(
+    settings: Settings, name: str, profile: ProfileSettings, path: Path
+) -> ProfileSpeed | None:
+    """What `name`'s remembered probe predicts (None: none remembered); never runs a probe."""
+    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
+
+    llm = settings.llm
+    layers = resolve_gpu_layers(llm.n_gpu_layers)
+    predicted = forecast(recalled_probe(path, layers, llm.probe_dir, llm.n_threads))
+    model = (profile.label or path.stem).removeprefix("Local: ")
+    return ProfileSpeed(name, model, predicted) if predicted else None
+
+
+def slow_start_notice(settings: Settings) -> str | None:
+    """One sentence when the default profile's remembered probe predicts more than 30 s to the
+    first word of a typical answer, naming a faster local profile; None when no probe is
+    remembered, the default is not a local GGUF, or it starts soon enough. Never runs a probe
+    and never changes the model: `kb ask` and the page only say it."""
+    try:
+        return _slow_start_notice(settings)
+    except (KbError, ImportError, OSError, ValueError, TypeError) as exc:  # a hint, never a failure
+        log.debug("no slow-start notice: %s", exc)
+        return None
+
+
+def _slow_start_notice(settings: Settings) -> str | None:
+    from assistant.backends.profiles import all_profiles
+
+    profiles, files = all_profiles(settings), _local_model_files(settings)
+    name = settings.llm.backend
+    if name not in files:
+        return None
+    default = _recalled_speed(settings, name, profiles[name], files[name])
+    if default is None or default.forecast.first_token_s <= SLOW_START_S:
+        return None
+    # SmolLM2 (local-small) is quick but weak: never offered in place of an answering model
+    others = [
+        _recalled_speed(settings, other, profiles[other], path)
+        for other, path in files.items()
+        if other != name and profiles[other].kind == "local"
+    ]
+    return slow_start_text(default, [speed for speed in others if speed is not None])
 
 
 def _windows(generation: Path, settings: Settings) -> str:

@@ -158,8 +158,11 @@ def _verify(path: Path, expected_sha256: str | None) -> None:
             raise ModelFileError(f"sha256 is {digest}, expected {expected_sha256}")
 
 
-def probe_model(path: Path, gpu_layers: int, probe_dir: Path, run: bool) -> ProbeResult | None:
-    """The probe's result for `path`: run it (once; remembered) or only recall a past pass."""
+def probe_model(
+    path: Path, gpu_layers: int, probe_dir: Path, run: bool, n_threads: int | None = None
+) -> ProbeResult | None:
+    """The probe's result for `path`: run it (once; remembered) or only recall a past pass.
+    `n_threads`: `llm.n_threads` (None: what kb writes with here)."""
     if run:
-        return probe_cached(path, gpu_layers, probe_dir)
-    return recalled_probe(path, gpu_layers, probe_dir)
+        return probe_cached(path, gpu_layers, probe_dir, n_threads)
+    return recalled_probe(path, gpu_layers, probe_dir, n_threads)

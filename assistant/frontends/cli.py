@@ -344,12 +344,24 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     assistant = build_assistant(settings, args.backend)
     assistant = assistant.with_retriever(_scoped(assistant.retriever, args.collection))
+    if args.backend in (None, settings.llm.backend):
+        _say_if_slow(settings)
     for question, history in _ask_requests(args):
         if args.json:
             _print_json(assistant.ask(question, history, args.top_k).as_dict())
         else:
             _print_streamed(assistant, question, history)
     return 0
+
+
+def _say_if_slow(settings: Settings) -> None:
+    """Once, on stderr: the default model would be slow to start here, and the faster profile.
+    The remembered probe says so; the model is never switched for the user."""
+    from assistant.doctor import slow_start_notice
+
+    notice = slow_start_notice(settings)
+    if notice:
+        print(f"kb: note: {notice}", file=sys.stderr, flush=True)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:

@@ -49,7 +49,10 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     llm = settings.llm
     layers = resolve_gpu_layers(llm.n_gpu_layers)
     rows = [
-        model.row(probe_model(model.path, layers, llm.probe_dir, args.probe), not args.no_hash)
+        model.row(
+            probe_model(model.path, layers, llm.probe_dir, args.probe, llm.n_threads),
+            not args.no_hash,
+        )
         for model in installed_models(Path(llm.model_dir), smollm2_path())
     ]
     if args.json:
@@ -87,7 +90,8 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
     llm = settings.llm
     path = add_model(args.source, Path(llm.model_dir), args.sha256)
-    result = ensure_llama_runs(path, resolve_gpu_layers(llm.n_gpu_layers), llm.probe_dir)
+    layers = resolve_gpu_layers(llm.n_gpu_layers)
+    result = ensure_llama_runs(path, layers, llm.probe_dir, llm.n_threads)
     print(f"kb: added {path} ({result.detail})", file=sys.stderr)
     print(f"kb: use it with --backend {ADDED_PREFIX}{path.stem}", file=sys.stderr)
     if args.default:

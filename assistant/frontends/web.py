@@ -70,13 +70,16 @@ def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
     return [(c.display, c.name) for c in choices]
 
 
-def build_web_ui(parts: PageParts) -> gr.Blocks:
-    """The Gradio page: status line; Chat and Documents tabs."""
+def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
+    """The Gradio page: status line, a `notice` under it if any (`slow_start_notice`); Chat
+    and Documents tabs."""
     with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
         convo = gr.State(Conversation(parts.pool.default))
         side = conversations_sidebar() if parts.conversations else None
         gr.Markdown("## kb: ask your documents", elem_id="kb-title")
         status = gr.Markdown(elem_id="kb-status")
+        if notice:  # said once, under the status line; the backend stays the user's choice
+            gr.Markdown(f"⏱️ {notice}", elem_id="kb-notice")
         with gr.Tabs():
             with gr.Tab("Chat", elem_id="kb-chat-tab"), gr.Row():
                 with gr.Column(scale=3):
@@ -272,6 +275,8 @@ def check_local_builds(pool: ChatModelPool) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the page and the API on `host`:`port` until interrupted."""
+    from assistant.doctor import slow_start_notice
+
     auth = page_auth(settings, host)  # before loading models: refuse fast
     access = api_access(settings, host)
     parts = build_page_parts(settings)
@@ -279,7 +284,7 @@ def serve(settings: Settings, host: str, port: int) -> None:
     log.info("kb web page on http://%s:%d/, its API on http://%s:%d/v1", host, port, host, port)
     if not access.loopback and not access.tokens:
         log.warning("the API answers 401 on %s until KB_API__TOKENS is set", host)
-    page = build_web_ui(parts)
+    page = build_web_ui(parts, slow_start_notice(settings))  # after the probe: it counts
     if parts.sync:
         parts.sync.start()
     launch(page, parts, host, port, auth=auth, access=access)

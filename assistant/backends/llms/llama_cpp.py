@@ -108,7 +108,9 @@ class LlamaCppChatModel:
                 f"model file not found: {self._path}; set KB_LLM__MODEL_PATH"
             )
         if self._probe is None and self._probe_dir is not None:
-            self._probe = ensure_llama_runs(self._path, self.gpu_layers, self._probe_dir)
+            self._probe = ensure_llama_runs(
+                self._path, self.gpu_layers, self._probe_dir, self._options["n_threads"]
+            )
         return self._probe
 
     def _load(self) -> Any:

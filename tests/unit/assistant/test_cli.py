@@ -390,3 +390,21 @@ def test_doctor_names_the_ocr_engine(
     section = json.loads(out)["ocr"]
     assert section["enabled"] is False and "why_not" not in section
     assert section["engine"].startswith("rapidocr-onnxruntime 1.4.")
+
+
+def test_ask_says_once_on_stderr_that_the_default_model_is_slow_here(
+    workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notice = "On this machine the default model (fake, Fake) would take about 41 s to start"
+    monkeypatch.setattr("assistant.doctor.slow_start_notice", lambda settings: notice)
+    _run(capsys, "ingest")
+    questions = "".join(json.dumps({"question": q}) + "\n" for q in ("cheaper?", "privacy?"))
+    monkeypatch.setattr("sys.stdin", io.StringIO(questions))
+    code, out, err = _run(capsys, "ask", "-", "--json")
+    assert code == 0 and err.count(notice) == 1 and notice not in out
+    assert [json.loads(line)["question"] for line in out.splitlines()] == ["cheaper?", "privacy?"]
+    code, out, err = _run(capsys, "ask", "cheaper?")
+    assert code == 0 and err == f"kb: note: {notice}\n" and notice not in out
+    monkeypatch.setenv("KB_PROFILES__OTHER__KIND", "fake")
+    code, _, err = _run(capsys, "ask", "cheaper?", "--backend", "other")  # chosen: not the default
+    assert code == 0 and notice not in err

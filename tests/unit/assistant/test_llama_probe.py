@@ -29,7 +29,7 @@ def gguf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _child(monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
-    monkeypatch.setattr(llama_probe, "child_command", lambda model, layers: command)
+    monkeypatch.setattr(llama_probe, "child_command", lambda model, layers, threads: command)
 
 
 def test_a_child_killed_by_sigill_is_an_illegal_instruction_with_the_rebuild_command(
@@ -78,6 +78,8 @@ def test_a_rebuild_or_another_offload_setting_asks_again(
     _child(monkeypatch, SIGILL_CHILD)
     with pytest.raises(LlamaBuildError):
         llama_probe.ensure_llama_runs(gguf, -1, cache)
+    with pytest.raises(LlamaBuildError):  # another thread count: timed with other threads
+        llama_probe.ensure_llama_runs(gguf, 0, cache, llama_probe.probe_threads(None) + 1)
     monkeypatch.setattr(llama_probe, "build_identity", lambda: "build-2")
     with pytest.raises(LlamaBuildError):
         llama_probe.ensure_llama_runs(gguf, 0, cache)
@@ -129,3 +131,61 @@ def test_doctor_llama_reports_the_crash_in_words_and_exits_1(
     assert local["ok"] is False
     assert "illegal instruction on this CPU" in local["detail"]
     assert "make rebuild-llama" in local["fix"]
+
+
+def test_the_child_is_asked_to_time_with_the_threads_kb_writes_with(
+    gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(llama_probe, "writing_threads", lambda: 2)
+    assert llama_probe.child_command(gguf, 0)[-3:] == [str(gguf), "0", "2"]
+    assert llama_probe.child_command(gguf, -1, 5)[-2:] == ["-1", "5"]  # llm.n_threads wins
+    assert llama_probe.probe_key(gguf, 0) == llama_probe.probe_key(gguf, 0, 2)
+    assert llama_probe.probe_key(gguf, 0) != llama_probe.probe_key(gguf, 0, 1)
+
+
+class _FakeLlama:
+    """Reads 200 prompt tokens/s once warm (the first read of a cold context takes 10 s more)
+    and writes 20 tokens/s, on a clock it keeps itself."""
+
+    def __init__(self, clock: list[float], **options: object) -> None:
+        self.clock, self.options, self.cached = clock, options, 0
+        self.metadata = {"general.architecture": "qwen2", "qwen2.block_count": "28"}
+        self.reads: list[int] = []
+
+    def tokenize(self, text: bytes) -> list[bytes]:
+        return text.split()
+
+    def reset(self) -> None:
+        self.cached = 0
+
+    def create_completion(self, prompt: str, max_tokens: int, temperature: float) -> object:
+        tokens = len(prompt.split())
+        if tokens != self.cached:  # not cached: read it (a cold context pays its warm-up)
+            self.clock[0] += tokens / 200 + (10 if not self.reads else 0)
+            self.reads.append(tokens)
+        self.cached = tokens
+        self.clock[0] += max_tokens / 20 if max_tokens > 1 else 0  # one token: the read's
+        return {"usage": {"completion_tokens": max_tokens}}
+
+
+def test_the_probe_times_a_warm_read_of_a_longer_prompt_and_its_threads(
+    gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    clock, made = [0.0], []
+
+    def llama(**options: object) -> _FakeLlama:
+        made.append(_FakeLlama(clock, **options))
+        return made[-1]
+
+    fake = types.SimpleNamespace(Llama=llama, llama_supports_gpu_offload=lambda: False)
+    monkeypatch.setitem(sys.modules, "llama_cpp", fake)
+    monkeypatch.setattr(llama_probe, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    result = llama_probe._probe_here(gguf, 0, 3, repeat=4, write=17)
+    words = len(llama_probe.PROBE_TEXT.split())
+    assert made[0].options["n_threads"] == 3 and result.threads == 3
+    assert made[0].reads == [2 * words, 4 * words]  # the crash check, then the timed read afresh
+    assert result.prompt_tokens == 4 * words and result.prompt_tok_s == pytest.approx(200)
+    assert result.gen_tok_s == pytest.approx(20)
+    assert result.detail.endswith("(3 threads)") and result.layers == 29
