@@ -18,8 +18,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.prompting import answer_messages, format_passages
-from assistant.answering.selection import SelectedPassage, selected_passages
+from assistant.answering.prompting import SelectedPassage, answer_messages, format_passages
+from assistant.answering.selection import selected_passages
 from assistant.evaluation import is_hit, load_questions, retrieval_query
 from bench.prompt_size import tokenizer
 from bench.report import write_section

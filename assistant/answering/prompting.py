@@ -9,15 +9,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING
 
 from assistant.backends.llms.base import Message
 from index.models import Hit
 
-if TYPE_CHECKING:  # selection imports evidence, which imports models, which imports this
-    from assistant.answering.selection import SelectedPassage
+
+@dataclass(frozen=True)
+class SelectedPassage:
+    """A retrieved passage as the model reads it (`assistant.answering.selection`): its number
+    among the hits, where it comes from, and the kept sentences (runs joined by spaces, gaps
+    marked with an ellipsis)."""
+
+    n: int
+    label: str
+    text: str
 
 
 @cache

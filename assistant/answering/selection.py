@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,21 +27,12 @@ from assistant.answering.evidence import (
     is_statement,
     passage_sentences,
 )
+from assistant.answering.prompting import SelectedPassage
 from assistant.guards.grounding import word_count
 from index.embedders import Embedder
 from index.models import Hit
 
 GAP = " … "
-
-
-@dataclass(frozen=True)
-class SelectedPassage:
-    """A retrieved passage as the model reads it: its number among the hits, where it comes
-    from, and the kept sentences (runs joined by spaces, gaps marked with an ellipsis)."""
-
-    n: int
-    label: str
-    text: str
 
 
 def _flat_sentences(hits: Sequence[Hit]) -> list[tuple[int, int, str]]:
