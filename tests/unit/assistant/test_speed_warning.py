@@ -38,7 +38,7 @@ def _speed(name: str, first_token_s: float) -> ProfileSpeed:
 def test_first_token_is_the_typical_prompt_read_after_retrieval_and_the_answer_adds_the_reply() -> (
     None
 ):
-    predicted = forecast(_probe(42.0, 6.0))  # 420 tokens at 42/s, then 60 tokens at 6/s
+    predicted = forecast(_probe(110.0, 6.0))  # 1,100 tokens at 110/s, then 60 tokens at 6/s
     assert predicted is not None
     assert predicted.first_token_s == pytest.approx(10.5)  # + 0.5 s: retrieval and evidence
     assert predicted.answer_s == pytest.approx(20.5)
@@ -51,8 +51,8 @@ def test_the_doctor_fields_round_the_speeds_and_the_waits() -> None:
         "prompt_tok_s": 74.0,
         "write_tok_s": 6.1,
         "threads": THREADS,
-        "typical_first_token_s": 6.2,
-        "typical_answer_s": 16.0,
+        "typical_first_token_s": 15.4,
+        "typical_answer_s": 25.2,
     }
 
 
@@ -112,19 +112,19 @@ def _remember(settings: Settings, model: Path, probe: ProbeResult) -> None:
 def test_the_notice_reads_only_remembered_probes(settings: Settings) -> None:
     assert slow_start_notice(settings) is None  # nothing remembered: nothing said, nothing run
     assert settings.llm.model_path is not None
-    _remember(settings, settings.llm.model_path, _probe(10.0, 4.0))  # 42.5 s to the first word
+    _remember(settings, settings.llm.model_path, _probe(30.0, 4.0))  # 37.2 s to the first word
     notice = slow_start_notice(settings)
-    assert notice is not None and "(local, Qwen2.5-Coder-1.5B) would take about 42 s" in notice
+    assert notice is not None and "(local, Qwen2.5-Coder-1.5B) would take about 37 s" in notice
     assert "should start sooner" in notice  # local-fast's probe is not remembered yet
     _remember(settings, settings.llm.model_dir / QWEN_05B.file_name, _probe(60.0, 15.0))
-    assert "local-fast would take about 8 s" in (slow_start_notice(settings) or "")
+    assert "local-fast would take about 19 s" in (slow_start_notice(settings) or "")
 
 
 def test_no_notice_when_the_default_starts_soon_enough_or_is_not_local(
     settings: Settings,
 ) -> None:
     assert settings.llm.model_path is not None
-    _remember(settings, settings.llm.model_path, _probe(80.0, 6.0))  # 5.8 s
+    _remember(settings, settings.llm.model_path, _probe(80.0, 6.0))  # 14.2 s
     assert slow_start_notice(settings) is None
     _remember(settings, settings.llm.model_path, _probe(10.0, 4.0))
     hosted = settings.model_copy(
@@ -140,9 +140,9 @@ def test_doctor_reports_speeds_threads_and_the_predicted_waits(settings: Setting
     local = info["probe"]["local"]
     assert local["prompt_tok_s"] == 10.0 and local["write_tok_s"] == 4.0
     assert local["threads"] == THREADS
-    assert local["typical_first_token_s"] == 42.5 and local["typical_answer_s"] == 57.5
+    assert local["typical_first_token_s"] == 110.5 and local["typical_answer_s"] == 125.5
     assert info["probe"]["local-fast"]["ok"] is None  # not remembered, and --no-probe
-    assert "420 prompt tokens" in info["typical_question"]
+    assert "1100 prompt tokens" in info["typical_question"]
     assert info["slow_start"].startswith("On this machine the default model (local")
 
 
