@@ -130,6 +130,10 @@ class LlamaCppChatModel:
                     n_gpu_layers=self.gpu_layers,
                     verbose=False,
                     draft_model=self._draft_model(),
+                    # llama-cpp-python 0.3.36 keeps every token's logits with a draft model but
+                    # sizes that buffer by this flag: without it the first prompt past 512
+                    # tokens fails ("could not broadcast ... into shape (0,)").
+                    logits_all=bool(self._prompt_lookup),
                     **self._options,
                 )
             except (ValueError, RuntimeError) as exc:
