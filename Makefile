@@ -68,6 +68,8 @@ test: dev model lint probe
 bench: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) -m bench.llama_build
+	$(PY) -m bench.threads
+	$(PY) -m bench.prompt_lookup
 	$(PY) -m bench.speed
 	$(PY) -m bench.ingest_answer
 	$(PY) -m bench.web_page
@@ -85,6 +87,7 @@ bench: index
 bench-quality: index
 	$(PIP) install -q -e '.[dev,bench]'
 	$(PY) -m bench.levers
+	$(PY) -m bench.selection --write
 	$(PY) -m bench.collections
 	$(PY) -m bench.tables
 	$(PY) -m bench.quality $(if $(ANSWERS),--answers,--section quality-retrieval) $(if $(SETS),--sets $(SETS),)

@@ -20,6 +20,7 @@ from typing import Any
 
 from assistant.evaluation import holds_terms, load_questions
 from bench.report import write_section
+from bench.threads import cpu_description
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +69,9 @@ def main() -> None:
         "\n".join(
             [
                 f"## Prompt-lookup decoding (`bench/prompt_lookup.py`, {date.today()}, "
-                f"{len(questions)} answerable tune questions, default local model, 2 CPU cores)",
+                f"{len(questions)} answerable tune questions, default local model)",
+                "",
+                f"CPU: {cpu_description()}. Same questions, same seed, one run each.",
                 "",
                 "| decoding | written tok/s p50 | whole answer p50 (s) | answer_ok |",
                 "|---|---|---|---|",
