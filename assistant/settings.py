@@ -237,7 +237,8 @@ class LlmSettings(BaseModel):
     prompt_lookup_tokens: int = Field(
         0,
         ge=0,
-        description="prompt-lookup decoding: tokens guessed from the prompt per step (0: off)",
+        description="prompt-lookup decoding: tokens guessed from the prompt per step (0: off; "
+        "10 wrote 16 tokens/s against 23 without, docs/benchmarks.md)",
     )
     probe_dir: Path = Field(
         Path(".kb/probe"),
