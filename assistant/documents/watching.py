@@ -55,6 +55,11 @@ def wait_until_settled(paths: Iterable[Path], timing: WatchTiming) -> list[Path]
     return sorted(pending)
 
 
+# The first sync reads the folders before the watch is armed: a file written in between would
+# wait for the next change. A second later (the watch then armed) kb syncs once more.
+CATCH_UP_MS = 1000
+
+
 def watch_and_sync(
     paths: list[Path],
     sync: Sync,
@@ -67,15 +72,30 @@ def watch_and_sync(
 
     timing = timing or WatchTiming()
     on_report(sync())
+    caught_up = False
     for changes in watchfiles.watch(
-        *paths, debounce=timing.debounce_ms, stop_event=stop, yield_on_timeout=False
+        *paths,
+        debounce=timing.debounce_ms,
+        stop_event=stop,
+        yield_on_timeout=True,
+        rust_timeout=CATCH_UP_MS,
     ):
+        if not changes:  # a quiet second: the watch is armed by now
+            if not caught_up:  # what was written after the first sync read the folder
+                caught_up = True
+                _report_changes(sync(), on_report)
+            continue
         changed = {Path(name) for _, name in changes}
         log.info("watch: %d changes", len(changed))
         unsettled = wait_until_settled(changed, timing)
         if unsettled:
             log.warning("watch: still being written, read as it is now: %s", unsettled)
         on_report(sync())
+
+
+def _report_changes(report: IngestReport, on_report: Callable[[IngestReport], None]) -> None:
+    if report.changed:
+        on_report(report)
 
 
 class BackgroundSync:

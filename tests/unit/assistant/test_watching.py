@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.documents.watching import BackgroundSync, WatchTiming
+from assistant.documents.watching import BackgroundSync, WatchTiming, watch_and_sync
 from assistant.frontends import web_events as events
+from index.builder import IngestReport
 from index.retriever import HybridRetriever
 from tests.conftest import ROOT
 from tests.support.fakes import FAKE_SETTINGS
@@ -82,6 +83,30 @@ def test_a_file_still_being_written_is_read_whole(
     assert "zorblax ending" in text  # never a half-read file in the index
 
 
+def test_a_file_written_before_the_watch_is_armed_is_synced(tmp_path: Path) -> None:
+    """The first sync reads the folder, then the watch is armed: a file written in between
+    raises no event, so kb syncs once more when the watch has been quiet a second."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    seen: list[list[str]] = []
+    stop = threading.Event()
+
+    def sync() -> IngestReport:
+        seen.append(sorted(p.name for p in folder.iterdir()))
+        if len(seen) == 1:  # after the first sync read the folder, before the watch is armed
+            (folder / "late.md").write_text("# Late\n")
+        if len(seen) == 2:
+            stop.set()
+        return IngestReport(added=seen[-1])
+
+    watcher = threading.Thread(target=watch_and_sync, args=([folder], sync, print, stop, FAST))
+    watcher.start()
+    watcher.join(timeout=15)
+    stop.set()
+    watcher.join(timeout=10)
+    assert seen[0] == [] and len(seen) >= 2 and "late.md" in seen[1]
+
+
 def test_kb_watch_follows_a_folder_until_interrupted(tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -102,7 +127,7 @@ def test_kb_watch_follows_a_folder_until_interrupted(tmp_path: Path) -> None:
             )
             return [row["path"] for row in json.loads(done.stdout)] if done.returncode == 0 else []
 
-        time.sleep(3)  # the first sync and the watcher starting
+        # Written at once: before, during or after the first sync, the index must follow.
         (folder / "a.md").write_text("# A\n\nAlpha.\n")
         _eventually(lambda: listed() == ["notes/a.md"], within_s=60)
     finally:
