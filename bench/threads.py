@@ -27,6 +27,7 @@ from typing import Any
 from assistant.backends.llms.cpu_threads import writing_threads
 from assistant.backends.llms.llama_probe import PROBE_TEXT
 from bench.report import write_section
+from tools import llama_build
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / ".kb" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -38,9 +39,7 @@ def cpu_description() -> str:
     model = next(
         (ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln), "?"
     )
-    flags = next(
-        (ln.split(":", 1)[1].split() for ln in text.splitlines() if ln.startswith("flags")), []
-    )
+    flags = llama_build.cpu_flags(text)
     simd = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c"))
     return f"{model}, {multiprocessing.cpu_count()} CPUs, {' '.join(simd) or 'no AVX'}"
 

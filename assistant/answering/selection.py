@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from assistant.answering.context import GAP
 from assistant.answering.evidence import (
     EvidenceWeights,
     _Candidate,
@@ -32,10 +33,10 @@ from assistant.guards.grounding import word_count
 from index.embedders import Embedder
 from index.models import Hit
 
-GAP = " … "
+Flat = list[tuple[int, int, str]]  # (passage index, sentence index in it, sentence)
 
 
-def _flat_sentences(hits: Sequence[Hit]) -> list[tuple[int, int, str]]:
+def _flat_sentences(hits: Sequence[Hit]) -> Flat:
     """(passage index, sentence index in that passage, sentence) for every passage sentence."""
     return [
         (p, i, sentence)
@@ -44,7 +45,7 @@ def _flat_sentences(hits: Sequence[Hit]) -> list[tuple[int, int, str]]:
     ]
 
 
-def _seed_scores(query: str, flat: list[tuple[int, int, str]], embedder: Embedder) -> np.ndarray:
+def _seed_scores(query: str, flat: Flat, embedder: Embedder) -> np.ndarray:
     """Each sentence's evidence score; sentences that cannot hold an answer (headings, short
     title lines) only come in as a neighbour."""
     weights = EvidenceWeights()
@@ -55,21 +56,18 @@ def _seed_scores(query: str, flat: list[tuple[int, int, str]], embedder: Embedde
     return np.where(statements, scores, -np.inf)
 
 
-def _with_neighbours(k: int, flat: list[tuple[int, int, str]], reach: int) -> list[int]:
+def _with_neighbours(k: int, flat: Flat, reach: int) -> list[int]:
     """Sentence `k` and up to `reach` neighbours each side, within its own passage."""
     passage = flat[k][0]
     span = range(max(0, k - reach), min(len(flat), k + reach + 1))
     return [j for j in span if flat[j][0] == passage]
 
 
-def select_sentences(
-    query: str, hits: Sequence[Hit], embedder: Embedder, budget_words: int, reach: int = 1
-) -> set[int]:
-    """Indexes into the flat sentence list: the best-scoring sentences with their neighbours,
-    best first, while the words fit in `budget_words` (the best one always). Measured against
-    taking the best sentences alone first and their neighbours after: no more gold kept on
-    eval/tune.jsonl (docs/benchmarks.md)."""
-    flat = _flat_sentences(hits)
+def _select(query: str, flat: Flat, embedder: Embedder, budget_words: int, reach: int) -> set[int]:
+    """Indexes into `flat`: the best-scoring sentences with their neighbours, best first, while
+    the words fit in `budget_words` (the best one always). Measured against taking the best
+    sentences alone first and their neighbours after: no more gold kept on eval/tune.jsonl
+    (docs/benchmarks.md)."""
     if not flat:
         return set()
     scores = _seed_scores(query, flat, embedder)
@@ -87,8 +85,10 @@ def select_sentences(
     return kept
 
 
-def passage_label(hit: Hit) -> str:
-    """The document's title and section: where the model's sentences come from."""
+def title_and_section(hit: Hit) -> str:
+    """The document's title and section, where the model's sentences come from. Unlike
+    `prompting.passage_label` (what users are shown) it leaves out the page and a heading that
+    only repeats the title: every prompt token costs time."""
     title = hit.chunk.title or hit.chunk.source.rsplit("/", 1)[-1]
     section = " > ".join(h for h in hit.chunk.heading_path if h != title)
     return f"{title} — {section}" if section else title
@@ -100,14 +100,14 @@ def selected_passages(
     """The passages that keep at least one sentence, in retrieval order, numbered as among
     `hits`."""
     flat = _flat_sentences(hits)
-    kept = select_sentences(query, hits, embedder, budget_words, reach)
+    kept = sorted(_select(query, flat, embedder, budget_words, reach))
     out = []
     for p, hit in enumerate(hits):
-        mine = [k for k in sorted(kept) if flat[k][0] == p]
+        mine = [k for k in kept if flat[k][0] == p]
         if not mine:
             continue
         parts = [flat[mine[0]][2]]
         for before, k in itertools.pairwise(mine):
             parts.append((" " if flat[k][1] == flat[before][1] + 1 else GAP) + flat[k][2])
-        out.append(SelectedPassage(p + 1, passage_label(hit), "".join(parts)))
+        out.append(SelectedPassage(p + 1, title_and_section(hit), "".join(parts)))
     return out

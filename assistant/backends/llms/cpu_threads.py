@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+from functools import cache
 from pathlib import Path
 
 CPUINFO = Path("/proc/cpuinfo")
@@ -58,9 +59,16 @@ def _read(path: Path) -> str:
         return ""
 
 
+@cache  # read once per process: every local model and probe key asks
 def writing_threads() -> int:
     """Threads to write with here: physical cores this process may use, within its quota."""
     allowed = _allowed_cpus()
     cores = physical_cores(_read(CPUINFO), allowed) or len(allowed)
     quota = cpu_quota(_read(CPU_MAX))
     return max(1, min(cores, quota) if quota else cores)
+
+
+def chosen_threads(setting: int | None) -> int:
+    """The threads a local model writes (and its probe times) with: the setting
+    (`llm.n_threads`), else `writing_threads()`."""
+    return setting or writing_threads()

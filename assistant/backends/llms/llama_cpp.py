@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.backends.llms.base import Message, Usage, UsageCallback
-from assistant.backends.llms.cpu_threads import writing_threads
+from assistant.backends.llms.cpu_threads import chosen_threads
 from assistant.backends.llms.fair_lock import FairLock
 from assistant.backends.llms.llama_probe import ProbeResult, ensure_llama_runs
 from assistant.errors import BackendError, BackendUnavailableError
@@ -61,7 +61,7 @@ class LlamaCppChatModel:
         self._options: dict[str, Any] = {
             "n_ctx": n_ctx,
             # Unset: one per physical core (llama-cpp-python's own guess halves a 2-core VM).
-            "n_threads": n_threads or writing_threads(),
+            "n_threads": chosen_threads(n_threads),
             "seed": seed,
         }
         self._requested_gpu_layers = n_gpu_layers

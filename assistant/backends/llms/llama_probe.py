@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.backends.llms.cpu_threads import writing_threads
+from assistant.backends.llms.cpu_threads import chosen_threads
 from assistant.errors import BackendUnavailableError
 
 PROBE_MIN_PROMPT_TOKENS = 64
@@ -65,11 +65,6 @@ class ProbeResult:
     threads: int = 0  # the threads it wrote with (0: remembered before they were recorded)
 
 
-def probe_threads(n_threads: int | None) -> int:
-    """The threads a probe times with: the setting (`llm.n_threads`), else what kb writes with."""
-    return n_threads or writing_threads()
-
-
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
@@ -102,7 +97,7 @@ def child_command(model: Path, gpu_layers: int, n_threads: int | None = None) ->
         "assistant.backends.llms.llama_probe",
         str(model),
         str(gpu_layers),
-        str(probe_threads(n_threads)),
+        str(chosen_threads(n_threads)),
     ]
 
 
@@ -138,7 +133,7 @@ def probe_key(model: Path, gpu_layers: int, n_threads: int | None = None) -> str
     """Names a remembered probe: changes with the model file, the offload setting, the threads
     (a probe timed with one thread says nothing about two) and the build."""
     stat = model.stat()
-    threads = probe_threads(n_threads)
+    threads = chosen_threads(n_threads)
     text = (
         f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{gpu_layers}|{threads}"
         f"|{build_identity()}"

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.backends.llms import llama_probe
+from assistant.backends.llms import cpu_threads, llama_probe
+from assistant.backends.llms.cpu_threads import chosen_threads
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.llms.llama_probe import LlamaBuildError, ProbeResult
 
@@ -79,7 +80,7 @@ def test_a_rebuild_or_another_offload_setting_asks_again(
     with pytest.raises(LlamaBuildError):
         llama_probe.ensure_llama_runs(gguf, -1, cache)
     with pytest.raises(LlamaBuildError):  # another thread count: timed with other threads
-        llama_probe.ensure_llama_runs(gguf, 0, cache, llama_probe.probe_threads(None) + 1)
+        llama_probe.ensure_llama_runs(gguf, 0, cache, chosen_threads(None) + 1)
     monkeypatch.setattr(llama_probe, "build_identity", lambda: "build-2")
     with pytest.raises(LlamaBuildError):
         llama_probe.ensure_llama_runs(gguf, 0, cache)
@@ -136,7 +137,7 @@ def test_doctor_llama_reports_the_crash_in_words_and_exits_1(
 def test_the_child_is_asked_to_time_with_the_threads_kb_writes_with(
     gguf: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(llama_probe, "writing_threads", lambda: 2)
+    monkeypatch.setattr(cpu_threads, "writing_threads", lambda: 2)
     assert llama_probe.child_command(gguf, 0)[-3:] == [str(gguf), "0", "2"]
     assert llama_probe.child_command(gguf, -1, 5)[-2:] == ["-1", "5"]  # llm.n_threads wins
     assert llama_probe.probe_key(gguf, 0) == llama_probe.probe_key(gguf, 0, 2)

@@ -4,7 +4,7 @@ budget, each passage under its own number, title and section."""
 from __future__ import annotations
 
 from assistant.answering.prompting import answer_messages
-from assistant.answering.selection import GAP, passage_label, selected_passages
+from assistant.answering.selection import GAP, selected_passages, title_and_section
 from index.models import Hit
 from ingest.models import Chunk
 from tests.support.fakes import HashingEmbedder
@@ -51,7 +51,7 @@ def test_a_large_budget_keeps_every_sentence_in_order() -> None:
 
 
 def test_the_label_names_title_and_section() -> None:
-    assert passage_label(_hit(1, ANSWER, title="Licences", section=("Licences", "Llama"))) == (
+    assert title_and_section(_hit(1, ANSWER, title="Licences", section=("Licences", "Llama"))) == (
         "Licences — Llama"
     )
-    assert passage_label(_hit(1, ANSWER, title="Licences")) == "Licences"
+    assert title_and_section(_hit(1, ANSWER, title="Licences")) == "Licences"
