@@ -42,6 +42,7 @@ from index.storage import (
 from index.stores import StoreSpec
 from index.windows import WindowParams, vector_ids, window_spans, with_context
 from ingest.errors import IngestError
+from ingest.furniture import VERSION as CLEANING_VERSION
 from ingest.models import Chunk
 from ingest.readers import read_document, supported_suffixes
 from ingest.splitter import ChunkingParams, split_document
@@ -60,6 +61,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    furniture: dict[str, int] = field(default_factory=dict)  # source -> lines left out as such
     chunks: int = 0
     seconds: float = 0.0
 
@@ -74,6 +76,16 @@ class IngestReport:
             f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed, {len(self.failed)} failed; "
             f"{self.chunks} chunks in the index; {self.seconds:.1f} s"
+        )
+
+    def furniture_summary(self) -> str | None:
+        """A line on the page furniture left out of the files read, or None when there was none."""
+        if not self.furniture:
+            return None
+        lines, files = sum(self.furniture.values()), len(self.furniture)
+        return (
+            f"left out {lines} lines of page furniture (ads, captions, buttons) from {files} "
+            "files; see them with: kb docs show PATH --dropped"
         )
 
 
@@ -252,10 +264,12 @@ def _plan(
 
 
 def _same(record: FileRecord, wanted: _ToRead) -> bool:
-    return (record.sha256, record.local_only, record.collection) == (
+    """Nothing to read again: same bytes and place, and cleaned by today's rules."""
+    return (record.sha256, record.local_only, record.collection, record.cleaning) == (
         wanted.sha256,
         wanted.local_only,
         wanted.collection,
+        CLEANING_VERSION,
     )
 
 
@@ -274,6 +288,8 @@ def _read_all(
         source = wanted.source
         try:
             document = read_document(wanted.path, source, ocr=ocr)
+            if document.dropped:
+                report.furniture[source] = len(document.dropped)
             chunks = split_document(document, params)
             results[source] = (wanted, [replace(c, meta=_chunk_meta(c, wanted)) for c in chunks])
         except IngestError as exc:
@@ -367,6 +383,7 @@ def _apply(
             wanted.collection,
             wanted.size,
             old.added if old and old.added else now,
+            CLEANING_VERSION,
         )
 
 

@@ -53,6 +53,7 @@ class FileRecord:
     collection: str = DEFAULT_COLLECTION
     size: int | None = None  # bytes; None: indexed before sizes were recorded
     added: str | None = None  # ISO time it was first indexed; None: before that was recorded
+    cleaning: str | None = None  # ingest.furniture.VERSION it was read with; None: before that
 
 
 @dataclass

@@ -31,6 +31,7 @@ class Document:
     text: str
     headings: tuple[Heading, ...] = ()
     pages: tuple[Page, ...] = ()
+    dropped: tuple[str, ...] = ()  # page furniture left out of `text` (ingest.furniture)
 
 
 @dataclass(frozen=True)

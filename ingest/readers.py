@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ingest import formats
 from ingest.errors import IngestError
+from ingest.furniture import strip_furniture
 from ingest.html_text import html_to_text
 from ingest.markdown import find_atx_headings, find_plain_headings, front_matter, title_from
 from ingest.models import Document, Heading, Page
@@ -30,10 +31,12 @@ log = logging.getLogger(__name__)
 
 def _markdown_document(source: str, text: str, plain_headings: bool = False) -> Document:
     meta, body_start = front_matter(text)
+    body = strip_furniture(text[body_start:])
+    text = text[:body_start] + body.text
     headings = find_atx_headings(text, body_start)
     if not headings and plain_headings:
         headings = find_plain_headings(text, body_start)
-    return Document(source, title_from(meta, headings), text, tuple(headings))
+    return Document(source, title_from(meta, headings), text, tuple(headings), dropped=body.dropped)
 
 
 def _decoded_text(source: str, data: bytes) -> str:
@@ -67,8 +70,10 @@ def read_markdown(source: str, data: bytes) -> Document:
 def read_html(source: str, data: bytes) -> Document:
     """An HTML page as text, titled by its `<title>` or first heading."""
     title, text = html_to_text(_decoded_text(source, data))
-    headings = find_atx_headings(text)
-    return Document(source, title or title_from({}, headings), text, tuple(headings))
+    body = strip_furniture(text)
+    headings = find_atx_headings(body.text)
+    title = title or title_from({}, headings)
+    return Document(source, title, body.text, tuple(headings), dropped=body.dropped)
 
 
 def read_pdf(source: str, data: bytes, ocr: bool = True) -> Document:

@@ -35,13 +35,22 @@ def collection_name(text: str) -> str:
 
 
 def add_parser(commands: Any) -> None:
-    """Add `kb docs list|remove|reindex` to the CLI's subcommands."""
-    docs = commands.add_parser("docs", help="list, remove or re-index the documents in the index")
+    """Add `kb docs list|show|remove|reindex` to the CLI's subcommands."""
+    docs = commands.add_parser(
+        "docs", help="list, show, remove or re-index the documents in the index"
+    )
     actions = docs.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", help="path, title, collection, chunks, size, sha256, …")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
     listing.add_argument(
         "--collection", action="append", metavar="NAME", help="only this collection (repeatable)"
+    )
+    show = actions.add_parser("show", help="a file's text as kb reads it (cleaned)")
+    show.add_argument("path", type=Path, metavar="PATH", help="e.g. corpus/a.md")
+    show.add_argument(
+        "--dropped",
+        action="store_true",
+        help="only the page furniture left out (ads, captions, buttons, further reading)",
     )
     for name, what in (("remove", "take out of the index"), ("reindex", "read again")):
         action = actions.add_parser(name, help=f"{what}: documents by path, folder or glob")
@@ -51,8 +60,9 @@ def add_parser(commands: Any) -> None:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    """Run `kb docs list|remove|reindex`; returns the exit status."""
-    return {"list": _list, "remove": _remove, "reindex": _reindex}[args.action](args, settings)
+    """Run `kb docs list|show|remove|reindex`; returns the exit status."""
+    actions = {"list": _list, "show": _show, "remove": _remove, "reindex": _reindex}
+    return actions[args.action](args, settings)
 
 
 def _indexed(settings: Settings) -> dict[str, FileRecord]:
@@ -71,6 +81,21 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     else:
         print(_table(rows))
+    return 0
+
+
+def _show(args: argparse.Namespace, settings: Settings) -> int:
+    """The file read as an ingest reads it: its cleaned text, or the lines left out of it."""
+    from ingest.readers import read_document
+
+    path = settings.home.path.joinpath(args.path)
+    document = read_document(path, str(args.path), ocr=settings.ingest.ocr)
+    if not args.dropped:
+        print(document.text)
+    elif document.dropped:
+        print("\n".join(f"- {line}" for line in document.dropped))
+    else:
+        print(f"kb: nothing left out of {args.path}", file=sys.stderr)
     return 0
 
 
@@ -126,6 +151,9 @@ def print_report(report: IngestReport, settings: Settings) -> None:
     """An ingest's report on stderr: each file skipped (by absolute path), then the counts."""
     for source, reason in report.failed:
         print(f"kb: skipped {settings.home.anchor(Path(source))}: {reason}", file=sys.stderr)
+    furniture = report.furniture_summary()
+    if furniture:
+        print(f"kb: {furniture}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)
 
 

@@ -173,3 +173,20 @@ def test_eval_scoped_to_a_collection_misses_what_lies_outside_it(
         assert code == 0, err
         scores[scope] = json.loads(out)["hit@5"]
     assert scores == {"hr": 1.0, "default": 0.0}
+
+
+def test_show_prints_the_cleaned_text_or_the_furniture_left_out(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = workspace / "corpus" / "page.txt"
+    page.write_text("Hosting is cheaper at scale.\n\nSource: Image created by author\n")
+    code, out, _ = _run(capsys, "docs", "show", "corpus/page.txt")
+    assert code == 0 and "Hosting is cheaper" in out and "Image created" not in out
+    code, out, _ = _run(capsys, "docs", "show", "corpus/page.txt", "--dropped")
+    assert code == 0 and out == "- Source: Image created by author\n"
+    code, out, err = _run(capsys, "docs", "show", "corpus/costs.md", "--dropped")
+    assert code == 0 and out == "" and "nothing left out" in err
+    code, _, err = _run(capsys, "docs", "show", "corpus/missing.md")
+    assert code == 1 and "missing.md" in err
+    code, _, err = _run(capsys, "ingest")
+    assert "left out 1 lines of page furniture" in err

@@ -194,3 +194,20 @@ def test_a_folder_scan_skips_hidden_folders_like_kbs_own(docs: Path, tmp_path: P
         [hidden], tmp_path / "index", CountingEmbedder(), ChunkingParams(), base=tmp_path
     )
     assert again.added == [".hidden-home/c.md"]
+
+
+def test_furniture_is_reported_and_older_cleaning_is_read_again(
+    docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (docs / "ad.txt").write_text(
+        "Hosting at scale is cheaper.\n\nGPUs from $1/hr, starting at just $1/hr.\n\n"
+        "👉 Learn More\n"
+    )
+    report = _ingest(docs, CountingEmbedder())
+    assert report.furniture == {"docs/ad.txt": 2}
+    assert "kb docs show PATH --dropped" in (report.furniture_summary() or "")
+    assert "$1/hr" not in " ".join(c.text for c in load_index(Path(".kb/index")).chunks.values())
+    assert _ingest(docs, CountingEmbedder()).furniture == {}  # nothing read again
+    monkeypatch.setattr("index.builder.CLEANING_VERSION", "next")
+    again = _ingest(docs, CountingEmbedder())
+    assert sorted(again.updated) == ["docs/a.md", "docs/ad.txt", "docs/b.txt"]
