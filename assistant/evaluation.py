@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.evidence import choose_evidence, evidence_text
+from assistant.answering.evidence import choose_evidence_for_parts, evidence_text
 from assistant.answering.models import Answer, Evidence
+from assistant.answering.part_hits import hits_for_parts, hits_for_question
+from assistant.answering.parts import question_parts
 from assistant.answering.pipeline import Assistant
 from assistant.errors import ConfigurationError
 from assistant.guards.refusal import says_it_does_not_know
@@ -105,7 +107,7 @@ class _Tally:
 
 def _score_retrieval(retriever: HybridRetriever, item: dict[str, Any], tally: _Tally) -> int | None:
     started = time.perf_counter()
-    hits = retriever.retrieve(retrieval_query(item), top_k=10)
+    hits = hits_for_question(retriever.retrieve, retrieval_query(item), 10)
     tally.retrieve_s.append(time.perf_counter() - started)
     rank = first_hit_rank([h.chunk.text for h in hits], item.get("gold_snippets") or [])
     tally.ranks.append(rank)
@@ -130,7 +132,9 @@ def retrieved_evidence(retriever: HybridRetriever, item: dict[str, Any], top_k: 
     """Without a model (`--no-answers`): the evidence for the retrieval query's top passages."""
     started = time.perf_counter()
     query = retrieval_query(item)
-    quotes = choose_evidence(query, retriever.retrieve(query, top_k), retriever.embedder)
+    parts = question_parts(query).parts
+    hits = hits_for_parts(retriever.retrieve, query, parts, top_k)
+    quotes = choose_evidence_for_parts(query, parts, hits, retriever.embedder)
     return Evidence(quotes, time.perf_counter() - started)
 
 

@@ -145,14 +145,13 @@ def _scaled(values: np.ndarray) -> np.ndarray:
 
 
 def _dense(
-    query: str, texts: list[str], candidates: list[_Candidate], embedder: Embedder
+    query_vector: np.ndarray, vectors: np.ndarray, candidates: list[_Candidate]
 ) -> np.ndarray:
     """Cosine to the question; a run's vector is the normalised sum of its sentences' vectors,
     so each sentence is embedded once."""
-    vectors = embedder.embed(texts)
     runs = np.stack([vectors[list(c.sentences)].sum(axis=0) for c in candidates])
     runs /= np.linalg.norm(runs, axis=1, keepdims=True) + 1e-9
-    return np.asarray(runs @ embedder.embed([query])[0])
+    return np.asarray(runs @ query_vector)
 
 
 def _novelty(query: str, text: str) -> float:
@@ -160,16 +159,28 @@ def _novelty(query: str, text: str) -> float:
     return len(words - content_words(query)) / max(len(words), 1)
 
 
-def _scores(
-    query: str,
-    sentences: list[str],
-    candidates: list[_Candidate],
-    embedder: Embedder,
-    weights: EvidenceWeights,
-) -> np.ndarray:
+@dataclass(frozen=True)
+class _Pool:
+    """The candidate quotes of some passages, with their sentences embedded once."""
+
+    hits: Sequence[Hit]
+    candidates: list[_Candidate]
+    vectors: np.ndarray
+
+
+def _pool(hits: Sequence[Hit], embedder: Embedder, weights: EvidenceWeights) -> _Pool | None:
+    sentences = _sentences(hits, weights.min_words)
+    candidates = _candidates(sentences, weights.window)
+    if not candidates:
+        return None
+    return _Pool(hits, candidates, embedder.embed([s for _, s in sentences]))
+
+
+def _scores(query: str, pool: _Pool, embedder: Embedder, weights: EvidenceWeights) -> np.ndarray:
+    candidates = pool.candidates
     texts = [c.text for c in candidates]
     signals = (
-        (weights.dense, _dense(query, sentences, candidates, embedder)),
+        (weights.dense, _dense(embedder.embed([query])[0], pool.vectors, candidates)),
         (weights.lexical, _scaled(bm25_scores(query, texts))),
         (weights.answer_type, np.array([answer_type_bonus(query, t) for t in texts])),
         (weights.novelty, np.array([_novelty(query, t) for t in texts])),
@@ -177,6 +188,10 @@ def _scores(
         (-weights.window_penalty, np.array([len(c.sentences) - 1.0 for c in candidates])),
     )
     return np.asarray(sum(weight * values for weight, values in signals))
+
+
+def _quotes(pool: _Pool, chosen: Sequence[_Candidate]) -> tuple[Citation, ...]:
+    return tuple(Citation(c.n, pool.hits[c.n - 1], c.text, c.text) for c in chosen)
 
 
 def choose_evidence(
@@ -187,23 +202,49 @@ def choose_evidence(
 ) -> tuple[Citation, ...]:
     """One or two quotes, each cited by its passage number among `hits`."""
     weights = weights or EvidenceWeights()
-    sentences = _sentences(hits, weights.min_words)
-    candidates = _candidates(sentences, weights.window)
-    if not candidates:
+    pool = _pool(hits, embedder, weights)
+    if pool is None:
         return ()
-    scores = _scores(query, [s for _, s in sentences], candidates, embedder, weights)
+    scores = _scores(query, pool, embedder, weights)
     order = [int(i) for i in np.argsort(-scores)]
-    best = candidates[order[0]]
+    best = pool.candidates[order[0]]
     chosen = [best]
     missing = content_words(query) - content_words(best.text)
     for i in order[1:]:
-        other = candidates[i]
+        other = pool.candidates[i]
         if scores[i] < scores[order[0]] - weights.second_margin:
             break
         if missing & content_words(other.text) and not set(other.sentences) & set(best.sentences):
             chosen.append(other)
             break
-    return tuple(Citation(c.n, hits[c.n - 1], c.text, c.text) for c in chosen)
+    return _quotes(pool, chosen)
+
+
+def choose_evidence_for_parts(
+    query: str,
+    parts: Sequence[str],
+    hits: Sequence[Hit],
+    embedder: Embedder,
+    weights: EvidenceWeights | None = None,
+) -> tuple[Citation, ...]:
+    """A quote for each part of a compound question (no sentence quoted twice), so that both
+    sides of a comparison are shown; a simple question's quotes when there are no parts."""
+    if not parts:
+        return choose_evidence(query, hits, embedder, weights)
+    weights = weights or EvidenceWeights()
+    pool = _pool(hits, embedder, weights)
+    if pool is None:
+        return ()
+    chosen: list[_Candidate] = []
+    for part in parts:
+        taken = {s for c in chosen for s in c.sentences}
+        scores = _scores(part, pool, embedder, weights)
+        for i in np.argsort(-scores):
+            candidate = pool.candidates[int(i)]
+            if not taken & set(candidate.sentences):
+                chosen.append(candidate)
+                break
+    return _quotes(pool, chosen)
 
 
 def evidence_text(quotes: Sequence[Citation]) -> str:

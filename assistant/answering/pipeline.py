@@ -22,8 +22,10 @@ import numpy as np
 from assistant.answering.antecedents import with_antecedents
 from assistant.answering.context import close_hits, focused_passages
 from assistant.answering.events import AnswerEvent, AnswerStream
-from assistant.answering.evidence import choose_evidence, evidence_text
+from assistant.answering.evidence import choose_evidence_for_parts, evidence_text
 from assistant.answering.models import Answer, Citation, Evidence
+from assistant.answering.part_hits import hits_for_parts
+from assistant.answering.parts import Parts, question_parts
 from assistant.answering.prompting import (
     answer_messages,
     condense_messages,
@@ -105,6 +107,7 @@ class _AnswerInProgress:
     hits: list[Hit] = field(default_factory=list)
     timings: dict[str, float | None] = field(default_factory=dict)
     evidence: Evidence | None = None
+    parts: Parts = field(default_factory=Parts)
 
 
 class Assistant:
@@ -176,6 +179,11 @@ class Assistant:
         """The `top_k` best passages for `query` (hybrid: dense and BM25)."""
         return self.retriever.retrieve(query, top_k or self.options.top_k)
 
+    def retrieve_parts(self, query: str, parts: Parts, top_k: int | None = None) -> list[Hit]:
+        """The `top_k` best passages for `query` and each of its parts, every part keeping at
+        least one (`assistant.answering.part_hits`)."""
+        return hits_for_parts(self.retrieve, query, parts.parts, top_k or self.options.top_k)
+
     def ask(
         self, question: str, history: Sequence[Message] = (), top_k: int | None = None
     ) -> Answer:
@@ -191,7 +199,9 @@ class Assistant:
         turn = self._turn(question, history)
         draft = _AnswerInProgress(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
-        draft.hits = close_hits(self.retrieve(draft.query, top_k), self.options.drop_below)
+        draft.parts = question_parts(draft.query)
+        hits = self.retrieve_parts(draft.query, draft.parts, top_k)
+        draft.hits = close_hits(hits, self.options.drop_below)
         draft.timings = {"retrieve_s": time.perf_counter() - draft.started, "first_token_s": None}
         if retrieval_is_weak(draft.hits, self.options.min_relevance):
             yield self._refusal(draft, "no passage is close enough")
@@ -219,7 +229,9 @@ class Assistant:
                 supports=defuse_links(q.supports, sources),
                 evidence=defuse_links(q.evidence, sources),
             )
-            for q in choose_evidence(draft.query, draft.hits, self.embedder)
+            for q in choose_evidence_for_parts(
+                draft.query, draft.parts.parts, draft.hits, self.embedder
+            )
         )
         draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
         draft.timings["evidence_s"] = draft.evidence.seconds
@@ -231,7 +243,7 @@ class Assistant:
         guard = LinkGuard(_link_sources(draft))
         for event in stream_with_fallback(
             draft.turn,
-            answer_messages(draft.query, self._context(draft)),
+            answer_messages(draft.query, self._context(draft), draft.parts.parts),
             max_tokens=self.options.max_tokens,
             temperature=self.options.temperature,
         ):

@@ -24,6 +24,7 @@ from assistant.answering.context import GAP
 from assistant.answering.evidence import (
     EvidenceWeights,
     _Candidate,
+    _Pool,
     _scores,
     is_statement,
     passage_sentences,
@@ -51,7 +52,8 @@ def _seed_scores(query: str, flat: Flat, embedder: Embedder) -> np.ndarray:
     weights = EvidenceWeights()
     texts = [s for _, _, s in flat]
     candidates = [_Candidate(p + 1, (k,), s) for k, (p, _, s) in enumerate(flat)]
-    scores = _scores(query, texts, candidates, embedder, weights)
+    pool = _Pool((), candidates, embedder.embed(texts))
+    scores = _scores(query, pool, embedder, weights)
     statements = np.array([is_statement(s, weights.min_words) for s in texts])
     return np.where(statements, scores, -np.inf)
 

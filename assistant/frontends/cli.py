@@ -225,12 +225,13 @@ def _hit_json(rank: int, hit: Hit) -> HitJson:
 
 def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
     """`kb retrieve`: the best passages for a query, without a model."""
+    from assistant.answering.part_hits import hits_for_question
     from assistant.wiring import build_embedder, build_retriever
 
     retriever = _scoped(build_retriever(settings, build_embedder(settings)), args.collection)
     questions = _stdin_lines() if args.question == "-" else iter([args.question])
     for question in questions:
-        hits = retriever.retrieve(question, args.top_k)
+        hits = hits_for_question(retriever.retrieve, question, args.top_k)
         if args.json:
             _print_json(
                 {"question": question, "hits": [_hit_json(r, h) for r, h in enumerate(hits, 1)]}

@@ -1,0 +1,96 @@
+"""Compound questions: the parts found by rules, the passages kept for each part, a quote per
+part, and the prompt that names them."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answering.evidence import choose_evidence_for_parts
+from assistant.answering.part_hits import hits_for_parts
+from assistant.answering.parts import question_parts
+from assistant.answering.prompting import answer_messages
+from index.models import Chunk, Hit
+from tests.support.fakes import HashingEmbedder
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("How do the costs of Postgres and MySQL compare?", ("Postgres", "MySQL")),
+        ("Which is faster overall, rail or air travel?", ("rail travel", "air travel")),
+        (
+            "How do public and private schools differ on class sizes?",
+            ("public schools", "private schools"),
+        ),
+        ("How does a bank and a hospital each store records?", ("a bank", "a hospital")),
+        ("How transparent is Rust compared with C?", ("Rust", "C")),
+        ("Tabs vs spaces: which is better?", ("Tabs", "spaces")),
+    ],
+)
+def test_the_two_sides_of_a_comparison(question: str, sides: tuple[str, str]) -> None:
+    parts = question_parts(question)
+    assert parts.kind == "compare" and parts.sides == sides
+    assert len(parts.parts) == 2
+    for side, part in zip(sides, parts.parts, strict=True):
+        other = sides[1] if side == sides[0] else sides[0]
+        assert side in part and other not in part.replace(side, "")
+
+
+def test_two_questions_in_one_each_stand_alone() -> None:
+    parts = question_parts("When can Acme end the licence, and what must I do afterwards?")
+    assert parts.kind == "questions"
+    assert parts.parts == ("When can Acme end the licence?", "what must I do afterwards? (Acme)")
+
+
+def test_statements_before_the_question_go_with_every_part() -> None:
+    parts = question_parts("I run a clinic. Is hosting allowed, and who pays for support?")
+    assert all(p.startswith("I run a clinic. ") for p in parts.parts) and len(parts.parts) == 2
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the pros and cons of self-hosting?",  # one subject, no comparing word
+        "What models are free and can be fine-tuned?",  # "and can be": not a second question
+        "Which licences does the open vs closed source overview call truly open?",  # a title
+        "How many users may a Llama 2 service have?",
+    ],
+)
+def test_a_simple_question_has_no_parts(question: str) -> None:
+    assert question_parts(question).parts == ()
+
+
+def _hit(n: int, text: str, dense: float = 0.5) -> Hit:
+    return Hit(Chunk(n, f"d{n}.md", None, (), None, 0, len(text), text), 1.0, dense, None)
+
+
+def test_each_part_keeps_its_best_passage_even_when_the_whole_question_ranks_it_low() -> None:
+    ranked = {
+        "whole": [_hit(1, "a"), _hit(2, "b"), _hit(3, "c"), _hit(4, "d")],
+        "left": [_hit(1, "a"), _hit(2, "b"), _hit(3, "c")],
+        "right": [_hit(9, "z", 0.7), _hit(2, "b")],
+    }
+    hits = hits_for_parts(lambda q, k: ranked[q][:k], "whole", ["left", "right"], 3)
+    ids = [h.chunk.id for h in hits]
+    assert len(ids) == 3 and 9 in ids and ids[:2] == [2, 1]  # 2 is in all three lists
+    assert hits_for_parts(lambda q, k: ranked[q][:k], "whole", [], 3) == ranked["whole"][:3]
+
+
+def test_evidence_holds_a_quote_for_each_part() -> None:
+    hits = [
+        _hit(0, "Postgres costs nothing to license and runs anywhere you like."),
+        _hit(1, "MySQL enterprise editions cost a yearly fee per server instance."),
+    ]
+    quotes = choose_evidence_for_parts(
+        "How do Postgres and MySQL costs compare?",
+        ["How do Postgres costs compare?", "How do MySQL costs compare?"],
+        hits,
+        HashingEmbedder(64),
+    )
+    assert [q.n for q in quotes] == [1, 2]
+
+
+def test_the_prompt_names_each_part() -> None:
+    prompt = answer_messages("Q?", ["passage"], ["First part?", "Second part?"])[1]["content"]
+    assert "It has 2 parts:\n1. First part?\n2. Second part?" in prompt
+    assert "parts" not in answer_messages("Q?", ["passage"])[1]["content"]
