@@ -53,6 +53,7 @@ from assistant.guards.grounding import (
 )
 from assistant.guards.links import LinkGuard, defuse_links
 from assistant.guards.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
+from assistant.guards.sides import swapped_sides
 from index.embedders import Embedder
 from index.errors import VectorStoreError
 from index.models import Hit
@@ -68,6 +69,8 @@ NO_ANSWER_LEAD = f"{NOT_ANSWERED} What they say nearest to it"  # the model foun
 DECLINED_LEAD = "kb could not confirm the model's answer. What the documents say"
 ECHO_LEAD = "The model only repeated the passages. What the documents say"
 ECHO_NOTE = "the model's reply echoed the passages"
+SWAPPED_LEAD = "The model's reply mixed up the two sides. What the documents say of each"
+SWAPPED_NOTE = "the model's reply gave one side what the passages say of the other"
 FOUND_NO_ANSWER = "the model found no answer"
 
 
@@ -302,6 +305,8 @@ class Assistant:
         options = self.options
         if is_echo(reply, passages, options.echo_threshold, options.echo_min_words):
             return self._show_evidence_instead(draft, ECHO_LEAD, ECHO_NOTE, refused=False)
+        if draft.parts.sides and swapped_sides(reply, draft.parts.sides, passages, self.embedder):
+            return self._show_evidence_instead(draft, SWAPPED_LEAD, SWAPPED_NOTE, refused=False)
         reply = defuse_links(with_antecedents(reply, passages), _link_sources(draft))
         sentences = [s for s in sentences_to_embed(reply) if s]
         result = attribute(

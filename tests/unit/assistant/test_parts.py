@@ -3,14 +3,22 @@ part, and the prompt that names them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.answering.evidence import choose_evidence_for_parts
 from assistant.answering.part_hits import hits_for_parts
 from assistant.answering.parts import question_parts
+from assistant.answering.pipeline import SWAPPED_LEAD
 from assistant.answering.prompting import answer_messages
+from index.builder import ingest_paths
 from index.models import Chunk, Hit
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
+from tests.unit.assistant.conftest import make_assistant
 
 
 @pytest.mark.parametrize(
@@ -94,3 +102,52 @@ def test_the_prompt_names_each_part() -> None:
     prompt = answer_messages("Q?", ["passage"], ["First part?", "Second part?"])[1]["content"]
     assert "It has 2 parts:\n1. First part?\n2. Second part?" in prompt
     assert "parts" not in answer_messages("Q?", ["passage"])[1]["content"]
+
+
+SIDES_DOCS = {
+    "open.md": "# Open models\n\nOpen models are free to download and run on your own servers.\n",
+    "closed.md": "# Proprietary models\n\nProprietary models charge licensing fees for every API call.\n",
+    "privacy.md": "# Privacy\n\nRunning models on premises keeps sensitive data inside your walls.\n",
+}
+COMPARE = "How do the costs of open and proprietary models compare?"
+
+
+@pytest.fixture
+def sides_retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRetriever:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    for name, text in SIDES_DOCS.items():
+        (tmp_path / "docs" / name).write_text(text)
+    embedder = HashingEmbedder()
+    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    return HybridRetriever(load_index(Path("index")), embedder)
+
+
+def test_a_comparison_is_asked_part_by_part_with_evidence_for_each_side(
+    sides_retriever: HybridRetriever,
+) -> None:
+    assistant = make_assistant(sides_retriever, ["Open models are free to download [1]."])
+    answer = assistant.ask(COMPARE)
+    prompt = assistant.chat_model.calls[0][-1]["content"]  # type: ignore[attr-defined]
+    assert "It has 2 parts:" in prompt and "proprietary models compare?" in prompt
+    assert answer.evidence is not None
+    quoted = " ".join(q.evidence for q in answer.evidence.quotes)
+    assert "free to download" in quoted and "licensing fees" in quoted
+
+
+@pytest.mark.parametrize(
+    ("reply", "swapped"),
+    [
+        ("Open models charge licensing fees for every API call [2].", True),
+        ("Proprietary models charge licensing fees for every API call [2].", False),
+        ("Open models are free to download and run on your own servers [1].", False),
+    ],
+)
+def test_a_reply_giving_one_side_the_others_facts_shows_the_evidence_instead(
+    sides_retriever: HybridRetriever, reply: str, swapped: bool
+) -> None:
+    answer = make_assistant(sides_retriever, [reply]).ask(COMPARE)
+    assert answer.text.startswith(SWAPPED_LEAD) is swapped
+    assert not answer.refused
+    if swapped:
+        assert "licensing fees" in answer.text and "free to download" in answer.text
