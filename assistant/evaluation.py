@@ -132,8 +132,8 @@ def retrieved_evidence(retriever: HybridRetriever, item: dict[str, Any], top_k: 
     """Without a model (`--no-answers`): the evidence for the retrieval query's top passages."""
     started = time.perf_counter()
     query = retrieval_query(item)
-    parts = question_parts(query).parts
-    hits = hits_for_parts(retriever.retrieve, query, parts, top_k)
+    parts = question_parts(query)
+    hits = hits_for_parts(retriever.retrieve, query, parts.parts, top_k)
     quotes = choose_evidence_for_parts(query, parts, hits, retriever.embedder)
     return Evidence(quotes, time.perf_counter() - started)
 

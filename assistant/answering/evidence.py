@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.answering.models import Citation
+from assistant.answering.parts import Parts, side_marks, sides_named
 from assistant.guards.attribution import content_words
 from index.embedders import Embedder
 from index.models import Hit
@@ -34,7 +35,11 @@ _NUMBER_QUESTION = re.compile(
 _NAME_QUESTION = re.compile(
     r"\b(who|which (company|companies|model|models|organi[sz]ation))\b", re.I
 )
-_LIST_QUESTION = re.compile(r"\b(what are|which are|list|name (two|three|some)|examples?)\b", re.I)
+_LIST_QUESTION = re.compile(
+    r"\b(what are|which are|list|name (two|three|some)|examples?"
+    r"|what (conditions|steps|requirements|rules))\b",
+    re.I,
+)
 _DIGIT = re.compile(r"\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w-]+")
 
@@ -65,7 +70,8 @@ _ENDS_A_SENTENCE = re.compile(r"[.!?;:)\"”’]$")
 # A line break inside a paragraph is wrapping (licences are hard-wrapped at 70 columns); a blank
 # line, a heading, a list item or a table row starts a new block.
 _BLOCK_START = re.compile(r"\n\s*(?=\n|#|[-*+] |\d+[.)] |\(\w\) |\|)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[\"“(]*[A-Z0-9])")
+# Not after a list item's number ("1. Use closed APIs"): that full stop ends no sentence.
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!^\d\.)(?<!^\d\d\.)[\"”’)]*\s+(?=[\"“(]*[A-Z0-9])")
 
 
 def passage_sentences(text: str) -> list[str]:
@@ -86,25 +92,71 @@ def is_statement(sentence: str, min_words: int) -> bool:
     return ended or words >= 12 or ":" in sentence or bool(_DIGIT.search(sentence))
 
 
-def _sentences(hits: Sequence[Hit], min_words: int) -> list[tuple[int, str]]:
-    return [
-        (n, s)
-        for n, hit in enumerate(hits, start=1)
-        for s in passage_sentences(hit.chunk.text)
-        if is_statement(s, min_words)
-    ]
+_LIST_ITEM = re.compile(r"^([-*+•]|\d+[.)]|\(\w\))\s")
+LIST_ITEMS = 8  # at most this many items quoted with their intro
 
 
-def _candidates(sentences: list[tuple[int, str]], window: int) -> list[_Candidate]:
+def with_lists_joined(sentences: list[str]) -> list[str]:
+    """The sentences with each list joined to the sentence that introduces it ("... use a
+    hybrid approach:" and its items), so that the list is quoted whole, as one quote."""
+    joined: list[str] = []
+    items = -1  # items joined to the last sentence; -1: it introduces no list
+    for sentence in sentences:
+        if _LIST_ITEM.match(sentence) and 0 <= items < LIST_ITEMS:
+            joined[-1] = f"{joined[-1]} {sentence}"
+            items += 1
+            continue
+        joined.append(sentence)
+        items = 0 if sentence.endswith(":") else -1
+    return joined
+
+
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)")
+
+
+def _sections(hit: Hit, sentences: list[str]) -> list[str]:
+    """Each sentence's section below the document title (its `##`-and-deeper headings): a
+    list item under "Closed Source > Cons" is about closed models without saying so."""
+    stack = list(hit.chunk.heading_path)
+    found = []
+    for sentence in sentences:
+        heading = _HEADING.match(sentence)
+        if heading:
+            level = len(heading.group(1))
+            stack = [*stack[: level - 1], heading.group(2)]
+        found.append(" ".join(stack[1:]))
+    return found
+
+
+def _sentences(
+    hits: Sequence[Hit], min_words: int, lists: bool = False
+) -> list[tuple[int, str, str]]:
+    """(passage number, sentence, its section) for the sentences that can hold an answer;
+    with `lists`, a list and its intro are one sentence."""
+    found = []
+    for n, hit in enumerate(hits, start=1):
+        sentences = passage_sentences(hit.chunk.text)
+        if lists:
+            sentences = with_lists_joined(sentences)
+        sections = _sections(hit, sentences)
+        found += [
+            (n, s, section)
+            for s, section in zip(sentences, sections, strict=True)
+            if is_statement(s, min_words)
+        ]
+    return found
+
+
+def _candidates(sentences: list[tuple[int, str, str]], window: int) -> list[_Candidate]:
     """Each sentence, and runs of up to `window` neighbours from the same passage."""
     found = []
-    for start, (n, _) in enumerate(sentences):
+    for start, (n, _, _) in enumerate(sentences):
         for size in range(1, window + 1):
             run = sentences[start : start + size]
             if len(run) < size or run[-1][0] != n:
                 break
             indexes = tuple(range(start, start + size))
-            found.append(_Candidate(n, indexes, " ".join(text for _, text in run)))
+            found.append(_Candidate(n, indexes, " ".join(text for _, text, _ in run)))
     return found
 
 
@@ -166,14 +218,19 @@ class _Pool:
     hits: Sequence[Hit]
     candidates: list[_Candidate]
     vectors: np.ndarray
+    sections: Sequence[str] = ()  # of each sentence the candidates index
 
 
-def _pool(hits: Sequence[Hit], embedder: Embedder, weights: EvidenceWeights) -> _Pool | None:
-    sentences = _sentences(hits, weights.min_words)
+def _pool(
+    query: str, hits: Sequence[Hit], embedder: Embedder, weights: EvidenceWeights
+) -> _Pool | None:
+    lists = bool(_LIST_QUESTION.search(query))
+    sentences = _sentences(hits, weights.min_words, lists)
     candidates = _candidates(sentences, weights.window)
     if not candidates:
         return None
-    return _Pool(hits, candidates, embedder.embed([s for _, s in sentences]))
+    vectors = embedder.embed([s for _, s, _ in sentences])
+    return _Pool(hits, candidates, vectors, [section for _, _, section in sentences])
 
 
 def _scores(query: str, pool: _Pool, embedder: Embedder, weights: EvidenceWeights) -> np.ndarray:
@@ -202,7 +259,7 @@ def choose_evidence(
 ) -> tuple[Citation, ...]:
     """One or two quotes, each cited by its passage number among `hits`."""
     weights = weights or EvidenceWeights()
-    pool = _pool(hits, embedder, weights)
+    pool = _pool(query, hits, embedder, weights)
     if pool is None:
         return ()
     scores = _scores(query, pool, embedder, weights)
@@ -220,28 +277,57 @@ def choose_evidence(
     return _quotes(pool, chosen)
 
 
+def _about_side(pool: _Pool, parts: Parts, part: int) -> list[bool]:
+    """Which candidates may quote part `part`: for a comparison, those that name its side
+    alone, else those that name it at all (a sentence naming both sides tends to introduce the
+    comparison, not answer it); every candidate when none names it, or for other questions."""
+    everything = [True] * len(pool.candidates)
+    if parts.kind != "compare":
+        return everything
+    marks = side_marks(parts.sides)
+    named = [
+        sides_named(c.text, marks) or sides_named(pool.sections[c.sentences[0]], marks)
+        for c in pool.candidates
+    ]
+    alone = [n == [part] for n in named]
+    naming = [part in n for n in named]
+    return alone if any(alone) else naming if any(naming) else everything
+
+
+def _scoring_query(part: str, parts: Parts) -> str:
+    """What a part's quotes are scored against: a comparison's part without the sides' names,
+    as only sentences about its side may quote it (`_about_side`), and the name alone would
+    favour a sentence that says nothing else."""
+    if parts.kind != "compare":
+        return part
+    names = set().union(*side_marks(parts.sides))
+    return " ".join(w for w in part.split() if w.lower().strip("?,.:") not in names)
+
+
 def choose_evidence_for_parts(
     query: str,
-    parts: Sequence[str],
+    parts: Parts,
     hits: Sequence[Hit],
     embedder: Embedder,
     weights: EvidenceWeights | None = None,
 ) -> tuple[Citation, ...]:
-    """A quote for each part of a compound question (no sentence quoted twice), so that both
-    sides of a comparison are shown; a simple question's quotes when there are no parts."""
-    if not parts:
+    """A quote for each part of a compound question (no sentence quoted twice; a comparison's
+    side quoted from a sentence that names it), so that both sides are shown; a simple
+    question's quotes when there are no parts."""
+    if not parts.parts:
         return choose_evidence(query, hits, embedder, weights)
     weights = weights or EvidenceWeights()
-    pool = _pool(hits, embedder, weights)
+    pool = _pool(query, hits, embedder, weights)
     if pool is None:
         return ()
     chosen: list[_Candidate] = []
-    for part in parts:
+    for i, part in enumerate(parts.parts):
         taken = {s for c in chosen for s in c.sentences}
-        scores = _scores(part, pool, embedder, weights)
-        for i in np.argsort(-scores):
-            candidate = pool.candidates[int(i)]
-            if not taken & set(candidate.sentences):
+        allowed = _about_side(pool, parts, i)
+        scores = _scores(_scoring_query(part, parts), pool, embedder, weights)
+        for k in np.argsort(-scores):
+            candidate = pool.candidates[int(k)]
+            if allowed[int(k)] and not taken & set(candidate.sentences):
                 chosen.append(candidate)
                 break
     return _quotes(pool, chosen)

@@ -10,6 +10,7 @@ whose items the question cannot name.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAX_PARTS = 3
@@ -184,11 +185,8 @@ def _names(text: str) -> str:
 
 
 def _topic(text: str) -> str:
-    """What a later part is about when it says "it": the first part's names, else its
-    content words."""
-    names = _names(text)
-    if names:
-        return names
+    """What a later part is about when it says "it" or "afterwards": the first part's content
+    words (its names among them)."""
     words = [w.strip("?,.") for w in text.split()]
     return " ".join(w for w in words if w.lower() not in _STOPWORDS)
 
@@ -266,3 +264,33 @@ def question_parts(question: str) -> Parts:
     if preamble:
         parts = Parts(parts.kind, tuple(f"{preamble} {p}" for p in parts.parts), parts.sides)
     return parts
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_SIDE_FILLER = frozenset({"a", "an", "the", "one", "ones"})
+
+
+def _side_words(text: str) -> set[str]:
+    """Lower-case words, hyphenated ones also in their pieces ("open-source": open, source)."""
+    lower = text.lower()
+    return set(_WORD.findall(lower.replace("-", " "))) | set(_WORD.findall(lower))
+
+
+def side_marks(sides: Sequence[str]) -> list[set[str]]:
+    """The words that tell each side apart: its words less those the sides share ("open-source
+    LLMs" and "proprietary LLMs": {open-source, open, source} and {proprietary})."""
+    words = [_side_words(side) - _SIDE_FILLER for side in sides]
+    shared = set.intersection(*words) if words else set()
+    return [w - shared for w in words]
+
+
+def names_side(text: str, mark: set[str]) -> bool:
+    """Whether `text` names the side marked by `mark`: all of its marking words when it has
+    few, else two of them."""
+    hits = len(_side_words(text) & mark)
+    return bool(mark) and (hits == len(mark) or hits >= 2)
+
+
+def sides_named(text: str, marks: Sequence[set[str]]) -> list[int]:
+    """The sides `text` names, by index."""
+    return [i for i, mark in enumerate(marks) if names_side(text, mark)]

@@ -232,9 +232,7 @@ class Assistant:
                 supports=defuse_links(q.supports, sources),
                 evidence=defuse_links(q.evidence, sources),
             )
-            for q in choose_evidence_for_parts(
-                draft.query, draft.parts.parts, draft.hits, self.embedder
-            )
+            for q in choose_evidence_for_parts(draft.query, draft.parts, draft.hits, self.embedder)
         )
         draft.evidence = Evidence(quotes, time.perf_counter() - draft.started)
         draft.timings["evidence_s"] = draft.evidence.seconds

@@ -11,45 +11,24 @@ sides, or neither, is not judged: the check only fires on a plain contradiction 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from assistant.answering.evidence import passage_sentences
+from assistant.answering.parts import side_marks, sides_named
 from assistant.guards.attribution import content_words, strip_markers
 from index.embedders import Embedder
 from ingest.sentences import split_sentences
 
-_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
-_DETERMINERS = frozenset({"a", "an", "the", "one", "ones"})
 SUBJECT_WORDS = 6  # a passage sentence is about the side it names this early
 COPIED = 0.5  # share of the reply sentence's other content words its source holds
 
 
-def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower().replace("-", " "))) | set(_WORD.findall(text.lower()))
-
-
-def side_marks(sides: Sequence[str]) -> list[set[str]]:
-    """The words that tell each side apart: its words less those the sides share ("open-source
-    LLMs" and "proprietary LLMs": {open-source, open, source} and {proprietary})."""
-    words = [_words(side) - _DETERMINERS for side in sides]
-    shared = set.intersection(*words) if words else set()
-    return [w - shared for w in words]
-
-
 def _names_one(text: str, marks: list[set[str]]) -> int | None:
     """The side `text` names when it names exactly one, else None."""
-    found = _words(text)
-    named = [i for i, mark in enumerate(marks) if mark and _mentions(found, mark)]
+    named = sides_named(text, marks)
     return named[0] if len(named) == 1 else None
-
-
-def _mentions(found: set[str], mark: set[str]) -> bool:
-    """A side is named by all of its marking words when it has few, else by most of them."""
-    hits = len(found & mark)
-    return hits == len(mark) or hits >= 2
 
 
 def swapped_sides(

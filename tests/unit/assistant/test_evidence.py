@@ -88,3 +88,27 @@ def test_an_image_in_a_quoted_passage_is_shown_inert(tmp_path: Path) -> None:
     evidence = next(e for e in events if isinstance(e, Evidence))
     assert evidence.quotes and "cheaper at volume" in evidence.quotes[0].evidence
     assert "![" not in evidence.quotes[0].evidence and "evil.example" in evidence.quotes[0].evidence
+
+
+def test_a_list_question_quotes_the_intro_and_its_items_as_one() -> None:
+    from assistant.answering.evidence import with_lists_joined
+
+    sentences = [
+        "Most teams use a hybrid approach:",
+        "1. Closed APIs for prototyping.",
+        "2. Open models for private data.",
+        "Then they measure.",
+        "- A stray item.",
+    ]
+    assert with_lists_joined(sentences) == [
+        "Most teams use a hybrid approach: 1. Closed APIs for prototyping. 2. Open models for private data.",
+        "Then they measure.",
+        "- A stray item.",  # no intro: left alone
+    ]
+    passage = "Most teams use a hybrid approach:\n1. Closed APIs for prototyping work.\n2. Open models for private data work.\n"
+    quotes = choose_evidence(
+        "What are the parts of the hybrid approach?", [_hit(passage)], HashingEmbedder(64)
+    )
+    assert "1. Closed APIs" in quotes[0].evidence and "2. Open models" in quotes[0].evidence
+    fact = choose_evidence("Who uses a hybrid approach?", [_hit(passage)], HashingEmbedder(64))
+    assert all("1. Closed" not in q.evidence or "2. Open" not in q.evidence for q in fact)
