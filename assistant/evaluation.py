@@ -133,7 +133,7 @@ def retrieved_evidence(retriever: HybridRetriever, item: dict[str, Any], top_k: 
     started = time.perf_counter()
     query = retrieval_query(item)
     parts = question_parts(query)
-    hits = hits_for_parts(retriever.retrieve, query, parts.parts, top_k)
+    hits = hits_for_parts(retriever.retrieve, query, parts.parts, top_k).hits
     quotes = choose_evidence_for_parts(query, parts, hits, retriever.embedder)
     return Evidence(quotes, time.perf_counter() - started)
 

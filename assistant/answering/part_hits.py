@@ -8,12 +8,22 @@ question's ranking favours whichever side its words lean to (issue 32).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from assistant.answering.parts import question_parts
 from index.fusion import reciprocal_rank_fusion
 from index.models import Hit
 
 RRF_K = 60
+
+
+@dataclass(frozen=True)
+class PartHits:
+    """The passages for a question, and for each of its parts the chunk ids of its own
+    passages among them, in the part's own order (best first)."""
+
+    hits: list[Hit]
+    by_part: tuple[tuple[int, ...], ...] = field(default=())
 
 
 def _best_copy(lists: Sequence[Sequence[Hit]]) -> dict[int, Hit]:
@@ -46,22 +56,23 @@ def _with_each_part(chosen: list[int], parts: Sequence[Sequence[Hit]]) -> list[i
 
 def hits_for_parts(
     retrieve: Callable[[str, int], list[Hit]], query: str, parts: Sequence[str], top_k: int
-) -> list[Hit]:
+) -> PartHits:
     """The `top_k` passages for `query` and its `parts` (none: the query's own hits)."""
     whole = retrieve(query, top_k)
     if not parts:
-        return whole
+        return PartHits(whole)
     per_part = [retrieve(part, top_k) for part in parts]
     lists = [whole, *per_part]
     fused = reciprocal_rank_fusion([[h.chunk.id for h in hits] for hits in lists], RRF_K)
     chosen = _with_each_part([chunk for chunk, _ in fused[:top_k]], per_part)
     best = _best_copy(lists)
     rank = {chunk: i for i, (chunk, _) in enumerate(fused)}
-    return [best[c] for c in sorted(chosen, key=rank.__getitem__)]
+    by_part = tuple(tuple(h.chunk.id for h in hits if h.chunk.id in chosen) for hits in per_part)
+    return PartHits([best[c] for c in sorted(chosen, key=rank.__getitem__)], by_part)
 
 
 def hits_for_question(
     retrieve: Callable[[str, int], list[Hit]], query: str, top_k: int
 ) -> list[Hit]:
     """The `top_k` passages for `query`, retrieved part by part when it is compound."""
-    return hits_for_parts(retrieve, query, question_parts(query).parts, top_k)
+    return hits_for_parts(retrieve, query, question_parts(query).parts, top_k).hits

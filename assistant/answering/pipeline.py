@@ -24,7 +24,7 @@ from assistant.answering.context import close_hits, focused_passages
 from assistant.answering.events import AnswerEvent, AnswerStream
 from assistant.answering.evidence import choose_evidence_for_parts, evidence_text
 from assistant.answering.models import Answer, Citation, Evidence
-from assistant.answering.part_hits import hits_for_parts
+from assistant.answering.part_hits import PartHits, hits_for_parts
 from assistant.answering.parts import Parts, question_parts
 from assistant.answering.prompting import (
     answer_messages,
@@ -72,6 +72,8 @@ ECHO_NOTE = "the model's reply echoed the passages"
 SWAPPED_LEAD = "The model's reply mixed up the two sides. What the documents say of each"
 SWAPPED_NOTE = "the model's reply gave one side what the passages say of the other"
 FOUND_NO_ANSWER = "the model found no answer"
+PART_PASSAGES = 2  # passages each part of a compound question is answered from
+PART_NOT_ANSWERED = "The documents do not clearly answer this part: {part}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class _AnswerInProgress:
     timings: dict[str, float | None] = field(default_factory=dict)
     evidence: Evidence | None = None
     parts: Parts = field(default_factory=Parts)
+    by_part: tuple[tuple[int, ...], ...] = ()  # each part's own passages (chunk ids)
+    part_replies: list[str] = field(default_factory=list)
 
 
 class Assistant:
@@ -182,7 +186,7 @@ class Assistant:
         """The `top_k` best passages for `query` (hybrid: dense and BM25)."""
         return self.retriever.retrieve(query, top_k or self.options.top_k)
 
-    def retrieve_parts(self, query: str, parts: Parts, top_k: int | None = None) -> list[Hit]:
+    def retrieve_parts(self, query: str, parts: Parts, top_k: int | None = None) -> PartHits:
         """The `top_k` best passages for `query` and each of its parts, every part keeping at
         least one (`assistant.answering.part_hits`)."""
         return hits_for_parts(self.retrieve, query, parts.parts, top_k or self.options.top_k)
@@ -203,8 +207,8 @@ class Assistant:
         draft = _AnswerInProgress(question, "", turn, time.perf_counter())
         draft.query = self.condense(question, history, turn)
         draft.parts = question_parts(draft.query)
-        hits = self.retrieve_parts(draft.query, draft.parts, top_k)
-        draft.hits = close_hits(hits, self.options.drop_below)
+        found = self.retrieve_parts(draft.query, draft.parts, top_k)
+        draft.hits, draft.by_part = close_hits(found.hits, self.options.drop_below), found.by_part
         draft.timings = {"retrieve_s": time.perf_counter() - draft.started, "first_token_s": None}
         if retrieval_is_weak(draft.hits, self.options.min_relevance):
             yield self._refusal(draft, "no passage is close enough")
@@ -221,7 +225,20 @@ class Assistant:
             return
         tokens: list[str] = []
         yield from self._generate(draft, tokens)
-        yield self._finish(draft, "".join(tokens).strip())
+        yield self._finish(draft, self._reply(draft, tokens))
+
+    def _reply(self, draft: _AnswerInProgress, tokens: list[str]) -> str:
+        """The model's whole reply; a part it found no answer to says so in a plain sentence,
+        and the other parts keep their answers."""
+        if not draft.part_replies:
+            return "".join(tokens).strip()
+        parts = draft.parts.parts
+        if all(_no_answer(r, p) for p, r in zip(parts, draft.part_replies, strict=True)):
+            return "I don't know."
+        return " ".join(
+            PART_NOT_ANSWERED.format(part=part) if _no_answer(reply, part) else reply
+            for part, reply in zip(draft.parts.parts, draft.part_replies, strict=True)
+        )
 
     def _evidence(self, draft: _AnswerInProgress) -> Evidence:
         """What the documents say, chosen before the model reads its prompt."""
@@ -239,20 +256,45 @@ class Assistant:
         return draft.evidence
 
     def _generate(self, draft: _AnswerInProgress, tokens: list[str]) -> Iterator[str | Restart]:
-        """Stream the reply, whole words at a time with links defused (`LinkGuard`: a page
-        rendering the partial reply must not fetch an image); the raw pieces go to `tokens`."""
+        """Stream the reply: one prompt for a simple question; for a compound one, a small
+        prompt per part over that part's own passages, the replies one after the other (the
+        1.5B asked all parts in one prompt answered one, or talked about "the first part")."""
+        if not draft.parts.parts:
+            messages = answer_messages(draft.query, self._context(draft))
+            yield from self._stream_reply(draft, messages, tokens, self.options.max_tokens)
+            return
+        share = max(64, self.options.max_tokens // len(draft.parts.parts))
+        for i, part in enumerate(draft.parts.parts):
+            before = "".join(tokens)
+            piece: list[str] = []
+            messages = answer_messages(part, self._part_context(draft, i))
+            yield from self._stream_reply(draft, messages, piece, share, replay=before)
+            draft.part_replies.append("".join(piece).strip())
+            tokens.extend([*piece, " "])
+            yield " "
+
+    def _stream_reply(
+        self,
+        draft: _AnswerInProgress,
+        messages: list[Message],
+        tokens: list[str],
+        max_tokens: int,
+        replay: str = "",
+    ) -> Iterator[str | Restart]:
+        """Stream one reply, whole words at a time with links defused (`LinkGuard`: a page
+        rendering the partial reply must not fetch an image); the raw pieces go to `tokens`.
+        After a backend failed, `replay` (the earlier parts' replies) is shown again."""
         guard = LinkGuard(_link_sources(draft))
         for event in stream_with_fallback(
-            draft.turn,
-            answer_messages(draft.query, self._context(draft), draft.parts.parts),
-            max_tokens=self.options.max_tokens,
-            temperature=self.options.temperature,
+            draft.turn, messages, max_tokens=max_tokens, temperature=self.options.temperature
         ):
             if isinstance(event, Restart):
                 tokens.clear()
                 guard = LinkGuard(_link_sources(draft))
                 draft.timings["first_token_s"] = None
                 yield event
+                if replay:
+                    yield replay
                 continue
             if draft.timings["first_token_s"] is None:
                 draft.timings["first_token_s"] = time.perf_counter() - draft.started
@@ -263,6 +305,15 @@ class Assistant:
         rest = guard.flush()
         if rest:
             yield rest
+
+    def _part_context(self, draft: _AnswerInProgress, part: int) -> list[SelectedPassage]:
+        """A part's own passages (at most `PART_PASSAGES`, its best first, topped up from the
+        question's), whole, under their numbers among all the passages so citations map."""
+        number = {h.chunk.id: n for n, h in enumerate(draft.hits, start=1)}
+        own = [number[c] for c in draft.by_part[part] if c in number]
+        ranked = list(dict.fromkeys([*own, *number.values()]))[:PART_PASSAGES]
+        texts = focused_passages(draft.hits, self.options.once_only)
+        return [SelectedPassage(n, "", texts[n - 1]) for n in ranked]
 
     def _context(self, draft: _AnswerInProgress) -> Sequence[str | SelectedPassage]:
         """What the model reads: the best sentences within the word budget, or (0) whole
@@ -388,6 +439,11 @@ class Assistant:
             evidence_in_text=evidence_in_text,
             server=_server(draft.turn),
         )
+
+
+def _no_answer(reply: str, question: str) -> bool:
+    """A reply that says it does not know and adds nothing else to the question."""
+    return not reply or (says_it_does_not_know(reply) and adds_nothing(known_part(reply), question))
 
 
 def _server(turn: Turn) -> str | None:

@@ -93,28 +93,19 @@ def format_passages(passages: Sequence[str | SelectedPassage]) -> str:
     for i, passage in enumerate(passages, start=1):
         if isinstance(passage, str):
             blocks.append(f"[{i}] {_plain(passage)}")
-        else:
+        elif passage.label:
             blocks.append(f"[{passage.n}] ({_plain(passage.label)}) {_plain(passage.text)}")
+        else:  # a passage under its own number, unlabelled (a compound question's part)
+            blocks.append(f"[{passage.n}] {_plain(passage.text)}")
     return "\n\n".join(blocks)
 
 
-def _user_prompt(question: str, passages: str, parts: Sequence[str]) -> str:
-    question = neutralise_control_tokens(question.strip())
-    if not parts:
-        return template("answer").format(passages=passages, question=question)
-    listed = "\n".join(f"{i}. {neutralise_control_tokens(p)}" for i, p in enumerate(parts, 1))
-    return template("answer_parts").format(
-        passages=passages, question=question, count=len(parts), parts=listed
-    )
-
-
-def answer_messages(
-    question: str, passages: Sequence[str | SelectedPassage], parts: Sequence[str] = ()
-) -> list[Message]:
+def answer_messages(question: str, passages: Sequence[str | SelectedPassage]) -> list[Message]:
     """The answer prompt over the passages shown to the model (texts numbered from 1, or
-    selected sentences under their own numbers); a compound question's `parts` are named, each
-    to be answered with its own quote."""
-    user = _user_prompt(question, format_passages(passages), parts)
+    passages under their own numbers)."""
+    user = template("answer").format(
+        passages=format_passages(passages), question=neutralise_control_tokens(question.strip())
+    )
     return [
         {"role": "system", "content": template("system").strip()},
         {"role": "user", "content": user},

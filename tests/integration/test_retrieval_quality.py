@@ -37,3 +37,28 @@ def test_seed_000_is_searchable_with_its_repaired_text(retriever: HybridRetrieve
     hits = retriever.retrieve("Cons of open source LLMs: security and compliance burden", 5)
     seed = [h for h in hits if h.chunk.source.endswith("000_f78ef12f1b6dd304.txt")]
     assert seed and all("‚úÖ" not in h.chunk.text for h in seed)
+
+
+def test_no_page_furniture_is_indexed(retriever: HybridRetriever) -> None:
+    texts = " ".join(c.text for c in retriever.state.chunks.values())
+    for furniture in ("$0.79/hr", "Image created by author", "NVIDIA-powered cloud GPUs"):
+        assert furniture not in texts
+    assert "Vendor lock-in Long-term projects risk becoming dependent" in texts  # prose kept
+
+
+def test_a_comparison_gets_passages_and_a_quote_for_each_side(
+    retriever: HybridRetriever,
+) -> None:
+    from assistant.answering.evidence import choose_evidence_for_parts
+    from assistant.answering.part_hits import hits_for_parts
+    from assistant.answering.parts import question_parts, side_marks, sides_named
+
+    question = "How do open-source and proprietary LLMs compare on security?"
+    parts = question_parts(question)
+    assert parts.kind == "compare" and len(parts.parts) == 2
+    hits = hits_for_parts(retriever.retrieve, question, parts.parts, 4).hits
+    marks = side_marks(parts.sides)
+    named = {i for h in hits for i in sides_named(h.chunk.text, marks)}
+    assert named == {0, 1}
+    quotes = choose_evidence_for_parts(question, parts, hits, retriever.embedder)
+    assert len(quotes) == 2 and quotes[0].evidence != quotes[1].evidence

@@ -11,7 +11,6 @@ from assistant.answering.evidence import choose_evidence_for_parts
 from assistant.answering.part_hits import hits_for_parts
 from assistant.answering.parts import question_parts
 from assistant.answering.pipeline import SWAPPED_LEAD
-from assistant.answering.prompting import answer_messages
 from index.builder import ingest_paths
 from index.models import Chunk, Hit
 from index.retriever import HybridRetriever
@@ -81,10 +80,12 @@ def test_each_part_keeps_its_best_passage_even_when_the_whole_question_ranks_it_
         "left": [_hit(1, "a"), _hit(2, "b"), _hit(3, "c")],
         "right": [_hit(9, "z", 0.7), _hit(2, "b")],
     }
-    hits = hits_for_parts(lambda q, k: ranked[q][:k], "whole", ["left", "right"], 3)
-    ids = [h.chunk.id for h in hits]
+    found = hits_for_parts(lambda q, k: ranked[q][:k], "whole", ["left", "right"], 3)
+    ids = [h.chunk.id for h in found.hits]
     assert len(ids) == 3 and 9 in ids and ids[:2] == [2, 1]  # 2 is in all three lists
-    assert hits_for_parts(lambda q, k: ranked[q][:k], "whole", [], 3) == ranked["whole"][:3]
+    assert found.by_part == ((1, 2), (9, 2))  # each part's own passages, in its own order
+    plain = hits_for_parts(lambda q, k: ranked[q][:k], "whole", [], 3)
+    assert plain.hits == ranked["whole"][:3] and plain.by_part == ()
 
 
 def test_evidence_holds_a_quote_for_each_part() -> None:
@@ -99,12 +100,6 @@ def test_evidence_holds_a_quote_for_each_part() -> None:
         HashingEmbedder(64),
     )
     assert [q.n for q in quotes] == [1, 2]
-
-
-def test_the_prompt_names_each_part() -> None:
-    prompt = answer_messages("Q?", ["passage"], ["First part?", "Second part?"])[1]["content"]
-    assert "It has 2 parts:\n1. First part?\n2. Second part?" in prompt
-    assert "parts" not in answer_messages("Q?", ["passage"])[1]["content"]
 
 
 SIDES_DOCS = {
@@ -129,13 +124,31 @@ def sides_retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRe
 def test_a_comparison_is_asked_part_by_part_with_evidence_for_each_side(
     sides_retriever: HybridRetriever,
 ) -> None:
-    assistant = make_assistant(sides_retriever, ["Open models are free to download [1]."])
+    replies = ["Open models are free to download [1].", "Proprietary models charge fees [2]."]
+    assistant = make_assistant(sides_retriever, replies)
     answer = assistant.ask(COMPARE)
-    prompt = assistant.chat_model.calls[0][-1]["content"]  # type: ignore[attr-defined]
-    assert "It has 2 parts:" in prompt and "proprietary models compare?" in prompt
+    prompts = [call[-1]["content"] for call in assistant.chat_model.calls]  # type: ignore[attr-defined]
+    assert len(prompts) == 2
+    assert prompts[0].rstrip().endswith("How do the costs of open models compare?")
+    assert prompts[1].rstrip().endswith("How do the costs of proprietary models compare?")
+    numbers = {h.chunk.source: n for n, h in enumerate(answer.passages, start=1)}
+    assert f"[{numbers['docs/closed.md']}] # Proprietary models Proprietary" in prompts[1]
+    assert answer.text.startswith("Open models are free to download")
+    assert "Proprietary models charge fees" in answer.text and not answer.refused
     assert answer.evidence is not None
     quoted = " ".join(q.evidence for q in answer.evidence.quotes)
     assert "free to download" in quoted and "licensing fees" in quoted
+
+
+def test_a_part_without_an_answer_says_so_and_the_other_keeps_its_answer(
+    sides_retriever: HybridRetriever,
+) -> None:
+    replies = ["Open models are free to download [1].", "I don't know."]
+    answer = make_assistant(sides_retriever, replies).ask(COMPARE)
+    assert answer.text.startswith("Open models are free to download") and not answer.refused
+    assert "do not clearly answer this part: How do the costs of proprietary" in answer.text
+    nothing = make_assistant(sides_retriever, ["I don't know."]).ask(COMPARE)
+    assert nothing.refused and nothing.note == "the model found no answer"
 
 
 @pytest.mark.parametrize(
