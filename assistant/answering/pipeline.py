@@ -33,6 +33,7 @@ from assistant.answering.prompting import (
     template,
 )
 from assistant.answering.selection import SelectedPassage, selected_passages
+from assistant.answering.sides import swapped_sides
 from assistant.backends.fallback import (
     Restart,
     Router,
@@ -53,11 +54,11 @@ from assistant.guards.grounding import (
 )
 from assistant.guards.links import LinkGuard, defuse_links
 from assistant.guards.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
-from assistant.guards.sides import swapped_sides
 from index.embedders import Embedder
 from index.errors import VectorStoreError
 from index.models import Hit
 from index.retriever import HybridRetriever
+from ingest.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -233,11 +234,12 @@ class Assistant:
         if not draft.part_replies:
             return "".join(tokens).strip()
         parts = draft.parts.parts
-        if all(_no_answer(r, p) for p, r in zip(parts, draft.part_replies, strict=True)):
+        answers = [_part_answer(r, p) for p, r in zip(parts, draft.part_replies, strict=True)]
+        if not any(answers):
             return "I don't know."
         return " ".join(
-            PART_NOT_ANSWERED.format(part=part) if _no_answer(reply, part) else reply
-            for part, reply in zip(draft.parts.parts, draft.part_replies, strict=True)
+            answer or PART_NOT_ANSWERED.format(part=part)
+            for part, answer in zip(parts, answers, strict=True)
         )
 
     def _evidence(self, draft: _AnswerInProgress) -> Evidence:
@@ -444,6 +446,16 @@ class Assistant:
 def _no_answer(reply: str, question: str) -> bool:
     """A reply that says it does not know and adds nothing else to the question."""
     return not reply or (says_it_does_not_know(reply) and adds_nothing(known_part(reply), question))
+
+
+def _part_answer(reply: str, part: str) -> str | None:
+    """A part's reply less the sentences that only restate the part's question ("Open-source
+    LLMs tend to perform better overall" to "Which tends to perform better overall, open-source
+    LLMs?"); None when nothing is left or the model found no answer."""
+    if _no_answer(reply, part):
+        return None
+    kept = [s for s in split_sentences(reply) if not adds_nothing(s, part)]
+    return " ".join(kept) or None
 
 
 def _server(turn: Turn) -> str | None:

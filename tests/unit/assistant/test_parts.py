@@ -167,3 +167,12 @@ def test_a_reply_giving_one_side_the_others_facts_shows_the_evidence_instead(
     assert not answer.refused
     if swapped:
         assert "licensing fees" in answer.text and "free to download" in answer.text
+
+
+def test_a_part_reply_that_restates_its_question_counts_as_no_answer(
+    sides_retriever: HybridRetriever,
+) -> None:
+    replies = ["Open models compare on costs [1].", "Proprietary models charge fees [2]."]
+    answer = make_assistant(sides_retriever, replies).ask(COMPARE)
+    assert answer.text.startswith("The documents do not clearly answer this part: How do")
+    assert "Proprietary models charge fees" in answer.text
