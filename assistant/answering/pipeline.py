@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,9 @@ SWAPPED_NOTE = "the model's reply gave one side what the passages say of the oth
 FOUND_NO_ANSWER = "the model found no answer"
 PART_PASSAGES = 2  # passages each part of a compound question is answered from
 PART_NOT_ANSWERED = "The documents do not clearly answer this part: {part}"
+# That sentence restates a question: whatever passage it resembles, it cites none.
+_UNANSWERED_PART = re.compile(r"The documents do not clearly answer this part: [^?]*\??[\s\[\]\d]*")
+_MARKERS = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -371,7 +375,10 @@ class Assistant:
             _citation(n, draft.hits[n - 1], result.support.get(n, "")) for n in result.cited
         )
         note = None if citations else "No passage clearly supports this answer; check the sources."
-        return self._answer(draft, result.text, citations, note=note)
+        text = _UNANSWERED_PART.sub(
+            lambda m: _MARKERS.sub("", m.group(0)).rstrip() + " ", result.text
+        )
+        return self._answer(draft, text.strip(), citations, note=note)
 
     def _unusable(self, draft: _AnswerInProgress, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
@@ -441,6 +448,11 @@ class Assistant:
             evidence_in_text=evidence_in_text,
             server=_server(draft.turn),
         )
+
+
+def without_gap_citations(text: str) -> str:
+    """The answer with no citation on a part's "do not clearly answer" sentence."""
+    return _UNANSWERED_PART.sub(lambda m: _MARKERS.sub("", m.group(0)).rstrip() + " ", text).strip()
 
 
 def _no_answer(reply: str, question: str) -> bool:
