@@ -154,7 +154,7 @@ _ASKS = (
     r"|(?:do|does|did|is|are|can|could|should|would|will|must)\s+"
     r"(?:i|you|it|they|we|he|she|this|that|there|the|a|an|my|our|your|its|their)\b)"
 )
-_SECOND_QUESTION = re.compile(rf"(?:,\s*|;\s*|\s)and\s+(?={_ASKS})|\?\s+(?=\w)", re.IGNORECASE)
+_SECOND_QUESTION = re.compile(rf"(?:,\s*|;\s*|\s)and\s+(?={_ASKS})|\?\s+(?={_ASKS})", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!])\s+(?=[A-Z])")
 _NAME = re.compile(r"\b[A-Z][\w.-]*[\w]|\b\w+-\w[\w-]*")
 

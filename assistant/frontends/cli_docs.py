@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,5 +189,28 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
         return ingest(settings, paths, embedder, collection=args.collection)
 
     print(f"kb: watching {', '.join(map(str, paths))} (Ctrl-C stops)", file=sys.stderr)
-    watch_and_sync(paths, sync, lambda report: print_report(report, settings))
+    stop = threading.Event()
+    with _ctrl_c_sets(stop):
+        watch_and_sync(paths, sync, lambda report: print_report(report, settings), stop)
+    if stop.is_set():
+        print("kb: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+@contextmanager
+def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C sets `stop`: a sync under way finishes and the watch ends within a
+    step, wherever the signal lands (an interrupt raised inside a sync or inside watchfiles'
+    Rust loop once left `kb watch` running past SIGINT under load); a second one interrupts."""
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

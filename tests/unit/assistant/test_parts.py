@@ -52,6 +52,11 @@ def test_two_questions_in_one_each_stand_alone() -> None:
     )
 
 
+def test_two_question_marks_make_two_parts() -> None:
+    parts = question_parts("Is Postgres free? What does MySQL cost?")
+    assert parts.parts == ("Is Postgres free?", "What does MySQL cost?")
+
+
 def test_statements_before_the_question_go_with_every_part() -> None:
     parts = question_parts("I run a clinic. Is hosting allowed, and who pays for support?")
     assert all(p.startswith("I run a clinic. ") for p in parts.parts) and len(parts.parts) == 2
@@ -64,6 +69,7 @@ def test_statements_before_the_question_go_with_every_part() -> None:
         "What models are free and can be fine-tuned?",  # "and can be": not a second question
         "Which licences does the open vs closed source overview call truly open?",  # a title
         "How many users may a Llama 2 service have?",
+        "Is self-hosting cheaper at high volumes? Thanks in advance",  # not a second question
     ],
 )
 def test_a_simple_question_has_no_parts(question: str) -> None:
