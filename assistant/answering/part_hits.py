@@ -44,8 +44,8 @@ def _with_each_part(chosen: list[int], parts: Sequence[Sequence[Hit]]) -> list[i
     for hits in parts:
         if hits and hits[0].chunk.id not in chosen:
             needed.append(hits[0].chunk.id)
+    protected = {hits[0].chunk.id for hits in parts if hits}
     for chunk in needed:
-        protected = {h[0].chunk.id for h in parts if h}
         spare = [c for c in reversed(chosen) if c not in protected]
         if spare:
             chosen[chosen.index(spare[0])] = chunk

@@ -383,7 +383,7 @@ class Assistant:
     def _unusable(self, draft: _AnswerInProgress, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
         # A reply that answers one part and says another is missing is kept.
-        if says_it_does_not_know(reply) and adds_nothing(known_part(reply), draft.query):
+        if _found_no_answer(reply, draft.query):
             return FOUND_NO_ANSWER
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
@@ -455,9 +455,14 @@ def without_gap_citations(text: str) -> str:
     return _UNANSWERED_PART.sub(lambda m: _MARKERS.sub("", m.group(0)).rstrip() + " ", text).strip()
 
 
-def _no_answer(reply: str, question: str) -> bool:
+def _found_no_answer(reply: str, question: str) -> bool:
     """A reply that says it does not know and adds nothing else to the question."""
-    return not reply or (says_it_does_not_know(reply) and adds_nothing(known_part(reply), question))
+    return says_it_does_not_know(reply) and adds_nothing(known_part(reply), question)
+
+
+def _no_answer(reply: str, question: str) -> bool:
+    """An empty reply, or one that found no answer."""
+    return not reply or _found_no_answer(reply, question)
 
 
 def _part_answer(reply: str, part: str) -> str | None:

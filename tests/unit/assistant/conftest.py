@@ -22,15 +22,21 @@ DOCS = {
 }
 
 
-@pytest.fixture
-def retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRetriever:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "docs").mkdir()
-    for name, text in DOCS.items():
-        (tmp_path / "docs" / name).write_text(text)
+def indexed_retriever(folder: Path, docs: dict[str, str]) -> HybridRetriever:
+    """`docs` written under `folder`/docs (the current directory) and indexed with the
+    hashing embedder."""
+    (folder / "docs").mkdir()
+    for name, text in docs.items():
+        (folder / "docs" / name).write_text(text)
     embedder = HashingEmbedder()
     ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
     return HybridRetriever(load_index(Path("index")), embedder)
+
+
+@pytest.fixture
+def retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRetriever:
+    monkeypatch.chdir(tmp_path)
+    return indexed_retriever(tmp_path, DOCS)
 
 
 def make_assistant(

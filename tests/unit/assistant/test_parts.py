@@ -11,13 +11,10 @@ from assistant.answering.evidence import choose_evidence_for_parts
 from assistant.answering.part_hits import hits_for_parts
 from assistant.answering.parts import question_parts
 from assistant.answering.pipeline import SWAPPED_LEAD
-from index.builder import ingest_paths
 from index.models import Chunk, Hit
 from index.retriever import HybridRetriever
-from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
-from tests.unit.assistant.conftest import make_assistant
+from tests.unit.assistant.conftest import indexed_retriever, make_assistant
 
 
 @pytest.mark.parametrize(
@@ -119,12 +116,7 @@ COMPARE = "How do the costs of open and proprietary models compare?"
 @pytest.fixture
 def sides_retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRetriever:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "docs").mkdir()
-    for name, text in SIDES_DOCS.items():
-        (tmp_path / "docs" / name).write_text(text)
-    embedder = HashingEmbedder()
-    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
-    return HybridRetriever(load_index(Path("index")), embedder)
+    return indexed_retriever(tmp_path, SIDES_DOCS)
 
 
 def test_a_comparison_is_asked_part_by_part_with_evidence_for_each_side(
