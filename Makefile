@@ -48,7 +48,7 @@ probe: model
 	$(KB) doctor --llama
 
 model: install
-	$(PY) -m assistant.frontends.model_setup $(MODEL_DIR)
+	$(PY) -m tools.model_setup $(MODEL_DIR)
 
 index: model
 	@test -f .kb/index/CURRENT || $(KB) ingest

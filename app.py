@@ -14,7 +14,7 @@ from assistant.wiring import enforce_offline
 def main() -> int:
     """Serve the page until interrupted; exit 1 with the reason when it cannot start."""
     enforce_offline()  # before Gradio (and the Hugging Face hub client under it) is imported
-    from assistant.frontends.web import serve
+    from assistant.frontends.web.page import serve
 
     parser = argparse.ArgumentParser(description="kb web assistant")
     parser.add_argument("--host", default=None, help="default: settings (127.0.0.1)")

@@ -1,5 +1,5 @@
 """`python -m assistant` is `kb`."""
 
-from assistant.frontends.cli import main
+from assistant.frontends.cli.main import main
 
 main()

@@ -1,6 +1,5 @@
 """`kb doctor`: versions, model files and hashes, GPU offload, index state, offline settings,
-and what each local model's probe predicts here (`slow_start_notice`, which `kb ask` and the
-page show too)."""
+and what each local model's probe predicts here."""
 
 from __future__ import annotations
 
@@ -11,19 +10,13 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from assistant.backends.llms.llama_probe import ProbeResult, recalled_probe
-from assistant.backends.llms.speed import (
-    SLOW_START_S,
-    TYPICAL_QUESTION,
-    ProfileSpeed,
-    forecast,
-    slow_start_text,
-    speed_report,
-)
+from assistant.backends.llms.llama_probe import ProbeResult
+from assistant.backends.llms.speed import TYPICAL_QUESTION, speed_report
 from assistant.backends.model_library import probe_model
+from assistant.backends.profiles import local_model_files, local_model_path, slow_start_notice
 from assistant.errors import KbError
-from assistant.settings import ProfileSettings, Settings
-from assistant.wiring import OFFLINE_ENV, build_embedder, chunking_params
+from assistant.settings import Settings
+from assistant.wiring import OFFLINE_ENV, build_embedder, embedder_id, index_config, onnx_dir
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +48,7 @@ def _chat_model(settings: Settings) -> dict[str, Any]:
     from index.hashing import file_sha256
 
     packaged = model_files.packaged(settings.llm.model)
-    path = _local_model_path(settings)
+    path = local_model_path(settings)
     info: dict[str, Any] = {"path": str(path), "exists": path.is_file()}
     if path.is_file():
         info["bytes"] = path.stat().st_size
@@ -63,7 +56,7 @@ def _chat_model(settings: Settings) -> dict[str, Any]:
         if settings.llm.model_path is None:
             info["sha256_ok"] = info["sha256"] == packaged.sha256
     else:
-        info["fix"] = "run `make model` (or `python -m assistant.frontends.model_setup`)"
+        info["fix"] = "run `make model` (or `python -m tools.model_setup`)"
     return info
 
 
@@ -75,14 +68,14 @@ def _embedder(settings: Settings) -> dict[str, Any]:
     except KbError as exc:
         return {"exists": False, "error": str(exc)}
     info: dict[str, Any] = {
-        "id": settings.embedder.model_id,
+        "id": embedder_id(settings),
         "path": str(path),
         "exists": Path(path).is_dir(),
     }
     if settings.embedder.onnx:
         from index.onnx_encoder import rejection
 
-        rejected = rejection(Path(path), Path(settings.embedder.onnx_dir))
+        rejected = rejection(Path(path), onnx_dir(settings))
         info["onnx"] = f"off: {rejected}" if rejected else "on (checked at first use)"
     info["runtime"] = _embedder_runtime(settings, Path(path))
     return info
@@ -98,10 +91,10 @@ def _embedder_runtime(settings: Settings, path: Path) -> str:
         return f"PyTorch on {device} (ONNX Runtime is used on a CPU only)"
     if not settings.embedder.onnx:
         return "PyTorch on cpu (KB_EMBEDDER__ONNX is off)"
-    rejected = rejection(path, Path(settings.embedder.onnx_dir))
+    rejected = rejection(path, onnx_dir(settings))
     if rejected:
         return f"PyTorch on cpu (the ONNX export was rejected: {rejected})"
-    export = onnx_path(path, Path(settings.embedder.onnx_dir))
+    export = onnx_path(path, onnx_dir(settings))
     if export.is_file():
         return f"ONNX Runtime on cpu ({export})"
     return "ONNX Runtime on cpu, once exported at first use (`make model` does it now)"
@@ -112,7 +105,7 @@ def _local_model_report(settings: Settings) -> dict[str, Any]:
     from assistant.backends.model_files import is_verified
     from assistant.backends.profiles import all_profiles
 
-    present = _local_model_files(settings)
+    present = local_model_files(settings)
     report: dict[str, Any] = {}
     for name, profile in all_profiles(settings).items():
         if profile.kind not in ("local", "local-small"):
@@ -150,31 +143,6 @@ def _gpu(settings: Settings) -> dict[str, Any]:
     return info
 
 
-def _local_model_path(settings: Settings) -> Path:
-    from assistant.backends.model_files import packaged
-
-    llm = settings.llm
-    return llm.model_path or Path(llm.model_dir) / packaged(llm.model).file_name
-
-
-def _local_model_files(settings: Settings) -> dict[str, Path]:
-    """Each local profile's GGUF that is on disk, by profile name."""
-    from assistant.backends.model_files import packaged
-    from assistant.backends.profiles import all_profiles, smollm2_path
-
-    files: dict[str, Path | None] = {}
-    for name, profile in all_profiles(settings).items():
-        if profile.kind == "local" and profile.model and profile.model.endswith(".gguf"):
-            files[name] = Path(profile.model)
-        elif profile.kind == "local" and profile.model:
-            files[name] = Path(settings.llm.model_dir) / packaged(profile.model).file_name
-        elif profile.kind == "local":
-            files[name] = _local_model_path(settings)
-        elif profile.kind == "local-small":
-            files[name] = smollm2_path()
-    return {name: path for name, path in files.items() if path is not None and path.is_file()}
-
-
 def _probe_report(result: ProbeResult | None) -> dict[str, Any]:
     if result is None:
         return {"ok": None, "detail": "not run (--no-probe) and no earlier pass remembered"}
@@ -204,7 +172,7 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
     }
     probes = {
         name: _probe_report(probe_model(path, layers, llm.probe_dir, probe, llm.n_threads))
-        for name, path in _local_model_files(settings).items()
+        for name, path in local_model_files(settings).items()
     }
     info["probe"] = probes
     info["typical_question"] = TYPICAL_QUESTION  # what typical_*_s above predict
@@ -217,57 +185,12 @@ def llama_build(settings: Settings, probe: bool = True) -> dict[str, Any]:
     return info
 
 
-def _recalled_speed(
-    settings: Settings, name: str, profile: ProfileSettings, path: Path
-) -> ProfileSpeed | None:
-    """What `name`'s remembered probe predicts (None: none remembered); never runs a probe."""
-    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
-
-    llm = settings.llm
-    layers = resolve_gpu_layers(llm.n_gpu_layers)
-    predicted = forecast(recalled_probe(path, layers, llm.probe_dir, llm.n_threads))
-    model = (profile.label or path.stem).removeprefix("Local: ")
-    return ProfileSpeed(name, model, predicted) if predicted else None
-
-
-def slow_start_notice(settings: Settings) -> str | None:
-    """One sentence when the default profile's remembered probe predicts more than 30 s to the
-    first word of a typical answer, naming a faster local profile; None when no probe is
-    remembered, the default is not a local GGUF, or it starts soon enough. Never runs a probe
-    and never changes the model: `kb ask` and the page only say it."""
-    try:
-        return _slow_start_notice(settings)
-    except (KbError, ImportError, OSError, ValueError, TypeError) as exc:  # a hint, never a failure
-        log.debug("no slow-start notice: %s", exc)
-        return None
-
-
-def _slow_start_notice(settings: Settings) -> str | None:
-    from assistant.backends.profiles import all_profiles
-
-    profiles, files = all_profiles(settings), _local_model_files(settings)
-    name = settings.llm.backend
-    if name not in files:
-        return None
-    default = _recalled_speed(settings, name, profiles[name], files[name])
-    if default is None or default.forecast.first_token_s <= SLOW_START_S:
-        return None
-    # SmolLM2 (local-small) is quick but weak: never offered in place of an answering model
-    others = [
-        _recalled_speed(settings, other, profiles[other], path)
-        for other, path in files.items()
-        if other != name and profiles[other].kind == "local"
-    ]
-    return slow_start_text(default, [speed for speed in others if speed is not None])
-
-
-def _windows(generation: Path, settings: Settings) -> str:
+def _windows(generation: Path) -> str:
     from index.storage import read_windows
 
     windows = read_windows(generation)
     if windows is None:
-        fix = " (the next `kb ingest` adds them)" if settings.chunking.windows else ""
-        return f"none: built before embedding windows{fix}"
+        return "none: built before embedding windows (the next `kb ingest` adds them)"
     return f"{sum(windows.values())} extra vectors for {len(windows)} chunks longer than the embedder reads"
 
 
@@ -275,7 +198,8 @@ def _index(settings: Settings) -> dict[str, Any]:
     from index.storage import current_generation, read_manifest
     from index.stores import describe_store
 
-    index_dir = Path(settings.index.dir)
+    config = index_config(settings)
+    index_dir = config.dir
     generation = current_generation(index_dir)
     if generation is None:
         return {"dir": str(index_dir), "built": False, "fix": "run `kb ingest`"}
@@ -286,11 +210,11 @@ def _index(settings: Settings) -> dict[str, Any]:
         "generation": generation.name,
         "manifest": manifest.as_dict(),
         "store": describe_store(generation) | _store_status(generation),
-        "embedding_windows": _windows(generation, settings),
+        "embedding_windows": _windows(generation),
         "collections": _collections(generation),
     }
     try:
-        manifest.check(build_embedder(settings).id, chunking_params(settings).as_dict())
+        manifest.check(build_embedder(settings).id, config.chunking.as_dict())
         info["matches_settings"] = True
     except KbError as exc:
         info["matches_settings"], info["fix"] = False, str(exc)

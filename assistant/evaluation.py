@@ -6,6 +6,7 @@ import json
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,7 @@ class _Tally:
     first_token_s: list[float] = field(default_factory=list)
     prompt_tokens: list[float] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    answered_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (backend, model)
 
 
 def _score_retrieval(retriever: HybridRetriever, item: dict[str, Any], tally: _Tally) -> int | None:
@@ -173,6 +175,7 @@ def citation_metrics(cited_passages: list[int], cited_gold: list[int]) -> dict[s
 
 def _score_answer(assistant: Assistant, item: dict[str, Any], tally: _Tally) -> dict[str, Any]:
     answer = assistant.ask(item["question"], item.get("history") or [])
+    tally.answered_by[(answer.backend, answer.model)] += 1
     if item["type"] != "unanswerable":
         _score_evidence(answer.evidence, item, tally)
     tally.answer_s.append(float(answer.timings["total_s"] or 0.0))
@@ -247,6 +250,8 @@ def _metrics(
 ) -> dict[str, Any]:
     answers = assistant is not None
     ranks = tally.ranks
+    most = tally.answered_by.most_common(1)
+    backend, model = most[0][0] if most else (None, None)
     return {
         "questions": len(questions),
         "answerable": len(ranks),
@@ -275,8 +280,9 @@ def _metrics(
         # kb's addition: prompt tokens per answer (every model call for it), median
         "prompt_tokens_p50": _percentile(tally.prompt_tokens, 50),
         "by_type": _by_type(tally.rows),
-        "backend": assistant.chat_model.backend if assistant else None,
-        "model": assistant.chat_model.model if assistant else None,
+        # the backend and model that answered most questions (all of them, unless one failed)
+        "backend": backend,
+        "model": model,
         "embedder": embedder_id,
         "per_question": tally.rows,
     }

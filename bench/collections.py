@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from assistant.evaluation import first_hit_rank, load_questions, retrieval_metrics, retrieval_query
 from assistant.settings import Settings
-from assistant.wiring import build_embedder, chunking_params, window_params
+from assistant.wiring import build_embedder, index_config
 from bench.report import write_section
 from index.builder import ingest_paths
 from index.retriever import HybridRetriever
@@ -46,11 +47,8 @@ def build(home: Path) -> HybridRetriever:
     for name in ("articles", "cards"):
         ingest_paths(
             [home / name],
-            index_dir,
+            replace(index_config(settings), dir=index_dir, base=home),
             embedder,
-            chunking_params(settings),
-            windows=window_params(settings),
-            base=home,
             collection=name,
         )
     return HybridRetriever(load_index(index_dir), embedder)

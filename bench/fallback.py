@@ -21,8 +21,9 @@ from pathlib import Path
 
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
+from assistant.backends.profiles import build_pool
 from assistant.settings import Settings
 from assistant.wiring import build_assistant
 from bench.report import write_section
@@ -57,7 +58,7 @@ SCENARIOS: list[tuple[str, Callable[[], AbstractContextManager[str]], int, float
 ]
 
 
-def timed(assistant: Assistant) -> tuple[float, float]:
+def timed(assistant: Assistant, falls_back: bool = False) -> tuple[float, float]:
     """Medians over the questions: (seconds until the fallback started, whole answer)."""
     switches, totals = [], []
     for question in QUESTIONS:
@@ -67,7 +68,7 @@ def timed(assistant: Assistant) -> tuple[float, float]:
             if isinstance(event, Restart):
                 switched = time.perf_counter() - started
             elif isinstance(event, Answer):
-                assert not assistant.fallbacks or event.fell_back, "expected a fallback"
+                assert not falls_back or event.fell_back, "expected a fallback"
         switches.append(switched)
         totals.append(time.perf_counter() - started)
     return statistics.median(switches), statistics.median(totals)
@@ -77,15 +78,18 @@ Row = tuple[str, float, float]
 
 
 def measure() -> tuple[float, list[Row]]:
-    local = build_assistant(Settings(), "local")
+    settings = Settings()
+    pool = build_pool(settings)
+    local = build_assistant(settings, "local", pool)
     local.ask("What is an open-source LLM?")  # load the models; not a timed question
     _, baseline = timed(local)
     rows = []
     for name, endpoint, retries, timeout in SCENARIOS:
         with endpoint() as url:
             config = HostedConfig("hosted", "m", url, None, None, timeout, retries)
-            chained = local.using(OpenAICompatibleChatModel(config), [local.chat_model])
-            switch, total = timed(chained)
+            hosted = OpenAICompatibleChatModel(config)
+            chained = local.routed(fixed_chain(hosted, pool.get("local")))
+            switch, total = timed(chained, falls_back=True)
         rows.append((name, switch, total))
         print(f"{name}: fallback after {switch:.2f} s, answer {total:.2f} s", file=sys.stderr)
     return baseline, rows

@@ -22,13 +22,15 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 
 from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
+from assistant.backends.profiles import build_pool
 from assistant.settings import Settings
-from assistant.wiring import build_assistant, build_embedder, chunking_params
+from assistant.wiring import build_assistant, build_embedder, index_config
 from bench.report import write_section
 from harness.hostile import (
     CASES,
@@ -86,13 +88,12 @@ def measure() -> list[Result]:
     with tempfile.TemporaryDirectory() as index_dir:
         settings = Settings(index={"dir": Path(index_dir)})
         embedder = build_embedder(settings)
-        report = ingest_paths(
-            [HOSTILE_DIR], Path(index_dir), embedder, chunking_params(settings), [CASES.name]
-        )
+        config = replace(index_config(settings), exclude=(CASES.name,))
+        report = ingest_paths([HOSTILE_DIR], config, embedder)
         assert not report.failed, report.failed
-        shipped = build_assistant(settings, "local")
-        model = RecordingChatModel(shipped.chat_model)
-        assistant = shipped.using(model)
+        pool = build_pool(settings)
+        model = RecordingChatModel(pool.get("local"))
+        assistant = build_assistant(settings, "local", pool).routed(fixed_chain(model))
         return [_logged(ask(assistant, model, case)) for case in load_cases()]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from assistant.evaluation import evaluate, load_questions
 from bench.report import write_section
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
 from index.retriever import FusionParams, HybridRetriever
 from index.storage import load_index
@@ -56,7 +57,10 @@ def measure(folder: Path) -> list[tuple[str, str, dict[str, dict[str, Any]]]]:
     for chunk_name, (params, windows) in CHUNKINGS.items():
         index_dir = folder / chunk_name.replace("/", "-").replace(" + ", "-")
         ingest_paths(
-            [ROOT / "corpus"], index_dir, embedder, params, ["SOURCES.md"], True, windows=windows
+            [ROOT / "corpus"],
+            IndexConfig(index_dir, params, windows=windows, exclude=["SOURCES.md"]),
+            embedder,
+            rebuild=True,
         )
         state = load_index(index_dir)
         for fusion_name, fusion in FUSIONS.items():

@@ -26,9 +26,9 @@ import numpy as np
 from bench.report import write_section
 from harness.milvus_server import running_milvus
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.milvus_store import MilvusStore
 from index.stores import StoreSpec, open_store
-from ingest.splitter import ChunkingParams
 
 DIMENSION = 384
 WORDS = [f"w{n}" for n in range(4000)]
@@ -112,7 +112,9 @@ def ingest_times(uri: str, root: Path, files: int) -> list[str]:
         for step in range(2):
             started = time.perf_counter()
             report = ingest_paths(
-                [work / "docs"], work / "index", WordHashEmbedder(), ChunkingParams(), store=spec
+                [work / "docs"],
+                IndexConfig(work / "index", store=spec),
+                WordHashEmbedder(),
             )
             times.append(time.perf_counter() - started)
             if step == 0:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import ChatModel
 from assistant.backends.profiles import KINDS, smollm2_path
 from assistant.settings import ProfileSettings, Settings
@@ -67,7 +68,7 @@ def measure(count: int, clients_list: list[int], rounds: int) -> list[Row]:
     asked = questions(count)
     with llama_servers(gguf, "smollm2", 3, THREADS_PER_SERVER) as servers:
         urls = [s.url for s in servers]
-        models = {n: base.using(pooled(urls[:n], settings)) for n in (1, 2, 3)}
+        models = {n: base.routed(fixed_chain(pooled(urls[:n], settings))) for n in (1, 2, 3)}
         run_round(models[3], asked[:3], 3)  # warm-up: each server reads a prompt once
         times: dict[tuple[int, int], list[float]] = {}
         for _ in range(rounds):

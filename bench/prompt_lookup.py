@@ -12,7 +12,6 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 from datetime import date
 from pathlib import Path
@@ -26,10 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure(lookup: int, questions: list[dict[str, Any]]) -> dict[str, float]:
+    from assistant.backends import profiles
     from assistant.settings import Settings
     from assistant.wiring import build_assistant
 
-    os.environ["KB_LLM__PROMPT_LOOKUP_TOKENS"] = str(lookup)
+    profiles.PROMPT_LOOKUP_TOKENS = lookup  # read when the local model is built
     assistant = build_assistant(Settings())
     writing, totals, ok = [], [], []
     for item in questions:

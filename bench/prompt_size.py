@@ -4,20 +4,18 @@ counted with the default GGUF's tokenizer; first-token time is most of a CPU ans
 it grows with these tokens.
 
 Rows: chunks counted in words and marks, 300/180/60, every top-4 passage whole (the default
-before the context budget); then passages far below the best one left out (`answer.drop_below`
-0.2); then text neighbouring chunks share given once (`answer.once_only`); chunks counted in the
-embedder's word pieces (200/120/40). Sentence selection (`answer.context_words`) is measured
+before the context budget); then passages far below the best one left out (`drop_below`
+0.2); then text neighbouring chunks share given once (`once_only`); chunks counted in the
+embedder's word pieces (200/120/40). Sentence selection (`context_words`) is measured
 by `bench/selection.py`. Each chunking gets its own index (default settings otherwise,
 embedding windows included), built in a temporary folder.
 """
 
 from __future__ import annotations
 
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -26,46 +24,33 @@ from assistant.answering.context import close_hits, focused_passages
 from assistant.answering.prompting import answer_messages
 from assistant.evaluation import load_questions, retrieval_query
 from bench.report import write_section
+from index.builder import ingest_paths
+from index.embedders import packaged_minilm_path
+from index.retriever import HybridRetriever
+from index.storage import load_index
+from ingest.splitter import ChunkingParams
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PIECES = {
-    "KB_CHUNKING__TOKENS": "embedder",
-    "KB_CHUNKING__MAX_TOKENS": "200",
-    "KB_CHUNKING__MIN_TOKENS": "120",
-    "KB_CHUNKING__OVERLAP_TOKENS": "40",
-}
-WORDS = {
-    "KB_CHUNKING__TOKENS": "words",
-    "KB_CHUNKING__MAX_TOKENS": "300",
-    "KB_CHUNKING__MIN_TOKENS": "180",
-    "KB_CHUNKING__OVERLAP_TOKENS": "60",
-}
+WORDS = ChunkingParams(300, 180, 60)  # counted in words and marks, the default
 
 
-def build_index(folder: Path, env: dict[str, str]) -> None:
-    command = [sys.executable, "-m", "assistant", "ingest", "--rebuild"]
-    subprocess.run(
-        command,
-        cwd=ROOT,
-        env={**os.environ, **env, "KB_INDEX__DIR": str(folder)},
-        check=True,
-        capture_output=True,
-    )
+def pieces() -> ChunkingParams:
+    """200/120/40 counted in the embedder's word pieces: every chunk fits what it reads."""
+    return ChunkingParams(200, 120, 40, packaged_minilm_path() / "tokenizer.json")
 
 
-def retriever_for(folder: Path, env: dict[str, str]) -> Any:
+def build_index(folder: Path, chunking: ChunkingParams) -> Any:
+    """An index of the corpus in `folder`, chunked so (default settings otherwise, embedding
+    windows included), and a retriever over it."""
     from assistant.settings import Settings
-    from assistant.wiring import build_embedder, build_retriever
+    from assistant.wiring import build_embedder, index_config
 
-    saved = dict(os.environ)
-    os.environ.update({**env, "KB_INDEX__DIR": str(folder)})
-    try:
-        settings = Settings()
-        return build_retriever(settings, build_embedder(settings))
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    settings = Settings()
+    config = replace(index_config(settings), dir=folder, chunking=chunking)
+    embedder = build_embedder(settings)
+    ingest_paths(list(settings.ingest.paths), config, embedder, rebuild=True)
+    return HybridRetriever(load_index(folder, config.store), embedder)
 
 
 def prompt_tokens(
@@ -104,35 +89,21 @@ def main() -> None:
     count = tokenizer()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        words, pieces = Path(tmp, "words"), Path(tmp, "pieces")
-        build_index(words, WORDS)
-        build_index(pieces, PIECES)
+        in_words = build_index(Path(tmp, "words"), WORDS)
+        in_pieces = build_index(Path(tmp, "pieces"), pieces())
         steps = [
-            (
-                "chunks in words (300/180/60), four passages whole",
-                words,
-                WORDS,
-                False,
-                False,
-            ),
-            ("+ passages 0.2 below the best left out", words, WORDS, True, False),
-            (
-                "+ text shared by neighbouring chunks given once",
-                words,
-                WORDS,
-                True,
-                True,
-            ),
+            ("chunks in words (300/180/60), four passages whole", in_words, False, False),
+            ("+ passages 0.2 below the best left out", in_words, True, False),
+            ("+ text shared by neighbouring chunks given once", in_words, True, True),
             (
                 "option: chunks in the embedder's word pieces (200/120/40), both of the above",
-                pieces,
-                PIECES,
+                in_pieces,
                 True,
                 True,
             ),
         ]
-        for name, folder, env, drop, trim in steps:
-            sizes = prompt_tokens(retriever_for(folder, env), questions, drop, trim, count)
+        for name, retriever, drop, trim in steps:
+            sizes = prompt_tokens(retriever, questions, drop, trim, count)
             rows.append(f"| {name} | {statistics.median(sizes):.0f} | {max(sizes)} |")
             print(rows[-1], flush=True)
     write_section(

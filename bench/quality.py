@@ -112,7 +112,7 @@ def stock_retrieval(index: Any, questions: list[dict[str, Any]]) -> dict[str, An
 
 def adapter_retrieval(questions: list[dict[str, Any]]) -> dict[str, Any]:
     """kb's retrieval as a llama-index application gets it: `KbRetriever`'s nodes."""
-    from assistant.frontends.llama_index import KbRetriever
+    from assistant.integrations.llama_index import KbRetriever
 
     return llama_index_retrieval(KbRetriever.from_settings(top_k=10), questions)
 

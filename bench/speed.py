@@ -43,10 +43,10 @@ from assistant.settings import Settings
 from assistant.wiring import build_assistant, build_embedder
 from bench.report import write_section
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.faiss_store import ANN_THRESHOLD, FaissStore
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +123,9 @@ def ingest_kb(pages: list[Path], index_dir: Path, embedder: Any) -> dict[str, fl
         (folder / "_".join(page.relative_to(DOCS).parts)).symlink_to(page)
 
     def run() -> int:
-        return ingest_paths([folder], index_dir, embedder, ChunkingParams(), (), True).chunks
+        return ingest_paths(
+            [folder], IndexConfig(index_dir, exclude=()), embedder, rebuild=True
+        ).chunks
 
     chunks, seconds, embed_s = _timed(run)
     return _ingest_figures(len(pages), chunks, seconds, embed_s)
@@ -327,7 +329,7 @@ def render_ann(ann: dict[str, float]) -> str:
 Over the docs' {ann["vectors"]:.0f} chunk vectors, 40 neighbours per search as the retriever asks:
 exact {ann["exact_ms"]:.2f} ms, HNSW {ann["hnsw_ms"]:.2f} ms per search, HNSW recall@10 against
 exact {ann["recall@10"]:.3f} (graph built in {ann["build_s"]:.1f} s). An exact scan of
-{ANN_THRESHOLD:,} vectors (the default `KB_INDEX__ANN_THRESHOLD`) takes
+{ANN_THRESHOLD:,} vectors (`index.faiss_store.ANN_THRESHOLD`) takes
 {ann["threshold_exact_ms"]:.1f} ms: below it kb searches exactly, from it kb saves and uses HNSW."""
 
 

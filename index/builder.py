@@ -14,7 +14,6 @@ writer lock (`index.lock`) for their whole run, waiting for another holder up to
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 import time
 from collections.abc import Collection, Iterable
@@ -25,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from index.config import IndexConfig
 from index.embedders import Embedder
 from index.hashing import file_sha256
 from index.lock import DEFAULT_WAIT_S, index_lock
@@ -39,17 +39,15 @@ from index.storage import (
     save_index,
     writing,
 )
-from index.stores import StoreSpec
 from index.windows import WindowParams, vector_ids, window_spans, with_context
+from ingest.discovery import discover, is_local_only, marked_collection, source_name
 from ingest.errors import IngestError
 from ingest.furniture import VERSION as CLEANING_VERSION
 from ingest.models import Chunk
-from ingest.readers import read_document, supported_suffixes
-from ingest.splitter import ChunkingParams, split_document
+from ingest.readers import read_document
+from ingest.splitter import split_document
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MAX_FILE_MB = 20  # a 20 MB text file is ~17,000 chunks: minutes to embed on a CPU
 
 
 @dataclass
@@ -89,77 +87,9 @@ class IngestReport:
         )
 
 
-def source_name(path: Path, base: Path) -> str:
-    """Path relative to `base` (kb's home) when inside it (portable), else absolute."""
-    resolved = path.resolve()
-    try:
-        return resolved.relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return resolved.as_posix()
-
-
-def _excluded(path: Path, exclude: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(path.name, pattern) for pattern in exclude)
-
-
-def _skipped_link(path: Path, suffixes: tuple[str, ...]) -> str | None:
-    """Why a symbolic link found in a folder is not read, or None to read it.
-
-    Links to folders are not followed: one that points back up (`d/loop -> d`) would
-    otherwise repeat the folder without end. Name the target itself to ingest it.
-    """
-    if not path.is_symlink():
-        return None
-    if path.is_dir():
-        return "symbolic link to a folder: not followed (it could loop); ingest the folder itself"
-    if not path.exists() and path.suffix.lower() in suffixes:
-        return "symbolic link that leads nowhere (it points to itself, loops or its target is gone)"
-    return None
-
-
-def _scan(
-    folder: Path, exclude: Iterable[str], base: Path
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Supported files in `folder`, none in a hidden folder below it (pathlib's rglob does not
-    descend into folder links), and (source, reason) for the links skipped."""
-    files, skipped = [], []
-    suffixes = supported_suffixes()
-    for path in sorted(folder.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
-        if hidden or _excluded(path, exclude):  # .git, .venv, kb's own .kb/ and the like
-            continue
-        reason = _skipped_link(path, suffixes)
-        if reason:
-            skipped.append((source_name(path.parent, base) + "/" + path.name, reason))
-        elif path.is_file() and path.suffix.lower() in suffixes:
-            files.append(path)
-    return files, skipped
-
-
-def discover(
-    paths: list[Path], exclude: Iterable[str], base: Path
-) -> tuple[list[Path], list[Path], list[tuple[str, str]]]:
-    """Return (supported files, scanned folders, (path, reason) for what cannot be read);
-    sources are named relative to `base`."""
-    files: list[Path] = []
-    folders: list[Path] = []
-    problems: list[tuple[str, str]] = []
-    for path in paths:
-        if path.is_dir():
-            folders.append(path)
-            found, skipped = _scan(path, exclude, base)
-            files += found
-            problems += skipped
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append((str(path), "no such file or folder"))
-    return files, folders, problems
-
-
-def _empty_state(embedder: Embedder, params: ChunkingParams, spec: StoreSpec) -> IndexState:
-    manifest = Manifest(embedder.id, embedder.dimension(), params.as_dict())
-    return IndexState(manifest, spec.create(embedder.dimension()))
+def _empty_state(embedder: Embedder, config: IndexConfig) -> IndexState:
+    manifest = Manifest(embedder.id, embedder.dimension(), config.chunking.as_dict())
+    return IndexState(manifest, config.store.create(embedder.dimension()))
 
 
 def _gone(state: IndexState, folders: list[Path], files: list[Path], base: Path) -> list[str]:
@@ -169,27 +99,6 @@ def _gone(state: IndexState, folders: list[Path], files: list[Path], base: Path)
     return [
         src for src in state.files if src not in present and any(src.startswith(r) for r in roots)
     ]
-
-
-LOCAL_ONLY_MARKER = ".kb-local-only"
-
-
-def is_local_only(path: Path) -> bool:
-    """Whether a `.kb-local-only` file marks the file's folder or a folder above it."""
-    return any((folder / LOCAL_ONLY_MARKER).is_file() for folder in path.resolve().parents)
-
-
-COLLECTION_MARKER = ".kb-collection"
-
-
-def marked_collection(path: Path) -> str | None:
-    """The first line of the nearest `.kb-collection` in the file's folder or above, or None."""
-    for folder in path.resolve().parents:
-        marker = folder / COLLECTION_MARKER
-        if marker.is_file():
-            name = marker.read_text(encoding="utf-8").strip().splitlines()
-            return name[0].strip() if name else None
-    return None
 
 
 @dataclass(frozen=True)
@@ -212,13 +121,10 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Choices:
-    """What one ingest was asked for, besides the paths."""
+    """What one ingest was asked for, besides the paths and the index."""
 
-    base: Path  # sources are named relative to it
-    max_file_mb: float | None
     collection: str | None  # None: each file's marker, else the one it had, else `default`
     reindex: Collection[str]  # sources read again even when unchanged
-    ocr: bool = True  # PDF pages without a text layer read by OCR
 
 
 def _too_large(path: Path, max_file_mb: float | None) -> str | None:
@@ -237,14 +143,15 @@ def _plan(
     files: list[Path],
     folders: list[Path],
     report: IngestReport,
+    config: IndexConfig,
     choices: _Choices,
 ) -> _Plan:
     plan = _Plan()
     known = state.files if state else {}
     for path in files:
-        source = source_name(path, choices.base)
+        source = source_name(path, config.base)
         try:
-            if reason := _too_large(path, choices.max_file_mb):
+            if reason := _too_large(path, config.max_file_mb):
                 report.failed.append((source, reason))
                 continue
             digest, size = file_sha256(path), path.stat().st_size
@@ -259,7 +166,7 @@ def _plan(
             report.unchanged.append(source)
         else:
             plan.to_read.append(wanted)
-    plan.removed = _gone(state, folders, files, choices.base) if state else []
+    plan.removed = _gone(state, folders, files, config.base) if state else []
     return plan
 
 
@@ -276,21 +183,18 @@ def _same(record: FileRecord, wanted: _ToRead) -> bool:
 _FileRead = tuple[_ToRead, list[Chunk]]
 
 
-def _read_all(
-    plan: _Plan, params: ChunkingParams, report: IngestReport, ocr: bool
-) -> dict[str, _FileRead]:
-    """source -> (what was read, its chunks) for every file that could be read and split;
-    `ocr`: scanned PDF pages are read by OCR."""
+def _read_all(plan: _Plan, config: IndexConfig, report: IngestReport) -> dict[str, _FileRead]:
+    """source -> (what was read, its chunks) for every file that could be read and split."""
     results = {}
     if plan.to_read:
         log.info("reading %d new or changed files", len(plan.to_read))
     for wanted in tqdm(plan.to_read, desc="reading", unit="file", disable=None):
         source = wanted.source
         try:
-            document = read_document(wanted.path, source, ocr=ocr)
+            document = read_document(wanted.path, source, ocr=config.ocr)
             if document.dropped:
                 report.furniture[source] = len(document.dropped)
-            chunks = split_document(document, params)
+            chunks = split_document(document, config.chunking)
             results[source] = (wanted, [replace(c, meta=_chunk_meta(c, wanted)) for c in chunks])
         except IngestError as exc:
             log.info("skipped %s", exc)  # the report carries it to the user, once
@@ -400,82 +304,62 @@ def _add_windows(state: IndexState, embedder: Embedder, windows: WindowParams | 
 
 def ingest_paths(
     paths: list[Path],
-    index_dir: Path,
+    config: IndexConfig,
     embedder: Embedder,
-    params: ChunkingParams,
-    exclude: Iterable[str] = (),
+    *,
     rebuild: bool = False,
-    store: StoreSpec | None = None,
     lock_wait_s: float = DEFAULT_WAIT_S,
-    max_file_mb: float | None = DEFAULT_MAX_FILE_MB,
-    windows: WindowParams | None = None,
-    base: Path | None = None,
     collection: str | None = None,
     reindex: Collection[str] = (),
-    ocr: bool = True,
 ) -> IngestReport:
-    """Bring the index at `index_dir` up to date with `paths`; see the module docstring.
+    """Bring the index `config` describes up to date with `paths`; see the module docstring.
 
-    Sources are named relative to `base` (kb's home; default: the working directory) when
-    inside it, so an index keeps its names wherever kb is run from.
-
-    `store` picks the vector store of a new (or rebuilt) index; an existing one keeps its own.
-    A file over `max_file_mb` (None: no limit) is reported and not read. `windows`: embed a
-    chunk longer than the embedder reads as several windows too (index/windows.py).
-    `collection` puts every file read into that collection; `reindex` names sources read again
-    even when unchanged. `ocr`: read PDF pages that have no text layer (scans) by OCR, where it
-    is installed. Raises `IndexBusyError` when another writer still holds the index after
-    `lock_wait_s`.
+    `rebuild` starts a new index; `collection` puts every file read into that collection;
+    `reindex` names sources read again even when unchanged. Raises `IndexBusyError` when
+    another writer still holds the index after `lock_wait_s`.
     """
-    choices = _Choices(base or Path.cwd(), max_file_mb, collection, reindex, ocr)
+    choices = _Choices(collection, reindex)
     started = time.perf_counter()
-    with index_lock(index_dir, lock_wait_s):
-        log.info("holding the writer lock of %s", index_dir)
-        remove_stale(index_dir)
-        with writing(index_dir) as died:
-            report = _ingest_locked(
-                paths, index_dir, embedder, params, exclude, rebuild, store, windows, choices, died
-            )
+    with index_lock(config.dir, lock_wait_s):
+        log.info("holding the writer lock of %s", config.dir)
+        remove_stale(config.dir)
+        with writing(config.dir) as died:
+            report = _ingest_locked(paths, config, embedder, rebuild, choices, died)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _ingest_locked(
     paths: list[Path],
-    index_dir: Path,
+    config: IndexConfig,
     embedder: Embedder,
-    params: ChunkingParams,
-    exclude: Iterable[str],
     rebuild: bool,
-    store: StoreSpec | None,
-    windows: WindowParams | None,
     choices: _Choices,
     sweep: bool,
 ) -> IngestReport:
-    spec = store or StoreSpec()
     report = IngestReport()
-    files, folders, problems = discover(paths, exclude, choices.base)
+    files, folders, problems = discover(paths, config.exclude, config.base)
     report.failed += problems
     state = None
-    if index_exists(index_dir) and not rebuild:
-        state = load_index(index_dir, spec)
-        state.manifest.check(embedder.id, params.as_dict())
+    if index_exists(config.dir) and not rebuild:
+        state = load_index(config.dir, config.store)
+        state.manifest.check(embedder.id, config.chunking.as_dict())
         if sweep:
             _sweep(state)
-    plan = _plan(state, files, folders, report, choices)
-    read = _read_all(plan, params, report, choices.ocr)
+    plan = _plan(state, files, folders, report, config, choices)
+    read = _read_all(plan, config, report)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)
     report.removed = plan.removed
-    upgrade = bool(windows and state and not state.windowed)
+    upgrade = bool(config.windows and state and not state.windowed)
     if report.changed or state is None or upgrade:
-        state = state or _empty_state(embedder, params, spec)
+        state = state or _empty_state(embedder, config)
         if upgrade:
-            _add_windows(state, embedder, windows)
-        _apply(state, read, plan.removed, embedder, windows)
+            _add_windows(state, embedder, config.windows)
+        _apply(state, read, plan.removed, embedder, config.windows)
         state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
         log.info("saving a new generation")
-        save_index(index_dir, state)
+        save_index(config.dir, state)
     report.chunks = len(state.chunks)
     return report
 
@@ -489,24 +373,21 @@ def _sweep(state: IndexState) -> None:
 
 
 def remove_sources(
-    index_dir: Path,
-    sources: Collection[str],
-    store: StoreSpec | None = None,
-    lock_wait_s: float = DEFAULT_WAIT_S,
+    config: IndexConfig, sources: Collection[str], lock_wait_s: float = DEFAULT_WAIT_S
 ) -> IngestReport:
     """Take `sources` (as the index names them) out of the index: a new generation without
     their chunks, vectors and windows, switched like an ingest's. The files are not touched."""
     started = time.perf_counter()
-    with index_lock(index_dir, lock_wait_s):
-        remove_stale(index_dir)
-        with writing(index_dir) as died:
-            state = load_index(index_dir, store)
+    with index_lock(config.dir, lock_wait_s):
+        remove_stale(config.dir)
+        with writing(config.dir) as died:
+            state = load_index(config.dir, config.store)
             if died:
                 _sweep(state)
             report = IngestReport(removed=sorted(_drop(state, sources)))
             if report.removed:
                 state.manifest = state.manifest.touched(len(state.files), len(state.chunks))
-                save_index(index_dir, state)
+                save_index(config.dir, state)
         report.chunks = len(state.chunks)
     report.seconds = time.perf_counter() - started
     return report

@@ -128,10 +128,6 @@ class SentenceTransformerEmbedder:
         except Exception as exc:
             raise EmbedderError(f"could not load the embedder from {self._path}: {exc}") from exc
 
-    def warm_up(self) -> None:
-        """Load the model now (and export ONNX on first use), so the first question does not wait."""
-        self.embed(["warm up"])
-
     def embed(self, texts: list[str]) -> np.ndarray:
         """One normalised float32 row per text, through ONNX Runtime when it is in use."""
         if not texts:

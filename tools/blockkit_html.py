@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answering.models import Answer, Citation, Evidence
-from assistant.frontends.slack_render import answer_blocks
+from assistant.frontends.slack.render import answer_blocks
 from index.models import Hit
 from ingest.models import Chunk
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -25,6 +24,7 @@ from assistant.answering.context import close_hits, focused_passages
 from assistant.answering.events import AnswerEvent, AnswerStream
 from assistant.answering.evidence import choose_evidence_for_parts, evidence_text
 from assistant.answering.models import Answer, Citation, Evidence
+from assistant.answering.options import AnswerOptions
 from assistant.answering.part_hits import PartHits, hits_for_parts
 from assistant.answering.parts import Parts, question_parts
 from assistant.answering.prompting import (
@@ -32,6 +32,20 @@ from assistant.answering.prompting import (
     condense_messages,
     passage_label,
     template,
+)
+from assistant.answering.replies import (
+    DECLINED_LEAD,
+    ECHO_LEAD,
+    ECHO_NOTE,
+    FOUND_NO_ANSWER,
+    NO_ANSWER_LEAD,
+    NOT_COVERED,
+    PART_PASSAGES,
+    SWAPPED_LEAD,
+    SWAPPED_NOTE,
+    found_no_answer,
+    joined_part_replies,
+    without_gap_citations,
 )
 from assistant.answering.selection import SelectedPassage, selected_passages
 from assistant.answering.sides import swapped_sides
@@ -42,7 +56,7 @@ from assistant.backends.fallback import (
     complete_with_fallback,
     stream_with_fallback,
 )
-from assistant.backends.llms.base import ChatModel, Message
+from assistant.backends.llms.base import Message
 from assistant.backends.pricing import Price, usage_summary
 from assistant.errors import KbError
 from assistant.guards.attribution import attribute, evidence_sentence, sentences_to_embed
@@ -54,47 +68,13 @@ from assistant.guards.grounding import (
     unsupported_numbers,
 )
 from assistant.guards.links import LinkGuard, defuse_links
-from assistant.guards.refusal import is_echo, known_part, retrieval_is_weak, says_it_does_not_know
+from assistant.guards.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
 from index.errors import VectorStoreError
 from index.models import Hit
 from index.retriever import HybridRetriever
-from ingest.sentences import split_sentences
 
 log = logging.getLogger(__name__)
-
-NOT_COVERED = "The documents do not cover this."
-NOT_ANSWERED = "The documents do not clearly answer this."
-# Leads of the answers that show the evidence instead of the model's reply: the evidence may
-# well hold the answer, so it is labelled as what the documents say, not as "no answer".
-NO_ANSWER_LEAD = f"{NOT_ANSWERED} What they say nearest to it"  # the model found no answer
-DECLINED_LEAD = "kb could not confirm the model's answer. What the documents say"
-ECHO_LEAD = "The model only repeated the passages. What the documents say"
-ECHO_NOTE = "the model's reply echoed the passages"
-SWAPPED_LEAD = "The model's reply mixed up the two sides. What the documents say of each"
-SWAPPED_NOTE = "the model's reply gave one side what the passages say of the other"
-FOUND_NO_ANSWER = "the model found no answer"
-PART_PASSAGES = 2  # passages each part of a compound question is answered from
-PART_NOT_ANSWERED = "The documents do not clearly answer this part: {part}"
-# That sentence restates a question: whatever passage it resembles, it cites none.
-_UNANSWERED_PART = re.compile(r"The documents do not clearly answer this part: [^?]*\??[\s\[\]\d]*")
-_MARKERS = re.compile(r"\s*\[\d+\]")
-
-
-@dataclass(frozen=True)
-class AnswerOptions:
-    """The answering knobs from settings: passages, relevance and attribution thresholds, context, reply length."""
-
-    top_k: int = 4
-    min_relevance: float = 0.33
-    attribution_threshold: float = 0.45
-    echo_threshold: float = 0.8
-    echo_min_words: int = 100
-    context_words: int = 0
-    drop_below: float = 1.0  # passages this far below the best one's similarity are left out
-    once_only: bool = False  # text neighbouring chunks share is given once
-    max_tokens: int = 256
-    temperature: float = 0.1
 
 
 def _link_sources(draft: _AnswerInProgress) -> list[str]:
@@ -123,37 +103,25 @@ class _AnswerInProgress:
 
 
 class Assistant:
-    """Answers from the documents with `chat_model`, falling back along `fallbacks`."""
+    """Answers from the documents with the backends `router` plans for each question."""
 
     def __init__(
         self,
         retriever: HybridRetriever,
-        chat_model: ChatModel,
+        router: Router,
         embedder: Embedder,
         options: AnswerOptions | None = None,
-        fallbacks: Sequence[ChatModel] = (),
         prices: Mapping[str, Price] | None = None,
-        router: Router | None = None,
     ):
         self.retriever = retriever
-        self.chat_model = chat_model
+        self.router = router
         self.embedder = embedder
         self.options = options or AnswerOptions()
-        self.fallbacks = tuple(fallbacks)
         self.prices = dict(prices or {})
-        self.router = router
-
-    def using(self, chat_model: ChatModel, fallbacks: Sequence[ChatModel] = ()) -> Assistant:
-        """The same documents and options answered by another chat model (and chain)."""
-        return Assistant(
-            self.retriever, chat_model, self.embedder, self.options, fallbacks, self.prices
-        )
 
     def routed(self, router: Router) -> Assistant:
         """The same documents and options; `router` picks the backends for each question."""
-        return Assistant(
-            self.retriever, self.chat_model, self.embedder, self.options, (), self.prices, router
-        )
+        return Assistant(self.retriever, router, self.embedder, self.options, self.prices)
 
     def with_retriever(self, retriever: HybridRetriever) -> Assistant:
         """The same backends and options searching with `retriever` (e.g. scoped to some
@@ -169,18 +137,14 @@ class Assistant:
     def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
         """The backends for a question: planned again once its passages are known, as they
         go to the model too (assistant/backends/routing.py)."""
-        if self.router is None:
-            return Turn([self.chat_model, *self.fallbacks])
         plan = self.router(question, history, [h.chunk for h in hits])
-        return Turn(plan.chain, route=plan.reason, refused=plan.refused)
+        return Turn(plan.chain, route=plan.reason, refused=plan.refused, named=plan.named)
 
     def _replanned(
         self, turn: Turn, question: str, history: Sequence[Message], hits: Sequence[Hit]
     ) -> Turn:
         """The turn planned again with its passages; a backend that already failed in this
         turn (condensing) stays failed."""
-        if self.router is None:
-            return turn
         new = self._turn(question, history, hits)
         failed = [turn.chain[i] for i in turn.failed]
         new.failed = {i for i, m in enumerate(new.chain) if any(m is f for f in failed)}
@@ -233,18 +197,10 @@ class Assistant:
         yield self._finish(draft, self._reply(draft, tokens))
 
     def _reply(self, draft: _AnswerInProgress, tokens: list[str]) -> str:
-        """The model's whole reply; a part it found no answer to says so in a plain sentence,
-        and the other parts keep their answers."""
+        """The model's whole reply; for a compound question, the parts' replies joined."""
         if not draft.part_replies:
             return "".join(tokens).strip()
-        parts = draft.parts.parts
-        answers = [_part_answer(r, p) for p, r in zip(parts, draft.part_replies, strict=True)]
-        if not any(answers):
-            return "I don't know."
-        return " ".join(
-            answer or PART_NOT_ANSWERED.format(part=part)
-            for part, answer in zip(parts, answers, strict=True)
-        )
+        return joined_part_replies(draft.parts.parts, draft.part_replies)
 
     def _evidence(self, draft: _AnswerInProgress) -> Evidence:
         """What the documents say, chosen before the model reads its prompt."""
@@ -375,15 +331,12 @@ class Assistant:
             _citation(n, draft.hits[n - 1], result.support.get(n, "")) for n in result.cited
         )
         note = None if citations else "No passage clearly supports this answer; check the sources."
-        text = _UNANSWERED_PART.sub(
-            lambda m: _MARKERS.sub("", m.group(0)).rstrip() + " ", result.text
-        )
-        return self._answer(draft, text.strip(), citations, note=note)
+        return self._answer(draft, without_gap_citations(result.text), citations, note=note)
 
     def _unusable(self, draft: _AnswerInProgress, reply: str, passages: list[str]) -> str | None:
         """Why the reply must not be shown as an answer, or None when it may."""
         # A reply that answers one part and says another is missing is kept.
-        if _found_no_answer(reply, draft.query):
+        if found_no_answer(reply, draft.query):
             return FOUND_NO_ANSWER
         if adds_nothing(reply, draft.query) and not picks_an_option(reply, draft.query):
             return "the model's reply added nothing to the question"
@@ -428,7 +381,7 @@ class Assistant:
         note: str | None = None,
         evidence_in_text: bool = False,
     ) -> Answer:
-        model = draft.turn.answered_by or self.chat_model
+        model = draft.turn.labelled_by
         notes = [r.note for r in draft.turn.restarts] + ([note] if note else [])
         return Answer(
             draft.question,
@@ -448,31 +401,6 @@ class Assistant:
             evidence_in_text=evidence_in_text,
             server=_server(draft.turn),
         )
-
-
-def without_gap_citations(text: str) -> str:
-    """The answer with no citation on a part's "do not clearly answer" sentence."""
-    return _UNANSWERED_PART.sub(lambda m: _MARKERS.sub("", m.group(0)).rstrip() + " ", text).strip()
-
-
-def _found_no_answer(reply: str, question: str) -> bool:
-    """A reply that says it does not know and adds nothing else to the question."""
-    return says_it_does_not_know(reply) and adds_nothing(known_part(reply), question)
-
-
-def _no_answer(reply: str, question: str) -> bool:
-    """An empty reply, or one that found no answer."""
-    return not reply or _found_no_answer(reply, question)
-
-
-def _part_answer(reply: str, part: str) -> str | None:
-    """A part's reply less the sentences that only restate the part's question ("Open-source
-    LLMs tend to perform better overall" to "Which tends to perform better overall, open-source
-    LLMs?"); None when nothing is left or the model found no answer."""
-    if _no_answer(reply, part):
-        return None
-    kept = [s for s in split_sentences(reply) if not adds_nothing(s, part)]
-    return " ".join(kept) or None
 
 
 def _server(turn: Turn) -> str | None:

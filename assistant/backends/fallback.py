@@ -57,6 +57,7 @@ class Plan:
     chain: Sequence[ChatModel]
     reason: str | None = None
     refused: str | None = None  # why nothing may be sent anywhere (an empty chain)
+    named: ChatModel | None = None  # with an empty chain: the backend the question was for
 
 
 class Router(Protocol):
@@ -66,6 +67,11 @@ class Router(Protocol):
     def __call__(
         self, question: str, history: Sequence[Message], passages: Sequence[Chunk] = ()
     ) -> Plan: ...
+
+
+def fixed_chain(*models: ChatModel) -> Router:
+    """A router that sends every question to `models`, first choice first."""
+    return lambda question, history, passages=(): Plan(models)
 
 
 @dataclass
@@ -78,6 +84,17 @@ class Turn:
     failed: set[int] = field(default_factory=set)  # chain positions that failed this turn
     restarts: list[Restart] = field(default_factory=list)
     answered_by: ChatModel | None = None
+    named: ChatModel | None = None  # with an empty chain: the backend the question was for
+
+    @property
+    def labelled_by(self) -> ChatModel:
+        """The backend an answer is labelled with: the one that wrote it, else the one the
+        question went to first (a refusal made before generation)."""
+        model = self.answered_by or (self.chain[0] if self.chain else self.named)
+        if model is None:
+            raise ValueError("a turn with no backend at all: the router planned none")
+        return model
+
     usage: list[Usage] = field(default_factory=list)
 
     def untried(self) -> list[int]:

@@ -96,10 +96,14 @@ class ChatModelPool:
         """Whether any usable profile sends questions off this machine."""
         return any(c.available and c.hosted for c in self.choices)
 
-    def loaded(self) -> dict[str, ChatModel]:
-        """The models built so far, by profile name."""
-        with self._lock:
-            return dict(self._models)
+    def first(self, requested: str) -> ChatModel:
+        """The model a question asked with `requested` goes to when no rule moves it: that
+        profile's; for `auto`, the hosted one when it can be used, else the private one."""
+        name = requested
+        if requested == AUTO:
+            hosted = self.choice(self.rules.hosted)
+            name = hosted.name if hosted.available else self.rules.private
+        return self.get(self.choice(name).name)
 
     def chain(self, name: str) -> list[ChatModel]:
         """`name`'s model, then each usable fallback not already in the chain; after a local
@@ -135,7 +139,8 @@ class ChatModelPool:
             if marked and self.choice(name).hosted:
                 where = ", ".join(marked)
                 if requested != AUTO:  # asked for by name: never sent, and said so
-                    return Plan((), refused=_refusal(self.choice(name).label, where))
+                    refusal = _refusal(self.choice(name).label, where)
+                    return Plan((), refused=refusal, named=self.get(name))
                 name = rules.private
                 reason = f"kept on {name}: the passages come from local-only documents ({where})"
             return Plan(self.chain(name), reason)

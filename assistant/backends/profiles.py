@@ -6,6 +6,7 @@ the hosted clients as `SecretStr`; nothing else sees them.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -16,17 +17,25 @@ from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from assistant.backends.llms.base import ChatModel
+from assistant.backends.llms.llama_probe import recalled_probe
+from assistant.backends.llms.speed import SLOW_START_S, ProfileSpeed, forecast, slow_start_text
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.pricing import Price
 from assistant.backends.routing import AUTO
-from assistant.errors import ConfigurationError
+from assistant.errors import ConfigurationError, KbError
 from assistant.home import secrets_file
 from assistant.settings import PROFILE_KINDS, LlmSettings, ProfileSettings, Settings
 
 if TYPE_CHECKING:
     from assistant.backends.llms.hosted import HostedConfig
 
+log = logging.getLogger(__name__)
+
 LOCAL_KINDS = {"local", "local-small"}  # and any kind registered with local=True
+SEED = 0  # local models sample with a fixed seed: the same question gets the same answer
+# Prompt-lookup decoding, tokens guessed from the prompt per step: 0, off (it wrote more slowly
+# on kb's prompts, docs/benchmarks.md); bench/prompt_lookup.py sets others.
+PROMPT_LOOKUP_TOKENS = 0
 
 
 def read_key(variable: str | None) -> SecretStr | None:
@@ -50,10 +59,10 @@ def _llama_model(settings: LlmSettings, path: Path, model_id: str | None, name: 
         settings.n_ctx,
         settings.n_gpu_layers,
         settings.n_threads,
-        settings.seed,
+        SEED,
         name,
         settings.probe_dir,
-        settings.prompt_lookup_tokens,
+        PROMPT_LOOKUP_TOKENS,
     )
 
 
@@ -120,7 +129,7 @@ def _openai(name: str, profile: ProfileSettings, settings: Settings) -> ChatMode
         OpenAICompatibleChatModel(_hosted_config(name, one.model_copy(update={"base_url": url})))
         for url in urls
     ]
-    return ServerPoolChatModel(name, servers, urls, profile.cooldown_s)
+    return ServerPoolChatModel(name, servers, urls)
 
 
 def _anthropic(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
@@ -137,7 +146,7 @@ KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
 }
 
 
-def register_kind(
+def register_kind_for_tests(
     kind: str, factory: Callable[[str, ProfileSettings, Settings], ChatModel], local: bool
 ) -> None:
     """An extension point: profiles of `kind` are then built by `factory`; a local kind is one
@@ -252,7 +261,6 @@ def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, 
     import time
 
     from assistant.backends.llms.base import complete
-    from assistant.errors import KbError
 
     if profile.kind not in LOCAL_KINDS:
         profile = profile.model_copy(
@@ -317,3 +325,69 @@ def check_server(url: str, key: SecretStr | None, timeout_s: float = 3.0) -> dic
     if response.status_code != 200:
         return {"answers": False, "error": f"HTTP {response.status_code}"}
     return {"answers": True, "latency_s": round(time.perf_counter() - started, 3)}
+
+
+def local_model_path(settings: Settings) -> Path:
+    from assistant.backends.model_files import packaged
+
+    llm = settings.llm
+    return llm.model_path or Path(llm.model_dir) / packaged(llm.model).file_name
+
+
+def local_model_files(settings: Settings) -> dict[str, Path]:
+    """Each local profile's GGUF that is on disk, by profile name."""
+    from assistant.backends.model_files import packaged
+
+    files: dict[str, Path | None] = {}
+    for name, profile in all_profiles(settings).items():
+        if profile.kind == "local" and profile.model and profile.model.endswith(".gguf"):
+            files[name] = Path(profile.model)
+        elif profile.kind == "local" and profile.model:
+            files[name] = Path(settings.llm.model_dir) / packaged(profile.model).file_name
+        elif profile.kind == "local":
+            files[name] = local_model_path(settings)
+        elif profile.kind == "local-small":
+            files[name] = smollm2_path()
+    return {name: path for name, path in files.items() if path is not None and path.is_file()}
+
+
+def _recalled_speed(
+    settings: Settings, name: str, profile: ProfileSettings, path: Path
+) -> ProfileSpeed | None:
+    """What `name`'s remembered probe predicts (None: none remembered); never runs a probe."""
+    from assistant.backends.llms.llama_cpp import resolve_gpu_layers
+
+    llm = settings.llm
+    layers = resolve_gpu_layers(llm.n_gpu_layers)
+    predicted = forecast(recalled_probe(path, layers, llm.probe_dir, llm.n_threads))
+    model = (profile.label or path.stem).removeprefix("Local: ")
+    return ProfileSpeed(name, model, predicted) if predicted else None
+
+
+def slow_start_notice(settings: Settings) -> str | None:
+    """One sentence when the default profile's remembered probe predicts more than 30 s to the
+    first word of a typical answer, naming a faster local profile; None when no probe is
+    remembered, the default is not a local GGUF, or it starts soon enough. Never runs a probe
+    and never changes the model: `kb ask` and the page only say it."""
+    try:
+        return _slow_start_notice(settings)
+    except (KbError, ImportError, OSError, ValueError, TypeError) as exc:  # a hint, never a failure
+        log.debug("no slow-start notice: %s", exc)
+        return None
+
+
+def _slow_start_notice(settings: Settings) -> str | None:
+    profiles, files = all_profiles(settings), local_model_files(settings)
+    name = settings.llm.backend
+    if name not in files:
+        return None
+    default = _recalled_speed(settings, name, profiles[name], files[name])
+    if default is None or default.forecast.first_token_s <= SLOW_START_S:
+        return None
+    # SmolLM2 (local-small) is quick but weak: never offered in place of an answering model
+    others = [
+        _recalled_speed(settings, other, profiles[other], path)
+        for other, path in files.items()
+        if other != name and profiles[other].kind == "local"
+    ]
+    return slow_start_text(default, [speed for speed in others if speed is not None])

@@ -38,12 +38,19 @@ def is_server_failure(exc: BackendError) -> bool:
     return exc.status is None or exc.status == 429 or exc.status >= 500
 
 
+COOLDOWN_S = 30.0  # a server that failed is skipped this long before it is tried again
+
+
 class ServerPoolChatModel:
     """A `ChatModel` over several servers of one profile; `stream_events` also yields a
     `Restart` when a server failed and another one starts the reply over."""
 
     def __init__(
-        self, profile: str, servers: Sequence[ChatModel], urls: Sequence[str], cooldown_s: float
+        self,
+        profile: str,
+        servers: Sequence[ChatModel],
+        urls: Sequence[str],
+        cooldown_s: float = COOLDOWN_S,
     ):
         self._profile = profile
         self._servers = list(servers)

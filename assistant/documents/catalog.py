@@ -19,10 +19,11 @@ from typing import Any
 
 from assistant.errors import KbError
 from assistant.telemetry.metrics import observe_ingest
-from index.builder import IngestReport, remove_sources, source_name
+from index.builder import IngestReport, remove_sources
+from index.config import IndexConfig
 from index.lock import DEFAULT_WAIT_S
 from index.storage import FileRecord
-from index.stores import StoreSpec
+from ingest.discovery import source_name
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +125,16 @@ def _matches(source: str, pattern: str, home: Path) -> bool:
 
 
 def remove_documents(
-    index_dir: Path,
+    config: IndexConfig,
     sources: Collection[str],
-    home: Path,
     upload_dir: Path,
-    store: StoreSpec | None = None,
     lock_wait_s: float = DEFAULT_WAIT_S,
 ) -> IngestReport:
     """Take `sources` out of the index; then delete the page's copies of those uploaded."""
-    report = remove_sources(index_dir, sources, store, lock_wait_s)
+    report = remove_sources(config, sources, lock_wait_s)
     uploads = upload_dir.resolve()
     for source in report.removed:
-        path = (home / source).resolve()
+        path = (config.base / source).resolve()
         if path.parent == uploads and path.is_file():
             path.unlink()
             log.info("removed the uploaded copy %s", path)

@@ -37,12 +37,12 @@ from assistant.documents.catalog import (
 from assistant.errors import KbError
 from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
+from index.config import IndexConfig
 from index.hashing import file_sha256
 from index.storage import current_generation, load_index
-from index.stores import StoreSpec, VectorStore
-from index.windows import WindowParams
+from index.stores import VectorStore
+from ingest.discovery import DEFAULT_MAX_FILE_MB
 from ingest.readers import read_document, supported_suffixes
-from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +54,15 @@ class UploadRefusedError(KbError):
     """A whole upload was refused (too many files); nothing of it was written."""
 
 
+MAX_UPLOAD_FILES = 20  # a bigger batch is refused whole
+
+
 @dataclass(frozen=True)
 class UploadLimits:
     """The largest file and the most files one upload may hold."""
 
-    max_file_mb: float = 20
-    max_files: int = 20
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
+    max_files: int = MAX_UPLOAD_FILES
 
 
 @dataclass(frozen=True)
@@ -91,39 +94,29 @@ class DocumentLibrary:
     def __init__(
         self,
         assistant: Assistant,
-        index_dir: Path,
+        config: IndexConfig,
         upload_dir: Path,
-        params: ChunkingParams,
-        store: StoreSpec | None = None,
         limits: UploadLimits | None = None,
-        windows: WindowParams | None = None,
-        home: Path | None = None,
-        exclude: Iterable[str] = (),
-        ocr: bool = True,
     ):
         self._assistant = assistant
-        self._index_dir = index_dir
+        self._config = config  # sources are named relative to its `base`, kb's home
         self._upload_dir = upload_dir
-        self._params = params
-        self._store = store or StoreSpec()
         self.limits = limits or UploadLimits()
-        self._windows = windows
-        self._home = home or Path.cwd()  # indexed sources are named relative to it
-        self._exclude = tuple(exclude)  # file-name patterns never ingested (folder syncs)
-        self._ocr = ocr  # scanned PDF pages are read by OCR
         self._replaced_store: VectorStore | None = None
         self._lock = threading.Lock()
-        self._loaded = _current_name(index_dir)  # the generation the assistant searches
+        self._loaded = _current_name(config.dir)  # the generation the assistant searches
 
     def follow_index(self) -> bool:
         """Search the index's current generation when another process (`kb ingest`, `kb watch`,
         a second page sharing a Milvus server) switched it since this one loaded it; True when
         it reloaded. Costs one small file read per call. An upload or sync of this page that is
         running reloads when it ends, so the check is skipped meanwhile rather than waited on."""
-        if _current_name(self._index_dir) == self._loaded or not self._lock.acquire(blocking=False):
+        if _current_name(self._config.dir) == self._loaded or not self._lock.acquire(
+            blocking=False
+        ):
             return False
         try:
-            switched = _current_name(self._index_dir) != self._loaded
+            switched = _current_name(self._config.dir) != self._loaded
             if switched:
                 self._reload()
         finally:
@@ -155,10 +148,10 @@ class DocumentLibrary:
         """Take the documents `patterns` name out of the index (and an upload's copy off disk);
         the assistant searches without them at once."""
         with self._lock:
-            sources = matching_sources(self._assistant.retriever.state.files, patterns, self._home)
-            report = remove_documents(
-                self._index_dir, sources, self._home, self._upload_dir, self._store
+            sources = matching_sources(
+                self._assistant.retriever.state.files, patterns, self._config.base
             )
+            report = remove_documents(self._config, sources, self._upload_dir)
             if report.removed:
                 self._reload()
         log.info("remove: %s", report.summary())
@@ -167,9 +160,11 @@ class DocumentLibrary:
     def reindex(self, patterns: list[str]) -> IngestReport:
         """Read the documents `patterns` name again from their files, changed or not."""
         with self._lock:
-            sources = matching_sources(self._assistant.retriever.state.files, patterns, self._home)
+            sources = matching_sources(
+                self._assistant.retriever.state.files, patterns, self._config.base
+            )
             try:
-                report = self._ingest([self._home / s for s in sources], reindex=sources)
+                report = self._ingest([self._config.base / s for s in sources], reindex=sources)
             finally:  # whatever was saved before a failure is searchable too
                 self._reload()
         log.info("re-index: %s", report.summary())
@@ -191,17 +186,10 @@ class DocumentLibrary:
         lock and reloads)."""
         report = ingest_paths(
             paths,
-            self._index_dir,
+            self._config,
             self._assistant.embedder,
-            self._params,
-            self._exclude,
-            store=self._store,
-            max_file_mb=self.limits.max_file_mb,
-            windows=self._windows,
-            base=self._home,
             collection=collection,
             reindex=set(reindex),
-            ocr=self._ocr,
         )
         observe_ingest(report)
         return report
@@ -277,8 +265,8 @@ class DocumentLibrary:
         raise UploadRefusedError(f"{_MAX_SAME_NAME} files are already named like {safe}")
 
     def _reload(self) -> None:
-        self._loaded = _current_name(self._index_dir)  # read first: a later switch reloads again
-        state = load_index(self._index_dir, self._store)
+        self._loaded = _current_name(self._config.dir)  # read first: a later switch reloads again
+        state = load_index(self._config.dir, self._config.store)
         old = self._assistant.retriever.state.store
         self._assistant.retriever = self._assistant.retriever.reloaded(state)
         # Close the store replaced one reload ago: answers still running on the one just
@@ -291,7 +279,7 @@ class DocumentLibrary:
         """(title, cleaned text) of an indexed source, read again from its file."""
         if source not in self._assistant.retriever.state.files:
             raise UnknownSourceError(f"{source} is not in the index")
-        document = read_document(self._home / source, source, ocr=self._ocr)
+        document = read_document(self._config.base / source, source, ocr=self._config.ocr)
         return document.title, document.text
 
 

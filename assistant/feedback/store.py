@@ -158,14 +158,6 @@ class FeedbackStore:
             return answers
         return [a for a in answers if (a.ups if rating == "up" else a.downs) > 0]
 
-    def ratings_of(self, answer_id: str) -> dict[str, str]:
-        """user -> rating, for one answer."""
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT user, rating FROM ratings WHERE answer = ?", (answer_id,)
-            ).fetchall()
-        return dict(rows)
-
 
 def _record(answer: Answer) -> dict[str, Any]:
     """`Answer.as_dict()` with each passage's text: what a person reviewing a 👎 needs."""

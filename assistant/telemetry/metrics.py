@@ -5,7 +5,7 @@ and a library that registers into the global registry cannot collide with them. 
 profile names, outcomes, stages and token kinds: never a question, a path or a setting value,
 so no secret can reach a scrape; the one exception, a pool's server URLs, are redacted
 (`redact_url`) before they get here. This module does not serve anything itself: the page's
-server (`frontends/web_server.py`) serves `METRICS.registry` at `/metrics`.
+server (`frontends/web/server.py`) serves `METRICS.registry` at `/metrics`.
 """
 
 from __future__ import annotations

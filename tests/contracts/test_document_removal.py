@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from index.builder import ingest_paths, remove_sources
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import IndexState, load_index
 from index.stores import StoreSpec
 from index.windows import WindowParams, vector_ids
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
 from tests.support.milvus import MILVUS_KINDS, target
 
@@ -39,16 +39,10 @@ def test_a_removed_document_leaves_no_trace(spec: StoreSpec, tmp_path: Path) -> 
     (docs / "zebra.md").write_text(f"# Zebra\n\n{LONG}\n")
     (docs / "other.md").write_text("# Other\n\nHosting costs at scale, measured on GPUs.\n")
 
+    config = IndexConfig(index_dir, store=spec, windows=WINDOWS, base=tmp_path)
+
     def ingest() -> None:
-        ingest_paths(
-            [docs],
-            index_dir,
-            EMBEDDER,
-            ChunkingParams(),
-            store=spec,
-            windows=WINDOWS,
-            base=tmp_path,
-        )
+        ingest_paths([docs], config, EMBEDDER)
 
     ingest()
     before = load_index(index_dir, spec)
@@ -57,7 +51,7 @@ def test_a_removed_document_leaves_no_trace(spec: StoreSpec, tmp_path: Path) -> 
     zebra_vector = EMBEDDER.embed(["zebra licence"])[0]
     before.store.close()
 
-    report = remove_sources(index_dir, ["docs/zebra.md"], spec)
+    report = remove_sources(config, ["docs/zebra.md"])
     assert report.removed == ["docs/zebra.md"]
     state = load_index(index_dir, spec)
     assert set(state.files) == {"docs/other.md"}
@@ -86,8 +80,9 @@ def test_removing_nothing_known_writes_no_generation(tmp_path: Path) -> None:
     docs, index_dir = tmp_path / "docs", tmp_path / "index"
     docs.mkdir()
     (docs / "a.md").write_text("# A\n\nSomething.\n")
-    ingest_paths([docs], index_dir, EMBEDDER, ChunkingParams(), base=tmp_path)
+    config = IndexConfig(index_dir, base=tmp_path)
+    ingest_paths([docs], config, EMBEDDER)
     current = (index_dir / "CURRENT").read_text()
-    report = remove_sources(index_dir, ["docs/nope.md"])
+    report = remove_sources(config, ["docs/nope.md"])
     assert report.removed == [] and (index_dir / "CURRENT").read_text() == current
     assert np.isfinite(report.seconds)

@@ -38,10 +38,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
+from assistant.answering.replies import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
 from assistant.backends.profiles import smollm2_path
 from assistant.evaluation import holds_terms
-from assistant.frontends.web_busy import BUSY_MESSAGE
+from assistant.frontends.web.busy import BUSY_MESSAGE
 from tests.conftest import MODEL_DIR, ROOT, require
 from tests.e2e.conftest import running_app
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from assistant.answering.pipeline import AnswerOptions
+from assistant.answering.options import AnswerOptions
 from assistant.conversations.store import ConversationStore
 from assistant.feedback.store import FeedbackStore
-from assistant.frontends.slack import build_slack_app
+from assistant.frontends.slack.app import build_slack_app
 from assistant.settings import Settings
 from tests.support.slack_transport import MODES, SlackTransport, running_bot
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
@@ -45,10 +45,8 @@ def start(  # type: ignore[no-untyped-def]
         replies: Any = None,
         update_every_s: float = 0.01,
     ) -> Any:
-        parts = make_page_parts(retriever, tmp_path / "uploads", replies)
-        make = lambda listeners: build_slack_app(  # noqa: E731
-            parts.assistant, Settings(), parts.pool, listeners, store, feedback
-        )
+        parts = make_page_parts(retriever, tmp_path / "uploads", replies, store, feedback)
+        make = lambda listeners: build_slack_app(parts.session, Settings(), listeners)  # noqa: E731
         return running_bot(request.param, make, monkeypatch, update_every_s)
 
     yield run
@@ -207,7 +205,7 @@ def test_thumbs_are_acknowledged_and_stored_with_the_answer(start: Start, tmp_pa
         assert "👍 noted" in thanks[1] and "👎 noted" in thanks[2]
         assert {r["response_type"] for r in slack.responses()} == {"ephemeral"}
     [rated] = feedback.rated()
-    assert feedback.ratings_of(rated.id) == {"T1/U1": "down", "T1/U2": "up"}
+    assert (rated.ups, rated.downs) == (1, 1)  # U1's 👎 and U2's 👍
     assert rated.question == QUESTION and "[1]" in rated.answer and rated.source == "slack"
     assert rated.backend == "fake" and rated.record["passages"][0]["text"]
 
@@ -244,19 +242,19 @@ def test_an_answer_of_6000_characters_with_10_sources_is_sent_as_valid_blocks(
             f"(case {n}): owning hardware spreads its fixed cost over every request.\n"
         )
     from index.builder import ingest_paths
+    from index.config import IndexConfig
     from index.retriever import HybridRetriever
     from index.storage import load_index
-    from ingest.splitter import ChunkingParams
 
     embedder = retriever._embedder
-    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    ingest_paths([Path("docs")], IndexConfig(Path("index")), embedder)
     wide = HybridRetriever(load_index(Path("index")), embedder)
     parts = make_page_parts(wide, tmp_path / "uploads", _long_reply)
     permissive = {"top_k": 10, "min_relevance": 0.0, "attribution_threshold": 0.0}
-    parts.assistant.options = AnswerOptions(**permissive, echo_threshold=2.0, drop_below=9.0)
-    make = lambda listeners: build_slack_app(  # noqa: E731
-        parts.assistant, Settings(), parts.pool, listeners
+    parts.session.assistant.options = AnswerOptions(
+        **permissive, echo_threshold=2.0, drop_below=9.0
     )
+    make = lambda listeners: build_slack_app(parts.session, Settings(), listeners)  # noqa: E731
     with running_bot("http", make, monkeypatch) as slack:
         slack.event(mention(QUESTION, THREAD))
         slack.recorder.wait_for(lambda: answers(slack))
@@ -284,14 +282,18 @@ def test_a_document_another_process_ingested_is_searched_at_the_next_question(
     import json
 
     from index.builder import ingest_paths
-    from ingest.splitter import ChunkingParams
+    from index.config import IndexConfig
     from tests.support.fakes import HashingEmbedder
 
     with start() as slack:
         ask_in_thread(slack)
         assert "zorblax" not in json.dumps(answers(slack)[0]["blocks"])
         (tmp_path / "docs" / "zorblax.md").write_text("# Zorblax\n\nZorblax met the Quillon.\n")
-        ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+        ingest_paths(
+            [Path("docs")],
+            IndexConfig(Path("index")),
+            HashingEmbedder(),
+        )
         slack.event(mention("Did Zorblax meet the Quillon?", "1700000000.000700"))  # a new thread
         slack.recorder.wait_for(lambda: len(answers(slack)) == 2)
         assert "docs/zorblax.md" in json.dumps(answers(slack)[1]["blocks"])

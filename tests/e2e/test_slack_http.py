@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from assistant.errors import ConfigurationError
-from assistant.frontends.slack import (
+from assistant.frontends.slack.app import (
     RateLimiter,
     build_slack_app,
     http_server,
     serve,
 )
-from assistant.frontends.slack_http import HttpLimits
+from assistant.frontends.slack.http import HttpLimits
 from assistant.settings import Settings
 from tests.support.slack_api import (
     SECRET,
@@ -63,7 +63,7 @@ def bot(  # type: ignore[no-untyped-def]
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
         monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
-        app = build_slack_app(parts.assistant, Settings(), parts.pool, listeners)
+        app = build_slack_app(parts.session, Settings(), listeners)
         limits = HttpLimits(max_body_bytes=64 * 1024, read_timeout_s=2.0)
         server = http_server(app, "127.0.0.1", 0, SECRET, limits=limits)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -121,7 +121,9 @@ def test_mention_answered_in_its_thread_with_sources_then_a_follow_up(bot: Any) 
     assert post(url, follow, signed_headers(follow)) == 200
     recorder.wait_for(lambda: len(finals(recorder)) == 2)
     assert recorder.of("chat.postMessage")[1]["thread_ts"] == "1700000000.000100"
-    condense = parts.pool.get("fake").calls[-2]  # the rewrite of the follow-up saw the first turn
+    condense = parts.session.pool.get("fake").calls[
+        -2
+    ]  # the rewrite of the follow-up saw the first turn
     assert "Is self-hosting cheaper at high volumes?" in str(condense)
 
 
@@ -205,7 +207,7 @@ def test_a_thread_picks_the_collections_it_searches(bot: Any, tmp_path: Path) ->
     url, recorder, parts = bot
     note = tmp_path / "leave.md"
     note.write_text("# Leave\n\nStaff get thirty days of leave a year.\n")
-    parts.library.add_files([(note, "leave.md")], None, "hr")
+    parts.session.library.add_files([(note, "leave.md")], None, "hr")
 
     def say(text: str, ts: str, event_id: str, replies: int) -> str:
         body = event_body(mention(f"<@UKB> {text}", ts, "2.1" if ts != "2.1" else None), event_id)
@@ -234,8 +236,8 @@ def test_errors_get_a_short_apology_in_the_thread(bot: Any) -> None:
     def broken(messages: object) -> str:
         raise RuntimeError("secret internal detail")
 
-    parts.pool.get("fake")._replies = broken
-    parts.pool.rules = type(parts.pool.rules)("fake", "hosted-openai", ())
+    parts.session.pool.get("fake")._replies = broken
+    parts.session.pool.rules = type(parts.session.pool.rules)("fake", "hosted-openai", ())
     body = event_body(mention(QUESTION, "1.1"), "Ev9")
     post(url, body, signed_headers(body))
     recorder.wait_for(lambda: any("Sorry" in u["text"] for u in recorder.of("chat.update")))

@@ -13,10 +13,9 @@ import threading
 
 import pytest
 
-from assistant.backends.profiles import build_pool
-from assistant.frontends.slack import build_slack_app, http_server
+from assistant.frontends.slack.app import build_slack_app, http_server
 from assistant.settings import Settings
-from assistant.wiring import build_assistant
+from assistant.wiring import build_session
 from tests.e2e.test_slack_http import finals, mention, post
 from tests.support.slack_api import SECRET, Recorder, event_body, signed_headers, slack_api
 
@@ -49,8 +48,7 @@ def test_thread_answered_with_real_models(
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         settings = Settings()
-        pool = build_pool(settings)
-        app = build_slack_app(build_assistant(settings, pool=pool), settings, pool)
+        app = build_slack_app(build_session(settings), settings)
         server = http_server(app, "127.0.0.1", 0, SECRET)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"

@@ -5,6 +5,7 @@ second answers a follow-up in the thread with the first one's backend and histor
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from assistant.conversations.store import ConversationStore
-from assistant.frontends.slack import build_slack_app, http_server
+from assistant.frontends.slack.app import build_slack_app, http_server
 from assistant.settings import Settings
 from tests.e2e.test_slack_http import finals, mention, post
 from tests.support.slack_api import SECRET, ListenerPool, Recorder, event_body, signed_headers
@@ -39,7 +40,9 @@ def running_bot(
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         monkeypatch.setenv("KB_SLACK__BACKEND", "fake")
-        app = build_slack_app(parts.assistant, Settings(), parts.pool, listeners, store)
+        app = build_slack_app(
+            dataclasses.replace(parts.session, conversations=store), Settings(), listeners
+        )
         server = http_server(app, "127.0.0.1", 0, SECRET)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from assistant.frontends.slack import build_slack_app, run_socket_mode
+from assistant.frontends.slack.app import build_slack_app, run_socket_mode
 from assistant.settings import Settings
 from assistant.telemetry.metrics import METRICS
 from tests.support.slack_api import Recorder, event_body, slack_api
@@ -48,7 +48,7 @@ def connected(  # type: ignore[no-untyped-def]
     with slack_api() as (api_url, recorder), socket_mode_server() as slack:
         recorder.socket_url = slack.url
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
-        app = build_slack_app(parts.assistant, Settings(), parts.pool)  # no signing secret
+        app = build_slack_app(parts.session, Settings())  # no signing secret
         stop = threading.Event()
         bot = threading.Thread(
             target=run_socket_mode, args=(app, APP_TOKEN), kwargs={"stop": stop}, daemon=True

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.frontends.web import build_web_ui
-from assistant.frontends.web_server import launch
+from assistant.frontends.web.page import build_web_ui
+from assistant.frontends.web.server import launch
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.e2e

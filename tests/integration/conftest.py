@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.embedders import SentenceTransformerEmbedder, packaged_minilm_path
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from index.windows import WindowParams
-from ingest.splitter import ChunkingParams
 from tests.conftest import CORPUS, MODEL_DIR, require
 
 if TYPE_CHECKING:
@@ -39,7 +41,9 @@ def corpus_index(
     index_dir = tmp_path_factory.mktemp("index")
     windows = WindowParams(packaged_minilm_path() / "tokenizer.json")  # the default, as kb has
     report = ingest_paths(
-        [CORPUS], index_dir, embedder, ChunkingParams(), ["SOURCES.md"], windows=windows
+        [CORPUS],
+        IndexConfig(index_dir, windows=windows, exclude=["SOURCES.md"]),
+        embedder,
     )
     assert not report.failed and len(report.added) >= 9
     return index_dir
@@ -72,7 +76,7 @@ def local_assistant(
     embedder: SentenceTransformerEmbedder,
     local_model: LlamaCppChatModel,
 ) -> Assistant:
-    return Assistant(retriever, local_model, embedder, AnswerOptions())
+    return Assistant(retriever, fixed_chain(local_model), embedder, AnswerOptions())
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""With `KB_CHUNKING__TOKENS=embedder` and 200-piece chunks every chunk fits what all-MiniLM-L6-v2
+"""Counted in the embedder's word pieces, 200-piece chunks all fit what all-MiniLM-L6-v2
 reads (254 word pieces plus its two special tokens), counted with the model's own tokenizer: no
 chunk's tail is cut off before it reaches the dense vector. The default count (words and marks,
 300) lets 34 of 64 through; it stays the default because it answered better on tune."""
@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import Settings
-from assistant.wiring import chunking_params
 from index.builder import embedding_text
 from index.embedders import packaged_minilm_path
 from ingest.readers import read_document
@@ -30,16 +28,10 @@ def _longest(params: ChunkingParams, counter_file: Path) -> tuple[int, int]:
     return max(sizes), sum(size > MINILM_TEXT_PIECES for size in sizes)
 
 
-def test_every_chunk_counted_in_word_pieces_fits_the_embedder(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("KB_CHUNKING__TOKENS", "embedder")
-    monkeypatch.setenv("KB_CHUNKING__MAX_TOKENS", "200")
-    monkeypatch.setenv("KB_CHUNKING__MIN_TOKENS", "120")
-    monkeypatch.setenv("KB_CHUNKING__OVERLAP_TOKENS", "40")
-    params = chunking_params(Settings())
-    assert params.tokenizer is not None and params.tokenizer.is_file()
-    longest, too_long = _longest(params, params.tokenizer)
+def test_every_chunk_counted_in_word_pieces_fits_the_embedder() -> None:
+    tokenizer = Path(packaged_minilm_path()) / "tokenizer.json"
+    assert tokenizer.is_file()
+    longest, too_long = _longest(ChunkingParams(200, 120, 40, tokenizer), tokenizer)
     assert too_long == 0 and longest <= MINILM_TEXT_PIECES
 
 

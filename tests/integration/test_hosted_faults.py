@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.profiles import SMOLLM2_ID
 from harness.http_servers import Script, serve
@@ -42,7 +42,7 @@ def _ask(
     retriever: HybridRetriever,
     embedder: SentenceTransformerEmbedder,
 ) -> list[object]:
-    assistant = Assistant(retriever, model, embedder, fallbacks=[fallback])  # type: ignore[list-item]
+    assistant = Assistant(retriever, fixed_chain(model, fallback), embedder)  # type: ignore[list-item]
     return list(assistant.stream(QUESTION))
 
 
@@ -124,7 +124,7 @@ def test_when_every_backend_fails_the_error_reaches_the_caller(
     from assistant.errors import BackendError
 
     with serve(Script(status=500)) as url:
-        assistant = Assistant(retriever, hosted(url, retries=0), embedder)
+        assistant = Assistant(retriever, fixed_chain(hosted(url, retries=0)), embedder)
         with pytest.raises(BackendError, match="HTTP 500") as failed:
             assistant.ask(QUESTION)
     assert KEY not in str(failed.value)

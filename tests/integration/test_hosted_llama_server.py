@@ -18,7 +18,7 @@ import pytest
 
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.base import Usage
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
@@ -110,7 +110,7 @@ def test_an_answer_through_the_server(
     """The pipeline over the backend: streamed, named, with its usage, citing only its passages.
     What the model wrote, and whether kb shows the evidence instead, is not checked: it varies
     with the CPU (issue 31)."""
-    assistant = Assistant(retriever, _backend(llama_server, "smollm2"), embedder)
+    assistant = Assistant(retriever, fixed_chain(_backend(llama_server, "smollm2")), embedder)
     events = list(assistant.stream(QUESTION))
     answer = events[-1]
     assert isinstance(answer, Answer) and not answer.fell_back
@@ -131,7 +131,7 @@ def test_server_killed_mid_stream_restarts_on_local(
     gguf = smollm2_gguf
     server, url = _start(gguf, "smollm2")
     local = LlamaCppChatModel(gguf, SMOLLM2_ID, n_ctx=4096, backend="local-small")
-    assistant = Assistant(retriever, _backend(url, "smollm2"), embedder, fallbacks=[local])
+    assistant = Assistant(retriever, fixed_chain(_backend(url, "smollm2"), local), embedder)
     events: list[object] = []
     try:
         for event in assistant.stream(QUESTION):

@@ -18,8 +18,10 @@ from pathlib import Path
 import pytest
 
 from assistant.answering.models import Answer
-from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
 from assistant.answering.prompting import format_passages, template
+from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import ChatModel, Message
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from harness.hostile import (
@@ -33,10 +35,10 @@ from harness.hostile import (
     shares_run,
 )
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import ScriptedChatModel, quote_first_passage
 
 pytestmark = pytest.mark.integration
@@ -90,7 +92,7 @@ def hostile_index(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
 ) -> Path:
     index_dir = tmp_path_factory.mktemp("hostile-index")
-    report = ingest_paths([HOSTILE_DIR], index_dir, embedder, ChunkingParams(), [CASES.name])
+    report = ingest_paths([HOSTILE_DIR], IndexConfig(index_dir, exclude=[CASES.name]), embedder)
     assert not report.failed and len(report.added) == 10
     return index_dir
 
@@ -102,7 +104,7 @@ def _ask_every_case(
     set in the environment (there to be leaked) and every prompt the model is sent recorded."""
     model = RecordingChatModel(chat_model)
     retriever = HybridRetriever(load_index(index_dir), embedder)
-    assistant = Assistant(retriever, model, embedder, AnswerOptions())
+    assistant = Assistant(retriever, fixed_chain(model), embedder, AnswerOptions())
     results = []
     with pytest.MonkeyPatch.context() as env:
         for name, value in FAKE_SECRETS.items():

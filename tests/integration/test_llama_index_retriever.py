@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from llama_index.core.llms import MockLLM
+from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.schema import NodeWithScore
 
-from assistant.frontends.llama_index import KbRetriever, kb_query_engine
+from assistant.integrations.llama_index import KbRetriever
 from assistant.settings import Settings
 from assistant.wiring import build_embedder, build_retriever, ingest
 from index.retriever import HybridRetriever
@@ -70,7 +71,8 @@ def test_settings_find_kbs_index_and_collections_scope_it(
     scoped = KbRetriever.from_settings(top_k=2, collections=["privacy"]).retrieve(QUESTION)
     assert [n.node.metadata["file"] for n in scoped] == ["privacy/data.md"]
 
-    engine = kb_query_engine(MockLLM(), top_k=2)  # no max_tokens: MockLLM answers its prompt
+    # no max_tokens: MockLLM answers with its prompt
+    engine = RetrieverQueryEngine.from_args(KbRetriever.from_settings(top_k=2), llm=MockLLM())
     response = engine.query(QUESTION)
     prompt = str(response)
     assert "Self-hosting is cheaper at very high volumes." in prompt  # kb's passage reached it
@@ -102,7 +104,7 @@ def test_query_engine_answers_with_kbs_local_gguf_through_llama_index(
     llm = LlamaCPP(
         model_path=str(gguf), temperature=0.0, max_new_tokens=32, context_window=2048, verbose=False
     )
-    engine = kb_query_engine(llm, top_k=1)
+    engine = RetrieverQueryEngine.from_args(KbRetriever.from_settings(top_k=1), llm=llm)
     response = engine.query("How much does the Falcon cluster cost a month?")
     assert "4,700" in str(response) or "4700" in str(response)
     assert [n.node.metadata["file"] for n in response.source_nodes] == ["docs/plan.md"]

@@ -14,15 +14,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import RoutingRules
 from assistant.errors import BackendUnavailableError
-from assistant.frontends import web_events as events
-from assistant.frontends.web import build_web_ui
-from assistant.frontends.web_busy import BusyGate
-from assistant.frontends.web_server import launch
+from assistant.frontends.web import events
+from assistant.frontends.web.busy import BusyGate
+from assistant.frontends.web.page import build_web_ui
+from assistant.frontends.web.server import launch
 from harness.http_servers import free_port
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder, quote_first_passage
 from tests.unit.assistant.conftest import DOCS, make_page_parts
 
@@ -44,7 +44,7 @@ def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> events.PageParts:
     for name, text in DOCS.items():
         (tmp_path / "docs" / name).write_text(text)
     embedder = HashingEmbedder()
-    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    ingest_paths([Path("docs")], IndexConfig(Path("index")), embedder)
     retriever = HybridRetriever(load_index(Path("index")), embedder)
     page = make_page_parts(retriever, tmp_path / "uploads", script)
     return dataclasses.replace(page, gate=BusyGate(1))
@@ -101,7 +101,7 @@ def test_a_scrape_counts_the_questions_asked_through_the_page(
         with pytest.raises(openai.RateLimitError):
             api(metrics_url).chat.completions.create(model="kb-fake", messages=[message])
     (tmp_path / "docs" / "new.md").write_text("# New\n\nA new page about GPUs.\n")
-    parts.library.sync([tmp_path / "docs"])
+    parts.session.library.sync([tmp_path / "docs"])
     text, after = scrape(metrics_url)
 
     q = "kb_questions_total"
@@ -127,6 +127,6 @@ def _fall_back_once(parts: events.PageParts) -> None:
     def down(messages: object) -> str:
         raise BackendUnavailableError("cannot reach fake-2: connection failed")
 
-    parts.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
-    parts.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
+    parts.session.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
+    parts.session.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
     assert events.ask_api(parts, QUESTION, backend="fake-2")["fell_back"] is True

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from assistant.backends.profiles import all_profiles, smollm2_path
-from assistant.frontends.cli import run
+from assistant.frontends.cli.main import run
 from assistant.settings import Settings
 from tests.conftest import require
 from tests.support.file_server import file_server

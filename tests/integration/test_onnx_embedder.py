@@ -80,7 +80,7 @@ def test_kb_doctor_shows_a_rejected_export_and_how_to_retry(
 
     target = index.onnx_encoder.onnx_path(packaged_minilm_path(), tmp_path)
     target.with_suffix(".rejected").write_text("max difference 0.3\n")
-    monkeypatch.setenv("KB_EMBEDDER__ONNX_DIR", str(tmp_path))
+    monkeypatch.setenv("KB_LLM__MODEL_DIR", str(tmp_path))  # the export is kept with the models
     shown = doctor_embedder(Settings())["onnx"]
     assert shown.startswith("off:") and "0.3" in shown and "delete" in shown
 

@@ -15,12 +15,13 @@ import httpx
 import openai
 import pytest
 
-from assistant.frontends.web import build_web_ui
-from assistant.frontends.web_api import ApiAccess
-from assistant.frontends.web_events import PageParts
-from assistant.frontends.web_server import launch
+from assistant.frontends.web.api import ApiAccess
+from assistant.frontends.web.events import PageParts
+from assistant.frontends.web.page import build_web_ui
+from assistant.frontends.web.server import launch
 from harness.http_servers import free_port
 from index.retriever import HybridRetriever
+from tests.conftest import places_held
 from tests.unit.assistant.conftest import make_page_parts, retriever  # noqa: F401  (fixture)
 
 TOKEN = "kb-test-token-5b1d9e"
@@ -172,7 +173,7 @@ def test_a_busy_page_answers_429_with_retry_after(parts: PageParts) -> None:
         for _ in range(parts.gate.limit):
             parts.gate.release()
         assert sdk(url).chat.completions.create(**ask()).choices[0].message.content
-    assert parts.gate.held == 0  # every answered question gave its place back
+    assert places_held(parts.gate) == 0  # every answered question gave its place back
 
 
 def test_tokens_are_required_off_loopback_and_never_logged(
@@ -209,6 +210,6 @@ def test_a_client_that_leaves_a_stream_gives_its_place_back(parts: PageParts) ->
             with httpx.stream("POST", f"{url}/chat/completions", json=ask(stream=True)) as reply:
                 assert reply.status_code == 200  # headers only: the client goes away
         deadline = time.monotonic() + 30
-        while parts.gate.held and time.monotonic() < deadline:
+        while places_held(parts.gate) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert parts.gate.held == 0
+        assert places_held(parts.gate) == 0

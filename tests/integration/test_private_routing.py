@@ -12,16 +12,19 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import ChatModel, Message
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendError
 from harness.http_servers import Script, serve
-from index.builder import LOCAL_ONLY_MARKER, ingest_paths
+from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
+from ingest.discovery import LOCAL_ONLY_MARKER
 from tests.support.fakes import HashingEmbedder
 
 pytestmark = pytest.mark.integration
@@ -40,7 +43,7 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         (tmp_path / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "docs" / name).write_text(text)
     (tmp_path / "docs" / "hr" / LOCAL_ONLY_MARKER).write_text("")
-    ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+    ingest_paths([Path("docs")], IndexConfig(Path("index")), HashingEmbedder())
     script = Script(chunks=["From the passages ", "[1]."])
     with serve(script) as url:
         yield url, script
@@ -58,7 +61,9 @@ def _assistant(url: str, local: ChatModel, requested: str) -> Assistant:
     embedder = HashingEmbedder()
     retriever = HybridRetriever(load_index(Path("index")), embedder)
     options = AnswerOptions(min_relevance=0.0, top_k=1, max_tokens=24)
-    return Assistant(retriever, local, embedder, options).routed(pool.router(requested))
+    return Assistant(retriever, fixed_chain(local), embedder, options).routed(
+        pool.router(requested)
+    )
 
 
 def _bodies(script: Script) -> str:

@@ -1,4 +1,4 @@
-"""Prompt-lookup decoding (`KB_LLM__PROMPT_LOOKUP_TOKENS`) on a real GGUF: a prompt longer
+"""Prompt-lookup decoding (`profiles.PROMPT_LOOKUP_TOKENS`, off by default) on a real GGUF: a prompt longer
 than llama.cpp's 512-token batch is answered. llama-cpp-python 0.3.36 failed exactly there
 ("could not broadcast ... into shape (0,)") until kb asked for every token's logits with a
 draft model. SmolLM2: the decoding path is under test, not the model."""

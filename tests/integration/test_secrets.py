@@ -37,7 +37,7 @@ from assistant.backends.llms.hosted import (
     redact_url,
 )
 from assistant.errors import BackendError
-from assistant.frontends.cli import run
+from assistant.frontends.cli.main import run
 from assistant.settings import Settings
 from harness.http_servers import loopback_server
 from tests.conftest import ROOT, milvus_available, require
@@ -180,7 +180,7 @@ DEBUG_CLI = (
     "import logging, sys\n"
     "logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, "
     "format='%(levelname)s %(name)s: %(message)s')\n"
-    "from assistant.frontends.cli import run\n"
+    "from assistant.frontends.cli.main import run\n"
     "from tests.support.fakes import install\n"
     "install()\n"
     "sys.exit(run(sys.argv[1:]))\n"
@@ -322,8 +322,9 @@ def _api_answer(root: str, token: str) -> str:
 def test_the_web_page_shows_backends_and_errors_not_keys(
     workspace: Workspace, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from assistant.frontends import web, web_server
-    from assistant.frontends import web_events as events
+    from assistant.frontends.web import events
+    from assistant.frontends.web import page as web
+    from assistant.frontends.web import server as web_server
 
     caplog.set_level(logging.DEBUG)
     parts = web.build_page_parts(Settings())
@@ -357,7 +358,9 @@ def test_the_web_page_shows_backends_and_errors_not_keys(
     assert "Hosted: OpenAI" in served["/config"]  # the backend switch lists the hosted profiles
     assert served["/v1/models"].startswith("HTTP 401")  # tokens are set: none sent
     assert '"object":"chat.completion"' in served["API answer"]  # the answer says the key failed
-    statuses = [events.status_line(parts, c.name) for c in parts.pool.choices if c.available]
+    statuses = [
+        events.status_line(parts, c.name) for c in parts.session.pool.choices if c.available
+    ]
     *_, (_, chat, _, _) = events.answer_turn(parts, QUESTION, [], events.Conversation("openai"))
     assert "rejected the API key" in chat[-1]["content"]
     assert_clean("status lines", "\n".join(statuses))
@@ -369,8 +372,8 @@ def test_the_web_page_shows_backends_and_errors_not_keys(
 def test_the_slack_bot_rejects_a_bad_signature_and_posts_no_secret(
     workspace: Workspace, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assistant.frontends import web
-    from assistant.frontends.slack import build_slack_app, http_server
+    from assistant.frontends.slack.app import build_slack_app, http_server
+    from assistant.frontends.web import page as web
     from tests.support.slack_api import event_body, signed_headers, slack_api
 
     caplog.set_level(logging.DEBUG)
@@ -379,7 +382,7 @@ def test_the_slack_bot_rejects_a_bad_signature_and_posts_no_secret(
     with slack_api() as (api_url, recorder):
         monkeypatch.setenv("KB_SLACK__API_BASE_URL", api_url)
         monkeypatch.setenv("KB_SLACK__UPDATE_EVERY_S", "0.01")
-        app = build_slack_app(parts.assistant, Settings(), parts.pool)
+        app = build_slack_app(parts.session, Settings())
         server = http_server(app, "127.0.0.1", 0, IN_DOTENV["SLACK_SIGNING_SECRET"])
         serving = threading.Thread(target=server.serve_forever, daemon=True)
         serving.start()

@@ -18,7 +18,7 @@ import pytest
 
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.profiles import KINDS, smollm2_path
 from assistant.backends.server_pool import ServerPoolChatModel
 from assistant.settings import Settings
@@ -67,7 +67,7 @@ def test_a_server_killed_mid_answer_loses_no_question(
 ) -> None:
     with llama_servers(smollm2, "smollm2", 3, n_threads=1) as servers:
         pool = _pool([s.url for s in servers], monkeypatch)
-        assistant = Assistant(retriever, pool, embedder)
+        assistant = Assistant(retriever, fixed_chain(pool), embedder)
         events: list[object] = []
         killed = None
         for event in assistant.stream(QUESTIONS[0]):

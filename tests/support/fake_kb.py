@@ -2,7 +2,7 @@
 
 import sys
 
-from assistant.frontends.cli import run
+from assistant.frontends.cli.main import run
 from tests.support.fakes import install
 
 if __name__ == "__main__":

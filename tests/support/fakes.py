@@ -1,7 +1,7 @@
 """Test doubles: a scripted chat model and a hashing embedder, for fast tests only.
 
 They are not part of kb: no setting, `--help` or page offers them. `install()` registers them
-through kb's extension points (`register_kind`, `register_embedder`) under the names `fake` and
+through kb's test hooks (`register_kind_for_tests`, `register_embedder_for_tests`) under the names `fake` and
 `hashing`; the test suite does it at start-up (tests/conftest.py), and a test that runs kb in a
 child process runs `python -m tests.support.fake_kb` (kb's CLI with the fakes installed).
 """
@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from assistant.backends.llms.base import ChatModel, Message, UsageCallback, estimate_usage
-from assistant.backends.profiles import register_kind
-from assistant.settings import EmbedderSettings, ProfileSettings, Settings
-from assistant.wiring import register_embedder
+from assistant.backends.profiles import register_kind_for_tests
+from assistant.settings import ProfileSettings, Settings
+from assistant.wiring import register_embedder_for_tests
 from index.embedders import Embedder
 from ingest.sentences import split_sentences
 
@@ -103,14 +103,14 @@ def _scripted(name: str, profile: ProfileSettings, settings: Settings) -> ChatMo
     return ScriptedChatModel()
 
 
-def _hashing(settings: EmbedderSettings) -> Embedder:
+def _hashing(settings: Settings) -> Embedder:
     return HashingEmbedder()
 
 
 def install() -> None:
     """Make `KB_PROFILES__<NAME>__KIND=fake` and `KB_EMBEDDER__BACKEND=hashing` mean the fakes."""
-    register_kind(FAKE_KIND, _scripted, local=True)
-    register_embedder(HASHING_EMBEDDER, _hashing)
+    register_kind_for_tests(FAKE_KIND, _scripted, local=True)
+    register_embedder_for_tests(HASHING_EMBEDDER, _hashing)
 
 
 FAKE_SETTINGS = {

@@ -145,7 +145,7 @@ def running_bot(
 ) -> Iterator[SlackTransport]:
     """`make_app(listeners)` -> the Bolt app, run over HTTP or Socket Mode on loopback, its Web
     API pointed at a recorder."""
-    from assistant.frontends.slack import http_server, run_socket_mode
+    from assistant.frontends.slack.app import http_server, run_socket_mode
 
     for name in PROXIES:  # slack_sdk would tunnel loopback through a proxy
         monkeypatch.delenv(name, raising=False)

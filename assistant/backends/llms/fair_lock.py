@@ -33,9 +33,3 @@ class FairLock:
         with self._changed:
             self._queue.popleft()
             self._changed.notify_all()
-
-    @property
-    def waiting(self) -> int:
-        """Callers queued behind the holder."""
-        with self._changed:
-            return max(len(self._queue) - 1, 0)

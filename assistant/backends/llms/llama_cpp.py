@@ -42,7 +42,7 @@ def resolve_gpu_layers(requested: int | None) -> int:
 
 
 class LlamaCppChatModel:
-    """A GGUF chat model, loaded on first use or by `warm_up()`."""
+    """A GGUF chat model, loaded on first use."""
 
     def __init__(
         self,
@@ -96,10 +96,6 @@ class LlamaCppChatModel:
         if not probe.gpu_layers:
             return "CPU"
         return f"GPU ({probe.gpu_layers} of {probe.layers} layers)"
-
-    def warm_up(self) -> None:
-        """Load the model now, so the first question does not wait for it."""
-        self._load()
 
     def check_build(self) -> ProbeResult | None:
         """Probe (or recall) that llama.cpp runs this model here; raises LlamaBuildError."""

@@ -2,7 +2,7 @@
 for the whole answer, and one sentence when the default model would start too slowly.
 
 Arithmetic and words only: the speeds come from a remembered probe (`llama_probe`), the profiles
-from the caller (`assistant.doctor.slow_start_notice`). Nothing here runs a model or switches
+from the caller (`assistant.backends.profiles.slow_start_notice`). Nothing here runs a model or switches
 one: the sentence names a faster profile and the user chooses.
 """
 

@@ -2,11 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
+from assistant.backends.llms.base import ChatModel
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder, ScriptedChatModel
 
 DOCS = {
@@ -29,7 +32,7 @@ def indexed_retriever(folder: Path, docs: dict[str, str]) -> HybridRetriever:
     for name, text in docs.items():
         (folder / "docs" / name).write_text(text)
     embedder = HashingEmbedder()
-    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    ingest_paths([Path("docs")], IndexConfig(Path("index")), embedder)
     return HybridRetriever(load_index(Path("index")), embedder)
 
 
@@ -39,18 +42,31 @@ def retriever(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> HybridRetrieve
     return indexed_retriever(tmp_path, DOCS)
 
 
+def first_model(assistant: Assistant) -> ChatModel:
+    """The model a fake assistant asks first: its scripted one."""
+    return assistant.router("", []).chain[0]
+
+
 def make_assistant(
     retriever: HybridRetriever, replies: object = None, **options: float
 ) -> Assistant:
     model = ScriptedChatModel(replies) if replies is not None else ScriptedChatModel()  # type: ignore[arg-type]
-    return Assistant(retriever, model, retriever._embedder, AnswerOptions(**options))  # type: ignore[arg-type]
+    return Assistant(retriever, fixed_chain(model), retriever._embedder, AnswerOptions(**options))  # type: ignore[arg-type]
 
 
-def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: object = None):  # type: ignore[no-untyped-def]
-    """The web page's parts over fakes: a scripted model, a hashing embedder, a real index."""
+def make_page_parts(  # type: ignore[no-untyped-def]
+    retriever: HybridRetriever,
+    upload_dir: Path,
+    replies: object = None,
+    conversations: object = None,
+    feedback: object = None,
+):
+    """The web page's parts over fakes: a scripted model, a hashing embedder, a real index;
+    the stores when given."""
     from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
     from assistant.documents.library import DocumentLibrary, UploadLimits
-    from assistant.frontends.web_events import PageParts
+    from assistant.frontends.web.events import PageParts
+    from assistant.session import Session
 
     assistant = make_assistant(retriever, replies)
     choices = [
@@ -59,9 +75,10 @@ def make_page_parts(retriever: HybridRetriever, upload_dir: Path, replies: objec
         BackendChoice("hosted-openai", "Hosted: OpenAI-compatible API", False, "not configured"),
     ]
     second = ScriptedChatModel(lambda m: "Owning hardware is cheaper at volume [1].", "scripted-2")
-    factories = {"fake": lambda: assistant.chat_model, "fake-2": lambda: second}
+    model = first_model(assistant)
+    factories = {"fake": lambda: model, "fake-2": lambda: second}
     rules = RoutingRules(private="fake", hosted="hosted-openai", fallback=())
     pool = ChatModelPool(choices, factories, "fake", rules)
     limits = UploadLimits(max_file_mb=1, max_files=5)
-    library = DocumentLibrary(assistant, Path("index"), upload_dir, ChunkingParams(), None, limits)
-    return PageParts(assistant, pool, library, max_upload_mb=1)
+    library = DocumentLibrary(assistant, IndexConfig(Path("index")), upload_dir, limits)
+    return PageParts(Session(assistant, pool, library, conversations, feedback))  # type: ignore[arg-type]

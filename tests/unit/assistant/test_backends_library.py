@@ -7,8 +7,8 @@ import pytest
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.documents.library import DocumentLibrary, UnknownSourceError, safe_file_name
 from assistant.errors import ConfigurationError
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import ScriptedChatModel
 from tests.unit.assistant.conftest import make_assistant
 
@@ -48,7 +48,7 @@ def test_safe_file_name_drops_folders_and_odd_characters() -> None:
 
 def _library(retriever: HybridRetriever, tmp_path: Path) -> tuple[DocumentLibrary, object]:
     assistant = make_assistant(retriever)
-    library = DocumentLibrary(assistant, Path("index"), tmp_path / "uploads", ChunkingParams())
+    library = DocumentLibrary(assistant, IndexConfig(Path("index")), tmp_path / "uploads")
     return library, assistant
 
 

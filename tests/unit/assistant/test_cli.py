@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.frontends.cli import run
+from assistant.frontends.cli.main import run
 from tests.conftest import ROOT, require
 from tests.support.fakes import FAKE_SETTINGS
 
@@ -266,7 +266,7 @@ def test_a_skipped_file_is_reported_once_without_library_chatter(workspace: Path
     [
         ("KB_LLM__FALLBACK", "local", None, "a list or object setting takes JSON"),
         (None, None, "index:\n  dir: [unclosed\n", "kb.yaml is not valid YAML (line 3, column 1)"),
-        (None, None, "index:\n  candidates: -5\n", "invalid setting index.candidates = -5"),
+        (None, None, "answer:\n  top_k: -5\n", "invalid setting answer.top_k = -5"),
         ("KB_PROFILES__X__KIND", "nosuch", None, "unknown profile kind 'nosuch'"),
     ],
     ids=["not-json", "bad-yaml", "out-of-range", "unknown-kind"],
@@ -396,7 +396,7 @@ def test_ask_says_once_on_stderr_that_the_default_model_is_slow_here(
     workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     notice = "On this machine the default model (fake, Fake) would take about 41 s to start"
-    monkeypatch.setattr("assistant.doctor.slow_start_notice", lambda settings: notice)
+    monkeypatch.setattr("assistant.backends.profiles.slow_start_notice", lambda settings: notice)
     _run(capsys, "ingest")
     questions = "".join(json.dumps({"question": q}) + "\n" for q in ("cheaper?", "privacy?"))
     monkeypatch.setattr("sys.stdin", io.StringIO(questions))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.frontends.cli import run
+from assistant.frontends.cli.main import run
 from index.hashing import file_sha256
 from tests.support.fakes import FAKE_SETTINGS
 

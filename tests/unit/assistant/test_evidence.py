@@ -70,10 +70,11 @@ def test_evidence_ok_fails_when_a_term_is_missing_from_the_quotes() -> None:
 
 def test_an_image_in_a_quoted_passage_is_shown_inert(tmp_path: Path) -> None:
     from assistant.answering.pipeline import Assistant
+    from assistant.backends.fallback import fixed_chain
     from index.builder import ingest_paths
+    from index.config import IndexConfig
     from index.retriever import HybridRetriever
     from index.storage import load_index
-    from ingest.splitter import ChunkingParams
     from tests.support.fakes import ScriptedChatModel
 
     (tmp_path / "docs").mkdir()
@@ -81,9 +82,9 @@ def test_an_image_in_a_quoted_passage_is_shown_inert(tmp_path: Path) -> None:
         "# Costs\n\nSelf-hosting is cheaper at volume ![chart](http://evil.example/x.png) here.\n"
     )
     embedder = HashingEmbedder()
-    ingest_paths([tmp_path / "docs"], tmp_path / "index", embedder, ChunkingParams(), [])
+    ingest_paths([tmp_path / "docs"], IndexConfig(tmp_path / "index"), embedder)
     retriever = HybridRetriever(load_index(tmp_path / "index"), embedder)
-    assistant = Assistant(retriever, ScriptedChatModel(), embedder)
+    assistant = Assistant(retriever, fixed_chain(ScriptedChatModel()), embedder)
     events = list(assistant.stream("Is self-hosting cheaper at volume?"))
     evidence = next(e for e in events if isinstance(e, Evidence))
     assert evidence.quotes and "cheaper at volume" in evidence.quotes[0].evidence

@@ -1,7 +1,6 @@
 """Defences against documents that carry instructions: control tokens, links, prompt recital."""
 
 from assistant.answering.models import Answer
-from assistant.answering.pipeline import DECLINED_LEAD
 from assistant.answering.prompting import (
     WITHHELD,
     answer_messages,
@@ -10,6 +9,7 @@ from assistant.answering.prompting import (
     template,
     withhold_instructions,
 )
+from assistant.answering.replies import DECLINED_LEAD
 from assistant.guards.grounding import repeats_instructions
 from assistant.guards.links import REMOVED, LinkGuard, defuse_links
 from index.retriever import HybridRetriever

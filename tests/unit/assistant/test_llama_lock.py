@@ -26,14 +26,18 @@ class StandInLlama:
     def __init__(self, pieces: int = 20, delay_s: float = 0.0, fail: bool = False) -> None:
         self.pieces, self.delay_s, self.fail = pieces, delay_s, fail
         self.written = 0
+        self.ended = threading.Event()  # a completion ended: finished, or closed by the worker
 
     def create_chat_completion(self, **_: Any) -> Iterator[dict[str, Any]]:
         if self.fail:
             raise RuntimeError("llama_decode returned -1")
-        for n in range(self.pieces):
-            time.sleep(self.delay_s)
-            self.written += 1
-            yield {"choices": [{"delta": {"content": f"{n} "}}]}
+        try:
+            for n in range(self.pieces):
+                time.sleep(self.delay_s)
+                self.written += 1
+                yield {"choices": [{"delta": {"content": f"{n} "}}]}
+        finally:
+            self.ended.set()
 
     def reset(self) -> None:  # llama.cpp's cache emptied: the model starts each call afresh
         pass
@@ -69,14 +73,15 @@ def test_a_stream_abandoned_halfway_without_closing_frees_the_model() -> None:
 
 
 def test_closing_a_stream_stops_the_generation() -> None:
-    llama = StandInLlama(pieces=200, delay_s=0.01)
+    llama = StandInLlama(pieces=200, delay_s=0.01)  # 2 s to write them all
     model = _model(llama)
     stream = _stream(model)
     next(stream)
     stream.close()
-    time.sleep(0.2)
-    assert llama.written < 50, "the worker kept writing for a closed stream"
-    assert _answer_within(model, 10) is not None
+    assert llama.ended.wait(10), "the completion never ended"
+    # A worker that kept going ends only after writing all 200; a stopped one ends at once.
+    assert llama.written < llama.pieces, "the worker kept writing for a closed stream"
+    assert _answer_within(model, 10) is not None  # and it let go of the lock
 
 
 def test_the_lock_is_not_held_while_the_caller_works_on_a_piece() -> None:
@@ -102,7 +107,9 @@ def test_waiters_are_served_first_come_first_served() -> None:
             thread = threading.Thread(target=lambda n=n: _take(lock, served, n))
             thread.start()
             threads.append(thread)
-            while lock.waiting < n + 1:  # each has queued before the next starts
+            while (
+                len(lock._queue) < n + 2
+            ):  # each has queued behind the holder before the next starts
                 time.sleep(0.001)
     for thread in threads:
         thread.join(5)

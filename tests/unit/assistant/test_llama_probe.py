@@ -109,11 +109,11 @@ def test_the_page_does_not_open_on_a_build_that_would_crash(
     gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from assistant.backends.profiles import build_pool
-    from assistant.frontends.web import check_local_builds
+    from assistant.frontends.web.page import check_local_builds
     from assistant.settings import LlmSettings, Settings
 
     _child(monkeypatch, SIGILL_CHILD)
-    llm = LlmSettings(model_path=gguf, probe_dir=tmp_path / "probe", n_gpu_layers=0)
+    llm = LlmSettings(model_path=gguf, model_dir=tmp_path / "models", n_gpu_layers=0)
     with pytest.raises(LlamaBuildError, match="make rebuild-llama"):
         check_local_builds(build_pool(Settings(llm=llm)))
 
@@ -121,11 +121,11 @@ def test_the_page_does_not_open_on_a_build_that_would_crash(
 def test_doctor_llama_reports_the_crash_in_words_and_exits_1(
     gguf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from assistant.frontends.cli import run
+    from assistant.frontends.cli.main import run
 
     _child(monkeypatch, SIGILL_CHILD)
     monkeypatch.setenv("KB_LLM__MODEL_PATH", str(gguf))
-    monkeypatch.setenv("KB_LLM__PROBE_DIR", str(tmp_path / "probe"))
+    monkeypatch.setenv("KB_LLM__MODEL_DIR", str(tmp_path / "models"))  # probes beside it
     monkeypatch.setenv("KB_LLM__N_GPU_LAYERS", "0")
     assert run(["doctor", "--llama", "--json"]) == 1
     local = json.loads(capsys.readouterr().out)["llama_cpp"]["probe"]["local"]

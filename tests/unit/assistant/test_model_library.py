@@ -11,7 +11,7 @@ import yaml
 
 from assistant.backends.model_library import add_model, added_models, quantisation, source_url
 from assistant.errors import ModelFileError
-from assistant.frontends.cli_models import set_default_model
+from assistant.frontends.cli.models import set_default_model
 from tests.support.file_server import file_server
 
 FAKE_GGUF = b"GGUF" + b"\0" * 60

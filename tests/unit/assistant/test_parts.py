@@ -10,11 +10,11 @@ import pytest
 from assistant.answering.evidence import choose_evidence_for_parts
 from assistant.answering.part_hits import hits_for_parts
 from assistant.answering.parts import question_parts
-from assistant.answering.pipeline import SWAPPED_LEAD
+from assistant.answering.replies import SWAPPED_LEAD
 from index.models import Chunk, Hit
 from index.retriever import HybridRetriever
 from tests.support.fakes import HashingEmbedder
-from tests.unit.assistant.conftest import indexed_retriever, make_assistant
+from tests.unit.assistant.conftest import first_model, indexed_retriever, make_assistant
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_a_comparison_is_asked_part_by_part_with_evidence_for_each_side(
     replies = ["Open models are free to download [1].", "Proprietary models charge fees [2]."]
     assistant = make_assistant(sides_retriever, replies)
     answer = assistant.ask(COMPARE)
-    prompts = [call[-1]["content"] for call in assistant.chat_model.calls]  # type: ignore[attr-defined]
+    prompts = [call[-1]["content"] for call in first_model(assistant).calls]  # type: ignore[attr-defined]
     assert len(prompts) == 2
     assert prompts[0].rstrip().endswith("How do the costs of open models compare?")
     assert prompts[1].rstrip().endswith("How do the costs of proprietary models compare?")
@@ -181,7 +181,7 @@ def test_a_part_reply_that_restates_its_question_counts_as_no_answer(
 
 
 def test_a_part_without_an_answer_cites_nothing() -> None:
-    from assistant.answering.pipeline import without_gap_citations
+    from assistant.answering.replies import without_gap_citations
 
     text = "The documents do not clearly answer this part: Which is better, X [1]? Y is free [2]."
     assert without_gap_citations(text) == (

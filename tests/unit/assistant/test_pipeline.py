@@ -1,12 +1,13 @@
 from collections.abc import Sequence
 
 from assistant.answering.models import Answer
-from assistant.answering.pipeline import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
+from assistant.answering.replies import DECLINED_LEAD, NOT_ANSWERED, NOT_COVERED
+from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import Message
 from assistant.errors import BackendError
 from index.retriever import HybridRetriever
 from tests.support.fakes import ScriptedChatModel
-from tests.unit.assistant.conftest import make_assistant
+from tests.unit.assistant.conftest import first_model, make_assistant
 
 
 def test_answer_streams_then_cites_given_passages(retriever: HybridRetriever) -> None:
@@ -30,7 +31,7 @@ def test_weak_retrieval_refuses_without_calling_the_model(retriever: HybridRetri
     answer = assistant.ask("What is the weather in Paris?")
     assert answer.refused and answer.text.startswith(NOT_COVERED) and not answer.citations
     assert "nearest passages" in answer.text
-    assert assistant.chat_model.calls == []  # type: ignore[attr-defined]
+    assert first_model(assistant).calls == []  # type: ignore[attr-defined]
 
 
 def test_model_saying_it_does_not_know_becomes_a_refusal(retriever: HybridRetriever) -> None:
@@ -81,7 +82,9 @@ def test_a_failed_condense_keeps_the_question(retriever: HybridRetriever) -> Non
         return "Data stays on premises [1]."
 
     fallback = ScriptedChatModel(unhelpful, model="fallback")
-    answer = failing.using(failing.chat_model, [fallback]).ask("And is it safe?", history)
+    answer = failing.routed(fixed_chain(first_model(failing), fallback)).ask(
+        "And is it safe?", history
+    )
     assert answer.query == "Tell me about privacy on premises. And is it safe?"
     assert answer.model == "fallback"  # the failed one is not asked again in this turn
     assert answer.question == "And is it safe?"

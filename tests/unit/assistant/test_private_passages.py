@@ -11,14 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.pipeline import AnswerOptions, Assistant
+from assistant.answering.options import AnswerOptions
+from assistant.answering.pipeline import Assistant
+from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.errors import BackendUnavailableError
-from index.builder import LOCAL_ONLY_MARKER, ingest_paths
+from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
+from ingest.discovery import LOCAL_ONLY_MARKER
 from tests.support.fakes import HashingEmbedder
 
 PUBLIC = "# Costs\n\nSelf-hosting open models is cheaper at very high volumes than API fees.\n"
@@ -50,7 +53,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
     (tmp_path / "docs" / "hr" / "salaries.md").write_text(SALARIES)
     (tmp_path / "docs" / "hr" / LOCAL_ONLY_MARKER).write_text("")
     embedder = HashingEmbedder()
-    ingest_paths([Path("docs")], Path("index"), embedder, ChunkingParams(), [])
+    ingest_paths([Path("docs")], IndexConfig(Path("index")), embedder)
     retriever = HybridRetriever(load_index(Path("index")), embedder)
     local, hosted = Recording("local"), Recording("openai")
     pool = ChatModelPool(
@@ -60,7 +63,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-u
         RoutingRules("local", "openai", ("local", "openai")),
     )
     options = AnswerOptions(min_relevance=0.0, top_k=1)
-    assistant = Assistant(retriever, local, embedder, options)
+    assistant = Assistant(retriever, fixed_chain(local), embedder, options)
     return assistant, pool, local, hosted
 
 
@@ -118,12 +121,12 @@ def test_a_local_failure_never_falls_back_to_the_hosted_model(world) -> None:  #
 def test_adding_or_removing_the_marker_re_ingests_the_folder(world) -> None:  # type: ignore[no-untyped-def]
     marker = Path("docs") / "hr" / LOCAL_ONLY_MARKER
     marker.unlink()
-    report = ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+    report = ingest_paths([Path("docs")], IndexConfig(Path("index")), HashingEmbedder())
     assert report.updated == ["docs/hr/salaries.md"]  # same content, mark gone
     state = load_index(Path("index"))
     assert not state.files["docs/hr/salaries.md"].local_only
     assert not any(c.meta.get("local_only") for c in state.chunks.values())
     marker.write_text("")
-    report = ingest_paths([Path("docs")], Path("index"), HashingEmbedder(), ChunkingParams(), [])
+    report = ingest_paths([Path("docs")], IndexConfig(Path("index")), HashingEmbedder())
     assert report.updated == ["docs/hr/salaries.md"]
     assert load_index(Path("index")).files["docs/hr/salaries.md"].local_only

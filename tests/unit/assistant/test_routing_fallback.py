@@ -7,7 +7,7 @@ import pytest
 
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.base import Message, UsageCallback
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.pricing import Price, usage_summary
@@ -114,7 +114,7 @@ class FailingModel(ScriptedChatModel):
 
 def test_failure_before_the_first_token_falls_back_with_a_note(retriever: HybridRetriever) -> None:
     hosted = FailingModel(BackendUnavailableError("cannot reach openai: connection failed"))
-    assistant = Assistant(retriever, hosted, retriever._embedder, fallbacks=[ScriptedChatModel()])  # type: ignore[arg-type]
+    assistant = Assistant(retriever, fixed_chain(hosted, ScriptedChatModel()), retriever._embedder)  # type: ignore[arg-type]
     events = list(assistant.stream(QUESTION))
     assert isinstance(events[0], Evidence)  # what the documents say comes first
     events = events[1:]
@@ -127,7 +127,7 @@ def test_failure_before_the_first_token_falls_back_with_a_note(retriever: Hybrid
 
 def test_failure_mid_stream_voids_the_partial_answer(retriever: HybridRetriever) -> None:
     hosted = FailingModel(BackendTimeoutError("openai did not answer within 60 s"), good=2)
-    assistant = Assistant(retriever, hosted, retriever._embedder, fallbacks=[ScriptedChatModel()])  # type: ignore[arg-type]
+    assistant = Assistant(retriever, fixed_chain(hosted, ScriptedChatModel()), retriever._embedder)  # type: ignore[arg-type]
     events = list(assistant.stream(QUESTION))
     assert isinstance(events[0], Evidence)  # what the documents say comes first
     events = events[1:]
@@ -141,7 +141,7 @@ def test_a_backend_that_failed_is_not_asked_again_in_the_same_turn(
     retriever: HybridRetriever,
 ) -> None:
     hosted = FailingModel(BackendUnavailableError("down"))
-    assistant = Assistant(retriever, hosted, retriever._embedder, fallbacks=[ScriptedChatModel()])  # type: ignore[arg-type]
+    assistant = Assistant(retriever, fixed_chain(hosted, ScriptedChatModel()), retriever._embedder)  # type: ignore[arg-type]
     history: list[Message] = [
         {"role": "user", "content": "Tell me about costs"},
         {"role": "assistant", "content": "They vary."},

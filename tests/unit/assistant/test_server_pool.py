@@ -14,7 +14,7 @@ import pytest
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.backends.breaker import ServerPicker
-from assistant.backends.fallback import Restart
+from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.base import Message, Usage, UsageCallback, complete
 from assistant.backends.llms.hosted import OpenAICompatibleChatModel
 from assistant.backends.profiles import check_server, describe_profiles, servers_report
@@ -203,7 +203,7 @@ def test_the_answer_names_the_server_and_keeps_no_text_of_the_dead_one(
     dying = FakeServer("", BackendUnavailableError("pool failed mid-answer"), good=2)
     good = ScriptedChatModel()
     model = ServerPoolChatModel("pool", [dying, good], URLS[:2], 30)  # type: ignore[list-item]
-    assistant = Assistant(retriever, model, retriever._embedder)  # type: ignore[arg-type]
+    assistant = Assistant(retriever, fixed_chain(model), retriever._embedder)  # type: ignore[arg-type]
     got = list(assistant.stream(QUESTION))
     assert isinstance(got[0], Evidence) and any(isinstance(e, Restart) for e in got)
     answer = got[-1]
@@ -219,7 +219,7 @@ def test_a_pool_that_is_all_down_falls_back_to_the_next_profile(
 ) -> None:
     model = pool(FakeServer("", BackendUnavailableError("refused")))
     local = ScriptedChatModel()
-    assistant = Assistant(retriever, model, retriever._embedder, fallbacks=[local])  # type: ignore[arg-type]
+    assistant = Assistant(retriever, fixed_chain(model, local), retriever._embedder)  # type: ignore[arg-type]
     answer = assistant.ask(QUESTION)
     assert answer.backend == "fake" and answer.fell_back and answer.server is None
     assert answer.note and "every server of pool is down" in answer.note
@@ -232,7 +232,6 @@ def test_base_urls_from_the_environment_make_a_pool(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KB_PROFILES__POOL__KIND", "openai")
     monkeypatch.setenv("KB_PROFILES__POOL__MODEL", "smol")
     monkeypatch.setenv("KB_PROFILES__POOL__BASE_URLS", json.dumps(urls))
-    monkeypatch.setenv("KB_PROFILES__POOL__COOLDOWN_S", "5")
     settings = Settings()
     profile = settings.backend_profiles()["pool"]
     model = KINDS["openai"]("pool", profile, settings)

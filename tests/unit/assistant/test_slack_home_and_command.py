@@ -1,8 +1,8 @@
 """The Home tab's view and `/kb`'s parsing, as pure functions: Slack's limits kept whatever the
 index holds, questions that could break a link label, `-p` only at the start."""
 
-from assistant.frontends.slack_command import SlashQuestion
-from assistant.frontends.slack_home import HomeFacts, RecentQuestion, home_view
+from assistant.frontends.slack.command import SlashQuestion
+from assistant.frontends.slack.home import HomeFacts, RecentQuestion, home_view
 
 
 def facts(documents: int = 3, title: str = "Costs") -> HomeFacts:

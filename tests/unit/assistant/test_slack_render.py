@@ -4,8 +4,8 @@ feedback buttons in Block Kit."""
 import re
 
 from assistant.answering.models import Answer, Citation, Evidence
-from assistant.frontends import slack_render as render
-from assistant.frontends.slack_mrkdwn import split_mrkdwn, to_mrkdwn
+from assistant.frontends.slack import render
+from assistant.frontends.slack.mrkdwn import split_mrkdwn, to_mrkdwn
 from assistant.guards.links import REMOVED
 from index.models import Hit
 from ingest.models import Chunk

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from assistant.answering.models import Answer, Citation, Evidence
-from assistant.frontends import slack_render as render
+from assistant.frontends.slack import render
 from index.models import Hit
 from ingest.models import Chunk
 from tests.support.slack_api import Recorder

@@ -19,7 +19,8 @@ from assistant.backends.llms.speed import (
     speed_report,
 )
 from assistant.backends.model_files import QWEN_05B
-from assistant.doctor import llama_build, slow_start_notice
+from assistant.backends.profiles import slow_start_notice
+from assistant.doctor import llama_build
 from assistant.settings import LlmSettings, Settings
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
@@ -95,7 +96,6 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     llm = LlmSettings(
         model_path=tmp_path / "local.gguf",
         model_dir=tmp_path / "models",
-        probe_dir=tmp_path / "probe",
         n_gpu_layers=0,
         n_threads=THREADS,
     )
@@ -149,7 +149,7 @@ def test_doctor_reports_speeds_threads_and_the_predicted_waits(settings: Setting
 def test_the_page_shows_the_notice_once_under_the_status_line(
     retriever: HybridRetriever, tmp_path: Path
 ) -> None:
-    from assistant.frontends import web
+    from assistant.frontends.web import page as web
 
     parts = make_page_parts(retriever, tmp_path / "uploads")
     page = web.build_web_ui(parts, "On this machine the default model would take about 41 s.")

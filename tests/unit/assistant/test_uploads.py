@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from assistant.documents.library import DocumentLibrary, UploadLimits, UploadRefusedError
-from assistant.frontends import web_events as events
+from assistant.frontends.web import events
 from assistant.settings import Settings
 from assistant.wiring import build_library
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.unit.assistant.conftest import make_assistant, make_page_parts
 
 GOOD_TEXT = "# Zorblax\n\nThe Zorblax protocol was ratified by the Quillon council.\n"
@@ -25,12 +25,7 @@ GOOD_TEXT = "# Zorblax\n\nThe Zorblax protocol was ratified by the Quillon counc
 def library(retriever: HybridRetriever, tmp_path: Path) -> DocumentLibrary:
     limits = UploadLimits(max_file_mb=1, max_files=3)
     return DocumentLibrary(
-        make_assistant(retriever),
-        Path("index"),
-        tmp_path / "uploads",
-        ChunkingParams(),
-        None,
-        limits,
+        make_assistant(retriever), IndexConfig(Path("index")), tmp_path / "uploads", limits
     )
 
 
@@ -184,7 +179,7 @@ def test_the_page_shows_each_refusal_and_a_refused_batch(
     tool.write_bytes(b"MZ")
     page, _ = events.add_documents(parts, [str(tool), str(_file(incoming, "zorblax.md"))])
     assert "❌ **tool.exe**: unsupported type" in page and "✅ **zorblax.md**: added" in page
-    assert f"{parts.library.stats().chunks} chunks in the index" in page
+    assert f"{parts.session.library.stats().chunks} chunks in the index" in page
     many = [str(_file(incoming, f"n{i}.md")) for i in range(6)]
     page, _ = events.add_documents(parts, many)
     assert page.startswith("❌ upload failed: 6 files in one upload, over the limit of 5")
@@ -192,11 +187,10 @@ def test_the_page_shows_each_refusal_and_a_refused_batch(
     assert events.add_documents(parts, []) == ("", None)
 
 
-def test_the_limits_come_from_the_web_settings(retriever: HybridRetriever) -> None:
-    assert Settings().web.max_upload_files == 20 and Settings().web.max_upload_mb == 20
-    settings = Settings(web={"max_upload_mb": 5, "max_upload_files": 2})
-    library = build_library(settings, make_assistant(retriever))
-    assert library.limits == UploadLimits(max_file_mb=5, max_files=2)
+def test_the_size_limit_comes_from_the_ingest_settings(retriever: HybridRetriever) -> None:
+    assert Settings().ingest.max_file_mb == 20
+    library = build_library(Settings(ingest={"max_file_mb": 5}), make_assistant(retriever))
+    assert library.limits == UploadLimits(max_file_mb=5, max_files=20)
 
 
 OTHER_TEXT = "# Zorblax\n\nA different file that happens to have the same name.\n"
@@ -254,7 +248,6 @@ def test_a_scanned_upload_follows_the_ocr_setting(
     settings = Settings(
         index={"dir": Path("index")},
         web={"upload_dir": tmp_path / "uploads"},
-        chunking={"windows": False},
         ingest={"ocr": False},
     )
     report = build_library(settings, make_assistant(retriever)).add_files([(scan, "scan.pdf")])

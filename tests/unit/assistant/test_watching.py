@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from assistant.documents.watching import BackgroundSync, WatchTiming, watch_and_sync
-from assistant.frontends import web_events as events
+from assistant.frontends.web import events
 from index.builder import IngestReport
 from index.retriever import HybridRetriever
 from tests.conftest import ROOT
@@ -36,14 +36,14 @@ def _eventually(check: Callable[[], bool], within_s: float = 20) -> None:
 def watched(retriever: HybridRetriever, tmp_path: Path) -> Iterator[events.PageParts]:
     parts = make_page_parts(retriever, tmp_path / "uploads")
     folder = tmp_path / "docs"
-    sync = BackgroundSync([folder], lambda: parts.library.sync([folder]), FAST).start()
+    sync = BackgroundSync([folder], lambda: parts.session.library.sync([folder]), FAST).start()
     _eventually(lambda: sync.last is not None)  # the first sync ran
-    yield events.PageParts(parts.assistant, parts.pool, parts.library, sync=sync)
+    yield events.PageParts(parts.session, sync=sync)
     sync.stop()
 
 
 def _paths(parts: events.PageParts) -> list[str]:
-    return [row.path for row in parts.library.rows()]
+    return [row.path for row in parts.session.library.rows()]
 
 
 def test_adds_changes_and_removals_reach_the_index(
@@ -54,7 +54,10 @@ def test_adds_changes_and_removals_reach_the_index(
     _eventually(lambda: "docs/leave.md" in _paths(watched))
     (docs / "leave.md").write_text("# Leave\n\nForty days of zorblax leave.\n")
     _eventually(
-        lambda: "zorblax" in watched.assistant.retriever.retrieve("zorblax leave", 1)[0].chunk.text
+        lambda: (
+            "zorblax"
+            in watched.session.assistant.retriever.retrieve("zorblax leave", 1)[0].chunk.text
+        )
     )
     (docs / "privacy.md").unlink()
     _eventually(lambda: "docs/privacy.md" not in _paths(watched))
@@ -79,7 +82,7 @@ def test_a_file_still_being_written_is_read_whole(
     writer.start()
     _eventually(lambda: "docs/growing.md" in _paths(watched))
     writer.join()
-    text = " ".join(c.text for c in watched.assistant.retriever.state.chunks.values())
+    text = " ".join(c.text for c in watched.session.assistant.retriever.state.chunks.values())
     assert "zorblax ending" in text  # never a half-read file in the index
 
 

@@ -7,6 +7,7 @@ import pytest
 
 import index.storage as storage
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.errors import IndexMismatchError, IndexNotBuiltError
 from index.storage import load_index
 from ingest.splitter import ChunkingParams
@@ -35,7 +36,10 @@ def docs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _ingest(folder: Path, embedder: CountingEmbedder, **kw: object):  # type: ignore[no-untyped-def]
     return ingest_paths(
-        [folder], Path(".kb/index"), embedder, ChunkingParams(), ["SOURCES.md"], **kw
+        [folder],
+        IndexConfig(Path(".kb/index"), exclude=["SOURCES.md"]),
+        embedder,
+        **kw,
     )
 
 
@@ -93,10 +97,8 @@ def test_excluded_and_missing_paths(docs: Path) -> None:
     (docs / "SOURCES.md").write_text("# Sources\n\nWhere things came from.\n")
     report = ingest_paths(
         [docs, Path("nope")],
-        Path(".kb/index"),
+        IndexConfig(Path(".kb/index"), exclude=["SOURCES.md"]),
         CountingEmbedder(),
-        ChunkingParams(),
-        ["SOURCES.md"],
     )
     assert report.failed == [("nope", "no such file or folder")]
     assert "docs/SOURCES.md" not in _sources()
@@ -106,16 +108,20 @@ def test_changed_chunking_is_a_mismatch_naming_the_rebuild(docs: Path) -> None:
     _ingest(docs, CountingEmbedder())
     with pytest.raises(IndexMismatchError, match="kb ingest --rebuild"):
         ingest_paths(
-            [docs], Path(".kb/index"), CountingEmbedder(), ChunkingParams(max_tokens=99), []
+            [docs],
+            IndexConfig(Path(".kb/index"), ChunkingParams(max_tokens=99)),
+            CountingEmbedder(),
         )
     with pytest.raises(IndexMismatchError, match="embedder"):
-        ingest_paths([docs], Path(".kb/index"), HashingEmbedder(32), ChunkingParams(), [])
+        ingest_paths(
+            [docs],
+            IndexConfig(Path(".kb/index")),
+            HashingEmbedder(32),
+        )
     report = ingest_paths(
         [docs],
-        Path(".kb/index"),
+        IndexConfig(Path(".kb/index"), ChunkingParams(max_tokens=99)),
         CountingEmbedder(),
-        ChunkingParams(max_tokens=99),
-        [],
         rebuild=True,
     )
     assert len(report.added) == 2
@@ -170,11 +176,11 @@ def test_sources_are_named_against_the_home_from_any_directory(
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     index_dir = tmp_path / ".kb/index"
-    report = ingest_paths([docs], index_dir, CountingEmbedder(), ChunkingParams(), base=tmp_path)
+    report = ingest_paths([docs], IndexConfig(index_dir, base=tmp_path), CountingEmbedder())
     assert sorted(report.added) == ["docs/a.md", "docs/b.txt"]
     (docs / "b.txt").unlink()  # removals match those names too, wherever kb is run from
     monkeypatch.chdir(docs)
-    again = ingest_paths([docs], index_dir, CountingEmbedder(), ChunkingParams(), base=tmp_path)
+    again = ingest_paths([docs], IndexConfig(index_dir, base=tmp_path), CountingEmbedder())
     assert again.removed == ["docs/b.txt"] and _sources(index_dir) == {"docs/a.md"}
 
 
@@ -184,14 +190,16 @@ def test_a_folder_scan_skips_hidden_folders_like_kbs_own(docs: Path, tmp_path: P
     (docs / ".git").mkdir()
     (docs / ".git" / "notes.txt").write_text("not a document")
     report = ingest_paths(
-        [docs], tmp_path / "index", CountingEmbedder(), ChunkingParams(), base=tmp_path
+        [docs], IndexConfig(tmp_path / "index", base=tmp_path), CountingEmbedder()
     )
     assert sorted(report.added) == ["docs/a.md", "docs/b.txt"]
     hidden = tmp_path / ".hidden-home"  # a hidden folder named itself is still read
     hidden.mkdir()
     (hidden / "c.md").write_text("# C\n\nCharlie.\n")
     again = ingest_paths(
-        [hidden], tmp_path / "index", CountingEmbedder(), ChunkingParams(), base=tmp_path
+        [hidden],
+        IndexConfig(tmp_path / "index", base=tmp_path),
+        CountingEmbedder(),
     )
     assert again.added == [".hidden-home/c.md"]
 

@@ -10,6 +10,7 @@ import pytest
 
 import index.storage as storage
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.storage import IndexState, load_index
 from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
@@ -40,7 +41,7 @@ def test_a_reader_through_fifty_ingests_never_fails_nor_mixes(
     docs.mkdir()
     embedder = HashingEmbedder(32)
     _write_version(docs, 0)
-    ingest_paths([docs], index_dir, embedder, SMALL)
+    ingest_paths([docs], IndexConfig(index_dir, SMALL), embedder)
     done, errors, seen = threading.Event(), [], set()
 
     def read_until_done() -> None:
@@ -55,7 +56,7 @@ def test_a_reader_through_fifty_ingests_never_fails_nor_mixes(
     try:
         for version in range(1, 51):
             _write_version(docs, version)
-            ingest_paths([docs], index_dir, embedder, SMALL)
+            ingest_paths([docs], IndexConfig(index_dir, SMALL), embedder)
     finally:
         done.set()
         reader.join()
@@ -70,7 +71,7 @@ def test_a_switch_keeps_the_generation_it_replaces_and_no_older(tmp_path: Path) 
     names = []
     for version in range(3):
         _write_version(docs, version)
-        ingest_paths([docs], index_dir, HashingEmbedder(32), SMALL)
+        ingest_paths([docs], IndexConfig(index_dir, SMALL), HashingEmbedder(32))
         current = storage.current_generation(index_dir)
         assert current is not None
         names.append(current.name)

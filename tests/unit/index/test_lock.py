@@ -3,16 +3,19 @@
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from index import builder
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.errors import IndexBusyError
 from index.lock import LOCK_FILE, index_lock
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
 
 
@@ -84,20 +87,35 @@ def test_two_ingests_in_one_process_are_serialised_and_keep_both_changes(
         Path(name, f"{name}.md").write_text(f"# {name}\n\nText of {name}.\n")
     index_dir = Path("index")
     slow = BlockingEmbedder()
-    first = threading.Thread(
-        target=ingest_paths, args=([Path("a")], index_dir, slow, ChunkingParams())
-    )
+    first = threading.Thread(target=ingest_paths, args=([Path("a")], IndexConfig(index_dir), slow))
     first.start()
     assert slow.entered.wait(10)  # the first ingest holds the lock, mid-embedding
     with pytest.raises(IndexBusyError):
-        ingest_paths([Path("b")], index_dir, HashingEmbedder(64), ChunkingParams(), lock_wait_s=0)
+        ingest_paths(
+            [Path("b")],
+            IndexConfig(index_dir),
+            HashingEmbedder(64),
+            lock_wait_s=0,
+        )
+    asking, acquired = threading.Event(), threading.Event()
+
+    @contextmanager
+    def observed_lock(folder: Path, wait_s: float) -> Iterator[None]:
+        asking.set()
+        with index_lock(folder, wait_s):
+            acquired.set()
+            yield
+
+    monkeypatch.setattr(builder, "index_lock", observed_lock)  # the second ingest's lock
     second = threading.Thread(
-        target=ingest_paths, args=([Path("b")], index_dir, HashingEmbedder(64), ChunkingParams())
+        target=ingest_paths, args=([Path("b")], IndexConfig(index_dir), HashingEmbedder(64))
     )
     second.start()
-    time.sleep(0.1)
-    assert second.is_alive()  # waiting for the lock, not building on the old generation
+    assert asking.wait(10)
+    # waiting for the lock, not building on the old generation
+    assert not acquired.wait(0.5), "the second ingest took the lock the first one holds"
     slow.release.set()
+    assert acquired.wait(10), "the second ingest did not get the lock once it was released"
     first.join(10)
     second.join(10)
     assert set(load_index(index_dir).files) == {"a/a.md", "b/b.md"}

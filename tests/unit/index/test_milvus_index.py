@@ -10,11 +10,11 @@ import pytest
 
 from harness.milvus_server import RunningMilvus
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.errors import IndexMismatchError, VectorStoreError
 from index.retriever import HybridRetriever
 from index.storage import load_index
 from index.stores import open_store
-from ingest.splitter import ChunkingParams
 from tests.conftest import milvus_available, require
 from tests.support.fakes import HashingEmbedder
 from tests.support.milvus import (
@@ -181,17 +181,17 @@ def test_an_index_on_milvus_follows_file_changes(
         assert len(state.store) == len(state.chunks)
         return [h.chunk.text for h in HybridRetriever(state, embedder).retrieve(question, 1)]
 
-    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    ingest_paths([docs], IndexConfig(Path("index"), store=spec), embedder)
     assert "licences" in ask("licences open weights")[0]
     old_ids = list(load_index(Path("index")).files["docs/a.md"].chunk_ids)
     (docs / "a.md").write_text("# Alpha\n\nAlpha now covers privacy on premises.\n")
-    report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    report = ingest_paths([docs], IndexConfig(Path("index"), store=spec), embedder)
     assert report.updated == ["docs/a.md"]
     assert _stored_ids(milvus, old_ids) == old_ids  # hidden: the generation before may be in use
     assert not any("licences" in text for text in ask("licences open weights"))
     assert "privacy" in ask("privacy on premises")[0]
     (docs / "b.txt").write_text("Bravo now discusses GPUs.\n")
-    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    ingest_paths([docs], IndexConfig(Path("index"), store=spec), embedder)
     assert _stored_ids(milvus, old_ids) == []  # deleted one generation later
 
 
@@ -203,7 +203,9 @@ def test_a_page_answers_while_ingests_replace_documents(
     KeyError."""
     import threading
 
-    from assistant.answering.pipeline import AnswerOptions, Assistant
+    from assistant.answering.options import AnswerOptions
+    from assistant.answering.pipeline import Assistant
+    from assistant.backends.fallback import fixed_chain
     from tests.support.fakes import ScriptedChatModel
 
     monkeypatch.chdir(tmp_path)
@@ -211,10 +213,10 @@ def test_a_page_answers_while_ingests_replace_documents(
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
     embedder, spec = HashingEmbedder(64), milvus.spec
-    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+    ingest_paths([docs], IndexConfig(Path("index"), store=spec), embedder)
     page = Assistant(
         HybridRetriever(load_index(Path("index")), embedder),
-        ScriptedChatModel(["Alpha talks about licences [1]."]),
+        fixed_chain(ScriptedChatModel(["Alpha talks about licences [1]."])),
         embedder,
         AnswerOptions(min_relevance=0.0),
     )
@@ -233,7 +235,7 @@ def test_a_page_answers_while_ingests_replace_documents(
     try:
         for n in range(4):
             (docs / "a.md").write_text(f"# Alpha\n\nAlpha talks about topic {n} today.\n")
-            ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=spec)
+            ingest_paths([docs], IndexConfig(Path("index"), store=spec), embedder)
     finally:
         done.set()
         asking.join(60)
@@ -284,7 +286,7 @@ def test_rows_an_ingest_left_when_it_died_go_with_the_next_ingest(
     docs.mkdir()
     (docs / "a.md").write_text("# Alpha\n\nAlpha talks about licences and open weights.\n")
     embedder = HashingEmbedder(8)
-    ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=milvus.spec)
+    ingest_paths([docs], IndexConfig(Path("index"), store=milvus.spec), embedder)
     assert not (tmp_path / "index" / WRITING).exists()  # a finished ingest leaves no mark
     # What a writer killed after its upserts and before its switch leaves: rows in no
     # generation, and its mark.
@@ -292,7 +294,7 @@ def test_rows_an_ingest_left_when_it_died_go_with_the_next_ingest(
     MilvusClient(milvus.uri).upsert(milvus.collection, orphans)
     (tmp_path / "index" / WRITING).write_text("12345")
     assert len(_stored_ids(milvus, [o["id"] for o in orphans])) == 3
-    report = ingest_paths([docs], Path("index"), embedder, ChunkingParams(), store=milvus.spec)
+    report = ingest_paths([docs], IndexConfig(Path("index"), store=milvus.spec), embedder)
     assert not report.changed  # nothing to read: the sweep alone
     assert _stored_ids(milvus, [o["id"] for o in orphans]) == []
     assert not (tmp_path / "index" / WRITING).exists()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.settings import Settings
-from assistant.wiring import store_spec
+from assistant.wiring import index_config
 from index.errors import VectorStoreError
 from index.milvus_store import MilvusStore
 from index.stores import StoreSpec, open_store
@@ -22,10 +22,10 @@ def uri(tmp_path: Path) -> str:
     return str(tmp_path / "milvus.db")
 
 
-def test_the_setting_reaches_the_store_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert store_spec(Settings()).milvus_index == "FLAT"
+def test_the_setting_reaches_the_index_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert index_config(Settings()).store.milvus_index == "FLAT"
     monkeypatch.setenv("KB_INDEX__MILVUS_INDEX", "HNSW")
-    assert store_spec(Settings()).milvus_index == "HNSW"
+    assert index_config(Settings()).store.milvus_index == "HNSW"
 
 
 def test_an_hnsw_store_searches_and_reopens_as_hnsw(uri: str, tmp_path: Path) -> None:

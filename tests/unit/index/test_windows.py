@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.builder import ingest_paths
+from index.config import IndexConfig
 from index.storage import WINDOWS_FILE, load_index
 from index.windows import (
     MAX_WINDOWS,
@@ -17,7 +18,7 @@ from index.windows import (
     vector_ids,
     window_spans,
 )
-from ingest.splitter import ChunkingParams, count_tokens
+from ingest.splitter import count_tokens
 from tests.support.fakes import HashingEmbedder
 
 SMALL = WindowParams(limit=40)  # words and marks, so the sizes here are easy to count
@@ -83,7 +84,7 @@ def long_doc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _ingest(folder: Path) -> None:
-    ingest_paths([folder], Path("index"), HashingEmbedder(64), ChunkingParams(), windows=SMALL)
+    ingest_paths([folder], IndexConfig(Path("index"), windows=SMALL), HashingEmbedder(64))
 
 
 def test_an_index_keeps_window_vectors_and_drops_them_with_their_file(long_doc: Path) -> None:
@@ -99,7 +100,7 @@ def test_an_index_keeps_window_vectors_and_drops_them_with_their_file(long_doc: 
 
 
 def test_an_index_from_before_windows_gets_them_at_the_next_ingest(long_doc: Path) -> None:
-    ingest_paths([long_doc], Path("index"), HashingEmbedder(64), ChunkingParams())  # no windows
+    ingest_paths([long_doc], IndexConfig(Path("index")), HashingEmbedder(64))  # no windows
     state = load_index(Path("index"))
     assert state.windows == {} and len(state.store) == len(state.chunks)
     generation = Path("index") / (Path("index") / "CURRENT").read_text().strip()

@@ -21,9 +21,9 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from index.builder import IngestReport, ingest_paths
+from index.config import IndexConfig
 from index.retriever import HybridRetriever
 from index.storage import load_index
-from ingest.splitter import ChunkingParams
 from tests.support.fakes import HashingEmbedder
 
 GOOD = {
@@ -133,7 +133,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[IngestR
         if _readable(folder / "locked.md"):
             _deny_reading(patch, folder / "locked.md")
         assert not _readable(folder / "locked.md")  # the unreadable case is really exercised
-        report = ingest_paths([folder], root / "index", HashingEmbedder(), ChunkingParams(), [])
+        report = ingest_paths([folder], IndexConfig(root / "index"), HashingEmbedder())
         patch.undo()  # reading the index back needs the real `open`
         patch.chdir(root)
         yield report, root
@@ -207,7 +207,9 @@ def test_a_second_ingest_reports_the_same_files_and_changes_nothing(
         if _readable(root / "messy" / "locked.md"):
             _deny_reading(patch, root / "messy" / "locked.md")
         again = ingest_paths(
-            [root / "messy"], root / "index", HashingEmbedder(), ChunkingParams(), []
+            [root / "messy"],
+            IndexConfig(root / "index"),
+            HashingEmbedder(),
         )
     assert sorted(again.unchanged) == sorted(first.added)
     assert set(_failed(again)) == set(REFUSED) and not again.changed

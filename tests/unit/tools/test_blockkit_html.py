@@ -4,7 +4,7 @@ import html
 import re
 from typing import Any
 
-from assistant.frontends.slack_render import answer_blocks
+from assistant.frontends.slack.render import answer_blocks
 from tools.blockkit_html import mrkdwn_html, page_html, sample_answer
 
 _WORD = re.compile(r"[^\W_]+")

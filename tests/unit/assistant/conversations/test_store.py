@@ -13,7 +13,7 @@ from assistant.conversations import schema
 from assistant.conversations.export import export_markdown
 from assistant.conversations.restore import restore_answer
 from assistant.conversations.store import ConversationNotFoundError, ConversationStore
-from assistant.frontends import web_render
+from assistant.frontends.web import render as web_render
 from index.models import Hit
 from ingest.models import Chunk
 

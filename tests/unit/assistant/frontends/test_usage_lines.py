@@ -4,8 +4,8 @@ import pytest
 
 from assistant.answering.models import Answer
 from assistant.backends.pricing import UsageSummary
-from assistant.frontends.cli import _render_final
-from assistant.frontends.web_render import answer_markdown
+from assistant.frontends.cli.main import _render_final
+from assistant.frontends.web.render import answer_markdown
 
 
 def spent(cost: float | None, estimated: bool = False) -> UsageSummary:

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import BackendError, ConfigurationError
-from assistant.frontends import web_events as events
-from assistant.frontends import web_server
+from assistant.frontends.web import events
+from assistant.frontends.web import server as web_server
 from assistant.settings import Settings
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
@@ -38,7 +38,7 @@ def test_follow_up_uses_the_conversation_history(parts: events.PageParts) -> Non
     list(events.answer_turn(parts, "Is self-hosting cheaper at high volumes?", [], convo))
     *_, (_, _, convo, sources) = events.answer_turn(parts, "And privacy?", [], convo)
     assert len(convo.answers) == 2 and 'id="kb-src-1-1"' in sources
-    model = parts.pool.get("fake")
+    model = parts.session.pool.get("fake")
     assert "Is self-hosting cheaper" in str(model.calls[-2])  # type: ignore[attr-defined]  # condense saw history
 
 
@@ -46,7 +46,7 @@ def test_a_failed_answer_keeps_the_question(parts: events.PageParts) -> None:
     def broken(messages: object) -> str:
         raise BackendError("the model crashed")
 
-    parts.pool.get("fake")._replies = broken  # type: ignore[attr-defined]
+    parts.session.pool.get("fake")._replies = broken  # type: ignore[attr-defined]
     *_, (box, chat, convo, _) = events.answer_turn(parts, QUESTION, [], events.Conversation("fake"))
     assert box == QUESTION
     assert "the model crashed" in chat[-1]["content"] and not convo.answers
@@ -79,7 +79,9 @@ def test_uploads_check_type_and_size_then_ingest(parts: events.PageParts, tmp_pa
         "❌ **tool.exe**: unsupported type" in report
         and "❌ **big.txt**: larger than 1 MB" in report
     )
-    assert parts.assistant.retrieve("Zorblax Quillon")[0].chunk.source.endswith("zorblax.md")
+    assert parts.session.assistant.retrieve("Zorblax Quillon")[0].chunk.source.endswith(
+        "zorblax.md"
+    )
 
 
 def test_open_document_serves_indexed_files_only(parts: events.PageParts) -> None:
@@ -111,8 +113,8 @@ def test_a_failing_backend_restarts_the_answer_on_the_fallback_with_a_note(
     def down(messages: object) -> str:
         raise BackendUnavailableError("cannot reach fake-2: connection failed")
 
-    parts.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
-    parts.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
+    parts.session.pool.get("fake-2")._replies = down  # type: ignore[attr-defined]
+    parts.session.pool.rules = RoutingRules("fake", "hosted-openai", ("fake",))
     convo = events.Conversation("fake-2")
     steps = list(events.answer_turn(parts, QUESTION, [], convo))
     shown = [chat[-1]["content"] for _, chat, _, _ in steps]

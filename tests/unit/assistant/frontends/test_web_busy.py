@@ -13,10 +13,11 @@ import pytest
 
 from assistant.backends.llms.base import Message
 from assistant.errors import BackendError
-from assistant.frontends import web
-from assistant.frontends import web_events as events
-from assistant.frontends.web_busy import BUSY_HEADROOM, BUSY_MESSAGE, BusyGate
+from assistant.frontends.web import events
+from assistant.frontends.web import page as web
+from assistant.frontends.web.busy import BUSY_HEADROOM, BUSY_MESSAGE, BusyGate
 from index.retriever import HybridRetriever
+from tests.conftest import places_held
 from tests.unit.assistant.conftest import make_page_parts
 
 QUESTION = "Is self-hosting cheaper at high volumes?"
@@ -67,7 +68,7 @@ def _fill(
     """LIMIT questions held by the page, all waiting for the blocked model."""
     held = [pool.submit(events.ask_api, parts, QUESTION) for _ in range(LIMIT)]
     script.wait_for(LIMIT)
-    assert parts.gate.held == LIMIT
+    assert places_held(parts.gate) == LIMIT
     return held
 
 
@@ -82,7 +83,7 @@ def test_ask_past_the_limit_answers_busy_at_once_in_the_usual_shape(
     answers = [f.result(timeout=10) for f in held]
     assert all(a["busy"] is False and a["citations"] for a in answers)
     assert set(busy) == set(answers[0])  # a client reads both the same way
-    assert parts.gate.held == 0
+    assert places_held(parts.gate) == 0
     assert events.ask_api(parts, QUESTION)["busy"] is False  # room again
 
 
@@ -110,9 +111,9 @@ def test_chat_turns_and_ask_share_the_limit(
     next(turn)  # the chat turn holds a place from its first step
     held = pool.submit(events.ask_api, parts, QUESTION)
     script.wait_for(1)
-    assert parts.gate.held == LIMIT and events.ask_api(parts, QUESTION)["busy"] is True
+    assert places_held(parts.gate) == LIMIT and events.ask_api(parts, QUESTION)["busy"] is True
     turn.close()  # a closed tab gives its place back
-    assert parts.gate.held == 1
+    assert places_held(parts.gate) == 1
     script.release.set()
     assert held.result(timeout=10)["busy"] is False
 
@@ -126,7 +127,7 @@ def test_a_failed_answer_gives_its_place_back(
     assert box == QUESTION and "the model crashed" in chat[-1]["content"]
     with pytest.raises(BackendError):
         events.ask_api(parts, QUESTION)
-    assert parts.gate.held == 0
+    assert places_held(parts.gate) == 0
 
 
 def test_ask_takes_the_conversation_so_far(parts: events.PageParts, script: BlockingScript) -> None:

@@ -2,16 +2,15 @@
 page restarts (new parts, same file), the conversation opens and its follow-up resolves
 against the saved history; owners never see each other's; rename, delete, export."""
 
-import dataclasses
 from pathlib import Path
 
 import gradio as gr
 import pytest
 
 from assistant.conversations.store import ConversationStore
-from assistant.frontends import web
-from assistant.frontends import web_conversations as side
-from assistant.frontends import web_events as events
+from assistant.frontends.web import conversations as side
+from assistant.frontends.web import events
+from assistant.frontends.web import page as web
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
 
@@ -20,9 +19,8 @@ QUESTION = "Is self-hosting cheaper at high volumes?"
 
 def page_parts(retriever: HybridRetriever, tmp_path: Path) -> events.PageParts:
     """A freshly started page over the conversations file in `tmp_path`."""
-    parts = make_page_parts(retriever, tmp_path / "uploads")
     store = ConversationStore(tmp_path / ".kb" / "conversations.sqlite3")
-    return dataclasses.replace(parts, conversations=store)
+    return make_page_parts(retriever, tmp_path / "uploads", conversations=store)  # type: ignore[no-any-return]
 
 
 def test_follow_up_after_a_restart_resolves_against_the_saved_history(
@@ -32,7 +30,7 @@ def test_follow_up_after_a_restart_resolves_against_the_saved_history(
     convo = events.Conversation("fake", collections=[])
     *_, (_, _, convo, _) = events.answer_turn(first, QUESTION, [], convo, "browser:ann")
     assert convo.saved_id is not None
-    first.conversations.close()  # type: ignore[union-attr]
+    first.session.conversations.close()  # type: ignore[union-attr]
 
     again = page_parts(retriever, tmp_path)  # the restarted page: new parts, the same file
     listed = side.listing(again, "browser:ann")
@@ -45,10 +43,10 @@ def test_follow_up_after_a_restart_resolves_against_the_saved_history(
     *_, (_, chat, opened, sources) = events.answer_turn(
         again, "And privacy?", chat, opened, "browser:ann"
     )
-    condense = str(again.pool.get("fake").calls[-2])  # type: ignore[attr-defined]
+    condense = str(again.session.pool.get("fake").calls[-2])  # type: ignore[attr-defined]
     assert QUESTION in condense  # the follow-up was condensed with the saved first question
     assert 'id="kb-src-1-1"' in sources and len(chat) == 4
-    saved = again.conversations.get("browser:ann", convo.saved_id)  # type: ignore[union-attr]
+    saved = again.session.conversations.get("browser:ann", convo.saved_id)  # type: ignore[union-attr]
     assert [t.question for t in saved.turns] == [QUESTION, "And privacy?"]
 
 

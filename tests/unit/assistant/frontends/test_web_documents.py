@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.frontends import web
-from assistant.frontends import web_documents as tab
-from assistant.frontends import web_events as events
+from assistant.frontends.web import documents as tab
+from assistant.frontends.web import events
+from assistant.frontends.web import page as web
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
 
@@ -41,18 +41,20 @@ def test_remove_asks_first_then_the_answers_stop_citing_it(parts: events.PagePar
     message, shown = tab.confirm_removal(["docs/costs.md"])
     assert "docs/costs.md" in message and shown["visible"] is True  # nothing removed yet
     assert "docs/costs.md" in tab.DocumentsView.of(parts, "").paths
-    report = tab.change_documents(parts.library.remove, ["docs/costs.md"])
+    report = tab.change_documents(parts.session.library.remove, ["docs/costs.md"])
     assert "removed **docs/costs.md**" in report
     assert "docs/costs.md" not in tab.DocumentsView.of(parts, "").paths
     assert "docs/costs.md" not in _cited(parts, events.Conversation("fake"), QUESTION)
-    assert "❌" in tab.change_documents(parts.library.remove, ["docs/costs.md"])  # gone already
+    assert "❌" in tab.change_documents(
+        parts.session.library.remove, ["docs/costs.md"]
+    )  # gone already
 
 
 def test_reindex_reads_the_file_again(parts: events.PageParts, tmp_path: Path) -> None:
     (tmp_path / "docs" / "costs.md").write_text("# Costs\n\nZorblax hardware halves the bill.\n")
-    report = tab.change_documents(parts.library.reindex, ["docs/costs.md"])
+    report = tab.change_documents(parts.session.library.reindex, ["docs/costs.md"])
     assert "read again **docs/costs.md**" in report
-    hits = parts.assistant.retriever.retrieve("Zorblax hardware", 1)
+    hits = parts.session.assistant.retriever.retrieve("Zorblax hardware", 1)
     assert "Zorblax" in hits[0].chunk.text  # searched at once, no restart
 
 
@@ -62,7 +64,10 @@ def test_an_upload_goes_into_the_named_collection_and_scopes_answers(
     note = tmp_path / "leave.md"
     note.write_text("# Leave\n\nStaff get thirty days of leave a year, hardware or not.\n")
     report, _ = events.add_documents(parts, [str(note)], None, "hr")
-    assert "leave.md**: added" in report and parts.library.collections() == ["default", "hr"]
+    assert "leave.md**: added" in report and parts.session.library.collections() == [
+        "default",
+        "hr",
+    ]
     assert "❌" in events.add_documents(parts, [str(note)], None, "bad name!")[0]
     convo = events.choose_collections(["hr"], events.Conversation("fake"))
     assert _cited(parts, convo, "days of leave a year") == {"uploads/leave.md"}
@@ -79,7 +84,7 @@ def test_a_collection_removed_leaves_the_conversations_scope(
     note.write_text("# Leave\n\nThirty days of leave.\n")
     events.add_documents(parts, [str(note)], None, "hr")
     convo = events.choose_collections(["hr", "default"], events.Conversation("fake"))
-    tab.change_documents(parts.library.remove, ["uploads/leave.md"])
+    tab.change_documents(parts.session.library.remove, ["uploads/leave.md"])
     update = web._picker_update(parts, convo)
     assert update["choices"] == ["default"] and convo.collections == ["default"]
 

@@ -3,7 +3,6 @@ the question, answer, passages, backend and history; a second click replaces the
 clicked off takes the rating back; an error message cannot be rated; a reopened saved
 conversation's answers can be rated; the thumbs are wired only when the page keeps feedback."""
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,10 @@ import pytest
 
 from assistant.conversations.store import ConversationStore
 from assistant.feedback.store import FeedbackStore
-from assistant.frontends import web
-from assistant.frontends import web_conversations as side
-from assistant.frontends import web_events as events
-from assistant.frontends.web_feedback import rate_message, thumbs_shown
+from assistant.frontends.web import conversations as side
+from assistant.frontends.web import events
+from assistant.frontends.web import page as web
+from assistant.frontends.web.feedback import rate_message, thumbs_shown
 from index.retriever import HybridRetriever
 from tests.unit.assistant.conftest import make_page_parts
 
@@ -23,11 +22,11 @@ QUESTION = "Is self-hosting cheaper at high volumes?"
 
 @pytest.fixture
 def parts(retriever: HybridRetriever, tmp_path: Path) -> events.PageParts:
-    plain = make_page_parts(retriever, tmp_path / "uploads")
-    return dataclasses.replace(
-        plain,
-        feedback=FeedbackStore(tmp_path / ".kb" / "feedback.sqlite3"),
+    return make_page_parts(  # type: ignore[no-any-return]
+        retriever,
+        tmp_path / "uploads",
         conversations=ConversationStore(tmp_path / ".kb" / "conversations.sqlite3"),
+        feedback=FeedbackStore(tmp_path / ".kb" / "feedback.sqlite3"),
     )
 
 
@@ -43,7 +42,7 @@ def test_a_thumb_down_keeps_question_answer_passages_and_backend(
 ) -> None:
     chat, convo = _ask(parts, QUESTION, [], events.Conversation("fake"))
     chat, convo = _ask(parts, "And privacy?", chat, convo)
-    store = parts.feedback
+    store = parts.session.feedback
     assert store is not None
     rate_message(store, convo, 3, False, "browser:ann")  # the second answer
     [rated] = store.rated("down")
@@ -57,7 +56,7 @@ def test_a_thumb_down_keeps_question_answer_passages_and_backend(
 
 def test_a_second_click_replaces_and_a_thumb_off_takes_it_back(parts: events.PageParts) -> None:
     _, convo = _ask(parts, QUESTION, [], events.Conversation("fake"))
-    store = parts.feedback
+    store = parts.session.feedback
     assert store is not None
     rate_message(store, convo, 1, False, "user:ann")
     rate_message(store, convo, 1, True, "user:ann")
@@ -75,7 +74,7 @@ def test_a_second_click_replaces_and_a_thumb_off_takes_it_back(parts: events.Pag
 
 
 def test_only_finished_answers_can_be_rated(parts: events.PageParts) -> None:
-    store = parts.feedback
+    store = parts.session.feedback
     assert store is not None
     _, convo = _ask(parts, QUESTION, [], events.Conversation("fake"))
     with pytest.warns(UserWarning, match="Only kb's finished answers"):
@@ -89,7 +88,7 @@ def test_a_reopened_conversations_answers_can_be_rated(parts: events.PageParts) 
     _, opened, *_ = side.open_conversation(
         parts, "browser:ann", convo.saved_id, events.Conversation("fake")
     )
-    store = parts.feedback
+    store = parts.session.feedback
     assert store is not None
     rate_message(store, opened, 3, False, None)  # before the browser sent its id
     [rated] = store.rated("down")

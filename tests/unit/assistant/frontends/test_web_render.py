@@ -1,7 +1,7 @@
 """What the page shows: links for valid citations only, escaped text, highlighted evidence."""
 
 from assistant.answering.models import Answer, Citation
-from assistant.frontends import web_render as render
+from assistant.frontends.web import render
 from index.builder import IngestReport
 from index.models import Hit
 from ingest.models import Chunk

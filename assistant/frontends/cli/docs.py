@@ -124,16 +124,10 @@ def _cell(value: Any) -> str:
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.documents.catalog import matching_sources, remove_documents
-    from assistant.wiring import store_spec
+    from assistant.wiring import index_config
 
     sources = matching_sources(_indexed(settings), args.patterns, settings.home.path)
-    report = remove_documents(
-        settings.index.dir,
-        sources,
-        settings.home.path,
-        settings.web.upload_dir,
-        store_spec(settings),
-    )
+    report = remove_documents(index_config(settings), sources, settings.web.upload_dir)
     for source in report.removed:
         print(f"kb: removed {source}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)

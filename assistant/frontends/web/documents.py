@@ -18,7 +18,7 @@ from gradio.events import Dependency
 from assistant.documents.catalog import DocumentRow
 from assistant.documents.library import accepted_suffixes
 from assistant.errors import KbError
-from assistant.frontends.web_events import PageParts, add_documents
+from assistant.frontends.web.events import PageParts, add_documents
 from index.builder import IngestReport
 
 HEADERS = ["path", "title", "collection", "chunks", "size", "added", "local only"]
@@ -49,7 +49,7 @@ class DocumentsView:
 
     @classmethod
     def of(cls, parts: PageParts, search: str) -> DocumentsView:
-        rows = parts.library.rows(search)
+        rows = parts.session.library.rows(search)
         return cls(table_rows(rows), [row.path for row in rows])
 
 
@@ -110,7 +110,7 @@ def documents_tab(parts: PageParts, after_change: Callable[[Dependency], None]) 
             file_count="multiple",
             file_types=accepted_suffixes(),
             label=f"Drop files here ({', '.join(accepted_suffixes())}; up to "
-            f"{parts.library.limits.max_files} files of {parts.max_upload_mb} MB at a time)",
+            f"{parts.session.library.limits.max_files} files of {parts.session.library.limits.max_file_mb} MB at a time)",
             elem_id="kb-upload",
         )
         report = gr.Markdown(elem_id="kb-upload-report")
@@ -126,10 +126,10 @@ def documents_tab(parts: PageParts, after_change: Callable[[Dependency], None]) 
     cancel.click(lambda: ("", gr.update(visible=False)), None, [question, confirm], **private)
 
     def removed(picked: list[str] | None) -> tuple[str, Any, str]:
-        return "", gr.update(visible=False), change_documents(parts.library.remove, picked)
+        return "", gr.update(visible=False), change_documents(parts.session.library.remove, picked)
 
     def read_again(picked: list[str] | None) -> str:
-        return change_documents(parts.library.reindex, picked)
+        return change_documents(parts.session.library.reindex, picked)
 
     def upload(
         paths: list[str] | None, name: str, progress: gr.Progress = _PROGRESS

@@ -6,7 +6,7 @@ Each backend profile is a model (`kb-local`, `kb-auto`, ...). A streamed reply s
 at once, the evidence as soon as it is chosen (in the `kb` field of a chunk with no content),
 then the answer's text once kb has checked it (citations attributed, numbers found in the
 passages, refusals made): a client never shows text that kb then takes back. The wire format
-is `openai_shapes`'.
+is `openai_shapes`.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from assistant.answering.events import AnswerStream
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.errors import KbError
-from assistant.frontends.openai_shapes import (
+from assistant.frontends.web.busy import BusyGate
+from assistant.frontends.web.events import PageParts
+from assistant.frontends.web.openai_shapes import (
     MODEL_PREFIX,
     STREAM_END,
     ApiError,
@@ -38,8 +40,7 @@ from assistant.frontends.openai_shapes import (
     read_chat_request,
     sse,
 )
-from assistant.frontends.web_busy import BusyGate
-from assistant.frontends.web_events import PageParts
+from assistant.session import Scope
 from assistant.telemetry.metrics import observe_answer, observe_busy
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class ApiAccess:
 
     tokens: tuple[str, ...] = ()
     loopback: bool = True
-    retry_after_s: int = 30
+    retry_after_s: int = 30  # the Retry-After of a busy page's 429
 
     def check(self, request: Request) -> None:
         """Raise OpenAI's 401 unless the request may call the API."""
@@ -146,14 +147,16 @@ def _busy(access: ApiAccess) -> ApiError:
 
 def _models(parts: PageParts, started: int) -> list[dict[str, object]]:
     return [
-        model_object(c.name, started, c.label, c.hosted) for c in parts.pool.choices if c.available
+        model_object(c.name, started, c.label, c.hosted)
+        for c in parts.session.pool.choices
+        if c.available
     ]
 
 
 def _profile(parts: PageParts, model: str) -> str:
     """The profile behind model `model`; OpenAI's 404 for one kb does not serve."""
     name = model.removeprefix(MODEL_PREFIX) if model.startswith(MODEL_PREFIX) else ""
-    choice = next((c for c in parts.pool.choices if c.name == name), None)
+    choice = next((c for c in parts.session.pool.choices if c.name == name), None)
     if choice is None or not choice.available:
         why = f" ({choice.label} is unavailable: {choice.reason})" if choice else ""
         raise ApiError(
@@ -167,7 +170,7 @@ def _profile(parts: PageParts, model: str) -> str:
 
 def _assistant_for(parts: PageParts, wanted: ChatRequest, profile: str) -> Assistant:
     """The page's assistant, searching the request's collections with `profile`."""
-    known = parts.library.collections()
+    known = parts.session.library.collections()
     unknown = [name for name in wanted.collections if name not in known]
     if unknown:
         raise ApiError(
@@ -175,7 +178,7 @@ def _assistant_for(parts: PageParts, wanted: ChatRequest, profile: str) -> Assis
             f"Unknown collections: {', '.join(unknown)}; kb has: {', '.join(known)}.",
             param="collections",
         )
-    return parts.answering(wanted.collections, profile)
+    return parts.session.answering(Scope(profile, wanted.collections))
 
 
 def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Response:

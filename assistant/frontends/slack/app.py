@@ -2,8 +2,8 @@
 Events API over HTTP), over the same `Assistant` and backend pool as the web page.
 
 Events: mentions, DMs and follow-ups in the threads kb is in go to `SlackBot`
-(slack_bot.py); `app_home_opened` publishes the Home tab (slack_home.py); `/kb` is the slash
-command (slack_command.py); the 👍/👎 buttons are recorded (slack_feedback.py). Building the
+(bot.py); `app_home_opened` publishes the Home tab (home.py); `/kb` is the slash
+command (command.py); the 👍/👎 buttons are recorded (feedback.py). Building the
 app never calls Slack, so it starts and is tested offline; `api_base_url` points the Web API
 elsewhere.
 """
@@ -13,25 +13,20 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Executor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from assistant.answering.pipeline import Assistant
-from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import read_key
-from assistant.conversations.store import ConversationStore
 from assistant.errors import ConfigurationError
-from assistant.frontends.slack_bot import LruMap, RateLimiter, SlackBot, SlackThread, thread_key
-from assistant.frontends.slack_command import register_command
-from assistant.frontends.slack_feedback import register_feedback
-from assistant.frontends.slack_home import publish_home
-from assistant.frontends.slack_http import EventsServer, HttpLimits
+from assistant.frontends.slack.bot import LruMap, RateLimiter, SlackBot, SlackThread, thread_key
+from assistant.frontends.slack.command import register_command
+from assistant.frontends.slack.feedback import register_feedback
+from assistant.frontends.slack.home import publish_home
+from assistant.frontends.slack.http import EventsServer, HttpLimits
+from assistant.session import Session
 from assistant.settings import Settings
-
-if TYPE_CHECKING:
-    from assistant.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -52,21 +47,12 @@ def _secret(variable: str) -> str | None:
 
 
 def build_slack_app(
-    assistant: Assistant,
-    settings: Settings,
-    pool: ChatModelPool | None = None,
-    listener_executor: Executor | None = None,
-    conversations: ConversationStore | None = None,
-    feedback: FeedbackStore | None = None,
+    session: Session, settings: Settings, listener_executor: Executor | None = None
 ) -> App:
-    """The Bolt app; nothing here talks to Slack (no token check at construction).
-
-    Listeners run on `listener_executor` after the ack (Bolt's own thread pool when None);
-    tests pass one they can wait on. Threads are saved in `conversations` when given; answers
-    get 👍/👎 buttons, stored in `feedback`, when it is given."""
-    from assistant.backends.profiles import build_pool
-    from assistant.wiring import build_library
-
+    """The Bolt app over `session`; nothing here talks to Slack (no token check at
+    construction). Listeners run on `listener_executor` after the ack (Bolt's own thread pool
+    when None); tests pass one they can wait on. Threads are saved when the session has a
+    conversations store; answers get 👍/👎 buttons when it has a feedback store."""
     token = _secret(settings.slack.bot_token_env)
     if token is None:
         raise ConfigurationError(f"set {settings.slack.bot_token_env} (the bot's xoxb- token)")
@@ -82,10 +68,7 @@ def build_slack_app(
         ignoring_self_events_enabled=False,  # would call auth.test; bot messages are skipped anyway
         listener_executor=listener_executor,
     )
-    library = build_library(settings, assistant)
-    bot = SlackBot(
-        assistant, pool or build_pool(settings), settings, conversations, feedback, library
-    )
+    bot = SlackBot(session, settings)
 
     def on_event(event: dict[str, Any], client: WebClient, request: Any, context: Any) -> None:
         retry = request.headers.get("x-slack-retry-num")
@@ -103,8 +86,8 @@ def build_slack_app(
     app.event("message")(on_event)
     app.event("app_home_opened")(on_home_opened)
     register_command(app, bot)
-    if feedback is not None:
-        register_feedback(app, feedback)
+    if session.feedback is not None:
+        register_feedback(app, session.feedback)
     return app
 
 
@@ -116,7 +99,7 @@ def http_server(
     path: str = "/slack/events",
     limits: HttpLimits | None = None,
 ) -> EventsServer:
-    """Events API over HTTP (assistant/frontends/slack_http.py); `serve_forever()` to run."""
+    """Events API over HTTP (assistant/frontends/slack/http.py); `serve_forever()` to run."""
     return EventsServer(app, host, port, path, signing_secret, limits or HttpLimits())
 
 
@@ -139,8 +122,7 @@ def run_socket_mode(app: App, app_token: str, stop: threading.Event | None = Non
 
 def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     """`kb slack`: build the assistant and the app, then Socket Mode or HTTP events."""
-    from assistant.backends.profiles import build_pool
-    from assistant.wiring import build_assistant
+    from assistant.wiring import build_session
 
     signing_secret = _secret(settings.slack.signing_secret_env)
     if http and not signing_secret:
@@ -148,16 +130,9 @@ def serve(settings: Settings, http: bool, host: str, port: int) -> None:
     app_token = None if http else _secret(settings.slack.app_token_env)
     if not http and app_token is None:
         raise ConfigurationError(f"set {settings.slack.app_token_env} (xapp- token) or use --http")
-    pool = build_pool(settings)
-    store = ConversationStore(settings.web.conversations_db)
-    from assistant.feedback.store import FeedbackStore
-
-    feedback = FeedbackStore(settings.feedback.db)
-    assistant = build_assistant(settings, pool=pool)
-    app = build_slack_app(assistant, settings, pool, conversations=store, feedback=feedback)
+    app = build_slack_app(build_session(settings), settings)
     if http and signing_secret:
-        limits = HttpLimits(settings.slack.max_body_kb * 1024, settings.slack.read_timeout_s)
-        server = http_server(app, host, port, signing_secret, limits=limits)
+        server = http_server(app, host, port, signing_secret)
         log.info("kb slack: Events API on http://%s:%d/slack/events", host, port)
         try:
             server.serve_forever()

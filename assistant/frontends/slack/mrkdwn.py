@@ -10,7 +10,7 @@ copy): a URL is linked only when that guard keeps it; a Markdown link whose URL 
 its text, unlinked, and a bare URL it drops becomes "(link removed)". Section texts are sent
 `verbatim`, so Slack does not link anything kb did not link itself.
 
-This module does not build blocks (`slack_render` does).
+This module does not build blocks (`render` does).
 """
 
 from __future__ import annotations

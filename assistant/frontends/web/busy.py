@@ -34,12 +34,6 @@ class BusyGate:
         self._held = 0
         self._lock = threading.Lock()
 
-    @property
-    def held(self) -> int:
-        """How many questions hold a place now."""
-        with self._lock:
-            return self._held
-
     def take(self) -> bool:
         """Hold a place when there is room (True; `release` it later), else False."""
         with self._lock:

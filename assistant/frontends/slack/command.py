@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import App
 
 from assistant.answering.models import Answer
-from assistant.frontends import slack_render as render
+from assistant.frontends.slack import render
+from assistant.session import Scope
 from assistant.telemetry.metrics import observe_answer
 
 if TYPE_CHECKING:
-    from assistant.frontends.slack_bot import SlackBot
+    from assistant.frontends.slack.bot import SlackBot
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def answer_command(
         log.exception("slack: /kb failed")
         respond(response_type="ephemeral", replace_original=False, text=render.apology(exc))
         return
-    feedback_id = bot.remember(answer, source="slack-command")
+    feedback_id = bot.session.remember(answer, source="slack-command")
     asked_line = {
         "type": "context",
         "elements": [
@@ -94,6 +95,6 @@ def answer_command(
 
 
 def _answer(bot: SlackBot, question: str) -> Answer:
-    answer = bot.assistant_for(bot.default_backend).ask(question, [])
+    answer = bot.session.answering(Scope(bot.default_backend)).ask(question, [])
     observe_answer(answer)
     return answer

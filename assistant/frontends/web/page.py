@@ -3,8 +3,8 @@ collections searched) and a Documents tab (list, search, remove, re-index, uploa
 
 A thin Gradio adapter over one `Assistant`, a `ChatModelPool` (backend per conversation) and a
 `DocumentLibrary` (the documents). This module lays the page out, wires its events to
-`web_events` (the Documents tab: `web_documents`), and serves it; what it shows is rendered by
-`web_render`.
+`events` (the Documents tab: `documents`), and serves it; what it shows is rendered by
+`render`.
 """
 
 from __future__ import annotations
@@ -19,20 +19,19 @@ from assistant.backends.llms.base import Message
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool
 from assistant.backends.routing import AUTO
-from assistant.conversations.store import ConversationStore
 from assistant.documents.watching import BackgroundSync
 from assistant.feedback.store import FeedbackStore
-from assistant.frontends import web_render as render
-from assistant.frontends.web_busy import BUSY_HEADROOM, BusyGate
-from assistant.frontends.web_conversations import (
+from assistant.frontends.web import render
+from assistant.frontends.web.busy import BUSY_HEADROOM, BusyGate
+from assistant.frontends.web.conversations import (
     browser_state,
     conversations_sidebar,
     owner_of,
     refresh_after_turn,
     wire_sidebar,
 )
-from assistant.frontends.web_documents import documents_tab
-from assistant.frontends.web_events import (
+from assistant.frontends.web.documents import documents_tab
+from assistant.frontends.web.events import (
     Conversation,
     PageParts,
     answer_turn,
@@ -42,8 +41,8 @@ from assistant.frontends.web_events import (
     status_line,
     switch_backend,
 )
-from assistant.frontends.web_feedback import rate_message, thumbs_shown
-from assistant.frontends.web_server import api_access, launch, page_auth
+from assistant.frontends.web.feedback import rate_message, thumbs_shown
+from assistant.frontends.web.server import api_access, launch, page_auth
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,8 +73,8 @@ def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
     """The Gradio page: status line, a `notice` under it if any (`slow_start_notice`); Chat
     and Documents tabs."""
     with gr.Blocks(title="kb: ask your documents", fill_width=True) as page:
-        convo = gr.State(Conversation(parts.pool.default))
-        side = conversations_sidebar() if parts.conversations else None
+        convo = gr.State(Conversation(parts.session.pool.default))
+        side = conversations_sidebar() if parts.session.conversations else None
         gr.Markdown("## kb: ask your documents", elem_id="kb-title")
         status = gr.Markdown(elem_id="kb-status")
         if notice:  # said once, under the status line; the backend stays the user's choice
@@ -111,8 +110,8 @@ def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
 
 def _chat_column(parts: PageParts, convo: gr.State, status: gr.Markdown) -> dict[str, Any]:
     backend = gr.Radio(
-        _radio_choices(parts.pool.choices),
-        value=parts.pool.default,
+        _radio_choices(parts.session.pool.choices),
+        value=parts.session.pool.default,
         label="Backend for this conversation",
         elem_id="kb-backend",
     )
@@ -125,7 +124,7 @@ def _chat_column(parts: PageParts, convo: gr.State, status: gr.Markdown) -> dict
         new = gr.Button("New chat", scale=1, elem_id="kb-new-chat")
     gr.Examples(EXAMPLES, inputs=[box], label="Try")
     collections = gr.Dropdown(
-        parts.library.collections(),
+        parts.session.library.collections(),
         multiselect=True,
         label="Search in collections (none picked: all)",
         elem_id="kb-collections",
@@ -166,7 +165,7 @@ def _refresher(
 def _picker_update(parts: PageParts, convo: Conversation) -> Any:
     """The collection picker after the documents changed: a collection that is gone is
     dropped from the conversation's scope too."""
-    names = parts.library.collections()
+    names = parts.session.library.collections()
     convo.collections = [name for name in convo.collections if name in names]
     return gr.update(choices=names, value=convo.collections)
 
@@ -203,7 +202,7 @@ def _wire_chat(
             api_visibility="private",
             **_answer_slots(parts),
         )
-        if parts.feedback:  # the chat re-rendered: the thumbs chosen so far, shown again
+        if parts.session.feedback:  # the chat re-rendered: the thumbs chosen so far, shown again
             event.then(thumbs_shown, [chat["chatbot"], convo], [chat["chatbot"]], **_private())
         if chat["side"]:  # a new conversation appears in the list, picked
             event.then(
@@ -213,8 +212,8 @@ def _wire_chat(
                 api_visibility="private",
             )
 
-    if parts.feedback:  # the thumbs show only where a like event is wired
-        _wire_feedback(parts.feedback, convo, chat)
+    if parts.session.feedback:  # the thumbs show only where a like event is wired
+        _wire_feedback(parts.session.feedback, convo, chat)
 
     def new_chat(c: Conversation) -> tuple[list[Any], Conversation, str, str]:
         return [], Conversation(c.backend), render.sources_html([]), ""
@@ -239,26 +238,15 @@ def _wire_feedback(store: FeedbackStore, convo: gr.State, chat: dict[str, Any]) 
 
 
 def build_page_parts(settings: Settings) -> PageParts:
-    """What the page needs, built from settings: assistant, backend pool, library."""
-    from assistant.wiring import build_assistant, build_library, build_pool
+    """What the page needs, built from settings: the session, the busy gate, the folder sync."""
+    from assistant.wiring import build_session
 
-    pool = build_pool(settings)
-    assistant = build_assistant(settings, pool=pool)
-    library = build_library(settings, assistant)
+    session = build_session(settings)
     sync = None
     if settings.web.watch:
         paths = list(settings.ingest.paths)
-        sync = BackgroundSync(paths, lambda: library.sync(paths))
-    return PageParts(
-        assistant,
-        pool,
-        library,
-        settings.web.max_upload_mb,
-        BusyGate(settings.web.max_waiting),
-        sync,
-        ConversationStore(settings.web.conversations_db),
-        FeedbackStore(settings.feedback.db),
-    )
+        sync = BackgroundSync(paths, lambda: session.library.sync(paths))
+    return PageParts(session, BusyGate(settings.web.max_waiting), sync)
 
 
 def check_local_builds(pool: ChatModelPool) -> None:
@@ -275,12 +263,12 @@ def check_local_builds(pool: ChatModelPool) -> None:
 
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the page and the API on `host`:`port` until interrupted."""
-    from assistant.doctor import slow_start_notice
+    from assistant.backends.profiles import slow_start_notice
 
     auth = page_auth(settings, host)  # before loading models: refuse fast
     access = api_access(settings, host)
     parts = build_page_parts(settings)
-    check_local_builds(parts.pool)
+    check_local_builds(parts.session.pool)
     log.info("kb web page on http://%s:%d/, its API on http://%s:%d/v1", host, port, host, port)
     if not access.loopback and not access.tokens:
         log.warning("the API answers 401 on %s until KB_API__TOKENS is set", host)

@@ -4,7 +4,7 @@ its sources as context blocks, 👍/👎 buttons, then who answered), within Sla
 Pure functions, tested without Slack. The limits are Slack's (see `tests/support/slack_limits`,
 which rejects what Slack rejects): a message holds at most 50 blocks, a section's text at most
 3,000 characters, a context block at most 10 elements. A long answer is split over several
-sections at paragraph, line, sentence or word boundaries (`slack_mrkdwn.split_mrkdwn`), never
+sections at paragraph, line, sentence or word boundaries (`mrkdwn.split_mrkdwn`), never
 inside a word; one too long for 50 blocks, or for about 11,000 characters of text in all, is
 shortened at a word with a note saying by how much.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.answering.models import Answer, Evidence
 from assistant.errors import KbError
-from assistant.frontends.slack_mrkdwn import escape, shorten, split_mrkdwn, to_mrkdwn
+from assistant.frontends.slack.mrkdwn import escape, shorten, split_mrkdwn, to_mrkdwn
 
 __all__ = [
     "SEARCHING",

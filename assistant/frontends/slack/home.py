@@ -18,10 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from assistant.documents.catalog import collection_sizes
-from assistant.frontends.slack_render import escape
+from assistant.frontends.slack.render import escape
 
 if TYPE_CHECKING:
-    from assistant.frontends.slack_bot import SlackBot
+    from assistant.frontends.slack.bot import SlackBot
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def gather_facts(bot: SlackBot) -> HomeFacts:
     """The facts from the bot's loaded index, its backend pool and the index folder."""
     from index.storage import current_generation
 
-    state = bot.assistant.retriever.state
+    state = bot.session.assistant.retriever.state
     files = sorted(state.files.items())
     generation = current_generation(bot.settings.index.dir)
     return HomeFacts(

@@ -1,7 +1,7 @@
 """What the Slack bot does with one message: `SlackBot` answers mentions, DMs and follow-ups
 in the threads it is in, keeps each thread's backend, collections and history (saved in the
 conversations store when there is one), leaves a thread on `@kb stop`, and streams each answer
-into one reply it edits. Bolt wiring is in `assistant/frontends/slack.py`.
+into one reply it edits. Bolt wiring is in `assistant/frontends/slack/app.py`.
 """
 
 from __future__ import annotations
@@ -12,29 +12,23 @@ import sqlite3
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from slack_sdk import WebClient
 
 from assistant.answering.events import AnswerStream
 from assistant.answering.models import Answer, Evidence
-from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
-from assistant.backends.pool import ChatModelPool
-from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_scope
-from assistant.documents.library import DocumentLibrary
 from assistant.errors import ConfigurationError, KbError
-from assistant.frontends import slack_render as render
-from assistant.frontends.slack_mrkdwn import to_mrkdwn
+from assistant.frontends.slack import render
+from assistant.frontends.slack.mrkdwn import to_mrkdwn
+from assistant.session import Scope, Session
 from assistant.settings import Settings
 from assistant.telemetry.metrics import observe_answer
-
-if TYPE_CHECKING:
-    from assistant.feedback.store import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -115,18 +109,9 @@ class RateLimiter:
 class SlackBot:
     """What the bot does with one incoming message; Bolt wiring is in `build_slack_app`."""
 
-    def __init__(
-        self,
-        assistant: Assistant,
-        pool: ChatModelPool,
-        settings: Settings,
-        conversations: ConversationStore | None = None,
-        feedback: FeedbackStore | None = None,
-        library: DocumentLibrary | None = None,
-    ):
-        self.assistant, self.pool, self.conversations = assistant, pool, conversations
-        self.settings, self.feedback = settings, feedback
-        self.library = library  # follows index switches made by other processes
+    def __init__(self, session: Session, settings: Settings):
+        self.session, self.settings = session, settings
+        self.pool, self.conversations = session.pool, session.conversations
         self.default_backend = settings.slack.backend or settings.llm.backend
         self.update_every_s = settings.slack.update_every_s
         self.threads: LruMap[tuple[str, str], SlackThread] = LruMap()
@@ -216,15 +201,12 @@ class SlackBot:
         store = self.conversations
         if store is None:
             return
+        scope = Scope(thread.backend, thread.collections)
+        self.session.save(key, key, scope, text, answer, asked_by, new_id=key)
         try:
-            if not store.exists(key, key):
-                store.create(key, text, thread.backend, thread.collections, conversation_id=key)
-            store.set_scope(key, key, thread.backend, thread.collections)
             store.set_following(key, key, thread.following)
-            if answer is not None:
-                store.append(key, key, answer, asked_by)
         except (KbError, sqlite3.Error) as exc:
-            log.warning("slack: could not save thread %s in %s: %s", key, store.path, exc)
+            log.warning("slack: could not save thread %s: %s", key, exc)
 
     def _choose_backend(
         self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, name: str
@@ -253,7 +235,7 @@ class SlackBot:
             reply = "This thread now searches *all* collections."
         else:
             try:
-                check_scope(self.assistant.retriever.state.files, wanted)
+                check_scope(self.session.assistant.retriever.state.files, wanted)
                 thread.collections = wanted
                 reply = f"This thread now searches only *{', '.join(wanted)}*."
             except KbError as exc:
@@ -274,7 +256,7 @@ class SlackBot:
             log.exception("slack: answer failed in %s/%s", channel, thread_ts)
             client.chat_update(channel=channel, ts=reply_ts, text=render.apology(exc))
             return None
-        feedback_id = self.remember(final, "slack", thread.history)
+        feedback_id = self.session.remember(final, "slack", thread.history)
         thread.history += [
             {"role": "user", "content": question},
             {"role": "assistant", "content": final.text},
@@ -287,28 +269,10 @@ class SlackBot:
         )
         return final
 
-    def remember(self, answer: Answer, source: str, history: Sequence[Message] = ()) -> str | None:
-        """Keep the answer for its 👍/👎 buttons; their value is the id returned. None (no
-        buttons) without a feedback store or when it fails (logged: the answer still goes out)."""
-        if self.feedback is None:
-            return None
-        try:
-            return self.feedback.record_answer(answer, source=source, history=history)
-        except (KbError, sqlite3.Error) as exc:
-            log.warning("slack: answer not kept for feedback in %s: %s", self.feedback.path, exc)
-            return None
-
-    def assistant_for(self, backend: str, collections: Sequence[str] = ()) -> Assistant:
-        """The assistant answering with `backend` (a profile or `auto`) over `collections`, on
-        the index's current generation (a `kb ingest` elsewhere may have switched it)."""
-        if self.library is not None:
-            self.library.follow_index()
-        return self.assistant.scoped(collections).routed(self.pool.router(backend))
-
     def _stream_into(
         self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
     ) -> Answer:
-        assistant = self.assistant_for(thread.backend, thread.collections)
+        assistant = self.session.answering(Scope(thread.backend, thread.collections))
         evidence, note, reply, last_edit = "", "", "", 0.0  # the first token is shown at once
         sources = [question]  # what links may come from: the question, then the passages
         stream = AnswerStream(assistant.stream(question, list(thread.history)))

@@ -17,7 +17,7 @@ import gradio as gr
 
 from assistant.errors import KbError
 from assistant.feedback.store import FeedbackStore
-from assistant.frontends.web_events import Conversation
+from assistant.frontends.web.events import Conversation
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ conversation's backend, add uploaded files, open a document, answer the `/ask` A
 through the page's `BusyGate`: past its limit a question is answered "busy" at once.
 
 Each browser tab holds its own `Conversation` (history, answers, backend); `PageParts` is what
-all tabs share. Rendering is `web_render`'s job; layout and wiring are `web`'s.
+all tabs share. Rendering is `render`'s job; layout and wiring are `page`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,19 +20,16 @@ import gradio as gr
 
 from assistant.answering.events import AnswerStream
 from assistant.answering.models import Answer, Evidence
-from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
-from assistant.backends.pool import ChatModelPool
 from assistant.backends.routing import AUTO, HOSTED_ALIAS
-from assistant.conversations.store import ConversationStore
 from assistant.documents.catalog import check_collection_name
-from assistant.documents.library import DocumentLibrary, FileProgress
+from assistant.documents.library import FileProgress
 from assistant.documents.watching import BackgroundSync
 from assistant.errors import KbError
-from assistant.feedback.store import FeedbackStore
-from assistant.frontends import web_render as render
-from assistant.frontends.web_busy import BusyGate, busy_answer
+from assistant.frontends.web import render
+from assistant.frontends.web.busy import BusyGate, busy_answer
+from assistant.session import Scope, Session
 from assistant.telemetry.metrics import observe_answer, observe_busy
 
 log = logging.getLogger(__name__)
@@ -54,22 +51,13 @@ class Conversation:
 
 @dataclass(frozen=True)
 class PageParts:
-    """What the page serves: answers, backends to switch between, documents to add to."""
+    """What the page serves: the session (answers, backends, documents, the stores: without a
+    conversations store nothing is saved, without a feedback store no 👍 / 👎 are shown), how
+    many questions it holds at once, and the folders it keeps in sync."""
 
-    assistant: Assistant
-    pool: ChatModelPool
-    library: DocumentLibrary
-    max_upload_mb: int = 20
+    session: Session
     gate: BusyGate = field(default_factory=BusyGate)
     sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
-    conversations: ConversationStore | None = None  # None: nothing is saved
-    feedback: FeedbackStore | None = None  # None: no 👍 / 👎 under the answers
-
-    def answering(self, collections: Sequence[str] | None, backend: str) -> Assistant:
-        """The assistant for one question: on the index's current generation (another process
-        may have switched it), searching `collections` (None or empty: all), with `backend`."""
-        self.library.follow_index()
-        return self.assistant.scoped(collections).routed(self.pool.router(backend))
 
 
 def _device(model: object) -> str:
@@ -79,10 +67,10 @@ def _device(model: object) -> str:
 
 def status_line(parts: PageParts, backend: str) -> str:
     """The line under the title: documents, chunks, model and where it runs."""
-    stats = parts.library.stats()
-    model = parts.pool.router(backend)("", []).chain[0]
+    stats = parts.session.library.stats()
+    model = parts.session.pool.router(backend)("", []).chain[0]
     name = "routed per question" if backend == AUTO else model.model
-    hosted = parts.pool.hosted_available()
+    hosted = parts.session.pool.hosted_available()
     facts = render.StatusFacts(
         stats.documents, stats.chunks, name, _device(model), hosted, _last_sync(parts.sync)
     )
@@ -127,7 +115,7 @@ def _stream_turn(
     yield "", chat, convo, sources
     text = evidence = ""
     try:
-        assistant = parts.answering(convo.collections, convo.backend)
+        assistant = parts.session.answering(Scope(convo.backend, convo.collections))
         stream = AnswerStream(assistant.stream(message, convo.history))
         for event in stream:
             if isinstance(event, Evidence):  # shown at once; the reply streams below it
@@ -172,7 +160,7 @@ def _remember(convo: Conversation, answer: Answer) -> None:
 def save_turn(parts: PageParts, owner: str | None, convo: Conversation, answer: Answer) -> None:
     """Save a finished turn: the first one creates the saved conversation. A store that fails
     is logged and the chat goes on: the answer was given, only its saving was lost."""
-    store = parts.conversations
+    store = parts.session.conversations
     if store is None or owner is None:
         return
     try:
@@ -190,7 +178,7 @@ def switch_backend(
     parts: PageParts, name: str, convo: Conversation
 ) -> tuple[str, Conversation, str]:
     """Switch this conversation's backend, or say why it is unavailable."""
-    choice = parts.pool.choice(name)
+    choice = parts.session.pool.choice(name)
     if not choice.available:
         gr.Warning(f"{choice.label} is unavailable: {choice.reason}")
         return convo.backend, convo, status_line(parts, convo.backend)
@@ -212,7 +200,7 @@ def add_documents(
     try:
         name = check_collection_name(collection.strip()) if collection.strip() else None
         files = [(Path(raw), Path(raw).name) for raw in paths]
-        report = parts.library.add_files(files, on_file, name)
+        report = parts.session.library.add_files(files, on_file, name)
     except (KbError, ValueError) as exc:
         return f"❌ upload failed: {exc}", None
     return render.upload_markdown(report, []), None
@@ -222,7 +210,7 @@ def open_document(parts: PageParts, key: str) -> str:
     """The document a source link points to, its cited span marked."""
     try:
         source, start, end = render.parse_open_key(key)
-        title, text = parts.library.document_text(source)
+        title, text = parts.session.library.document_text(source)
     except (ValueError, KbError) as exc:
         return f'<div class="kb-empty">Cannot open that document: {exc}</div>'
     return render.document_html(title, source, text, start, end)
@@ -238,12 +226,12 @@ def ask_api(
     """`/ask` for gradio_client: a question (and the conversation so far, as in `kb ask -`; the
     collections to search, default all) in, the `kb ask --json` object out, with `busy` true
     when the page had no room for it."""
-    name = backend or parts.pool.default
+    name = backend or parts.session.pool.default
     with parts.gate.admit() as admitted:
         if not admitted:
             observe_busy(name if _known(parts, name) else "other")  # a caller's text: no label
             return {**busy_answer(question, name).as_dict(), "busy": True}
-        assistant = parts.answering(collections, name)
+        assistant = parts.session.answering(Scope(name, collections or ()))
         answer = assistant.ask(question, _checked_history(history))
         observe_answer(answer)
     return {**answer.as_dict(), "busy": False}
@@ -251,7 +239,9 @@ def ask_api(
 
 def _known(parts: PageParts, name: str) -> bool:
     """Whether `name` is one of the page's profiles (or `auto`, `hosted`)."""
-    return name in (AUTO, HOSTED_ALIAS) or any(choice.name == name for choice in parts.pool.choices)
+    return name in (AUTO, HOSTED_ALIAS) or any(
+        choice.name == name for choice in parts.session.pool.choices
+    )
 
 
 def _checked_history(history: list[Message] | None) -> list[Message]:

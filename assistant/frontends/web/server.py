@@ -1,6 +1,6 @@
 """One process, one port: the Gradio page mounted in a FastAPI app beside kb's API (`/v1`),
 served by uvicorn. Who may use each: the page's login (required off loopback) and the API's
-bearer tokens (`web_api.ApiAccess`).
+bearer tokens (`api.ApiAccess`).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from assistant.errors import ConfigurationError
-from assistant.frontends.openai_shapes import ApiError
-from assistant.frontends.web_api import ApiAccess, api_router
-from assistant.frontends.web_assets import PAGE_CSS, PAGE_SCRIPT
-from assistant.frontends.web_busy import BUSY_HEADROOM
-from assistant.frontends.web_events import PageParts
+from assistant.frontends.web.api import ApiAccess, api_router
+from assistant.frontends.web.assets import PAGE_CSS, PAGE_SCRIPT
+from assistant.frontends.web.busy import BUSY_HEADROOM
+from assistant.frontends.web.events import PageParts
+from assistant.frontends.web.openai_shapes import ApiError
 from assistant.settings import Settings
 from assistant.telemetry.metrics import METRICS
 
@@ -59,7 +59,7 @@ def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
 def api_access(settings: Settings, host: str) -> ApiAccess:
     """Who may call the API when serving on `host`."""
     api = settings.api
-    return ApiAccess(tuple(api.token_list()), is_loopback(host), api.retry_after_s)
+    return ApiAccess(tuple(api.token_list()), is_loopback(host))
 
 
 @dataclass
@@ -116,7 +116,7 @@ def server_app(
         page,
         path="",
         auth=auth,
-        max_file_size=f"{parts.max_upload_mb}mb",
+        max_file_size=f"{parts.session.library.limits.max_file_mb}mb",
         css=PAGE_CSS,
         head=PAGE_SCRIPT,
         footer_links=["api"],

@@ -2,7 +2,7 @@
 hits (dense + BM25, fused as `kb retrieve` fuses them), over kb's index as kb's settings find
 it, and a query engine built on it.
 
-    from assistant.frontends.llama_index import KbRetriever
+    from assistant.integrations.llama_index import KbRetriever
     retriever = KbRetriever.from_settings()
     nodes = retriever.retrieve("When is self-hosting cheaper?")
 
@@ -16,8 +16,6 @@ from collections.abc import Collection
 from typing import Any
 
 from llama_index.core.callbacks import CallbackManager
-from llama_index.core.llms import LLM
-from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
@@ -85,16 +83,3 @@ def node_with_score(hit: Hit) -> NodeWithScore:
         excluded_embed_metadata_keys=list(metadata),
     )
     return NodeWithScore(node=node, score=hit.score)
-
-
-def kb_query_engine(
-    llm: LLM,
-    settings: Settings | None = None,
-    top_k: int = 5,
-    collections: Collection[str] | None = None,
-    **engine_options: Any,
-) -> RetrieverQueryEngine:
-    """A llama-index query engine answering with `llm` (any llama-index LLM) from kb's hits;
-    `engine_options` go to `RetrieverQueryEngine.from_args` (response_mode, ...)."""
-    retriever = KbRetriever.from_settings(settings, top_k, collections)
-    return RetrieverQueryEngine.from_args(retriever, llm=llm, **engine_options)

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.pricing import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
-from assistant.frontends import cli_docs, cli_feedback, cli_models
+from assistant.frontends.cli import docs as cli_docs
+from assistant.frontends.cli import feedback as cli_feedback
+from assistant.frontends.cli import models as cli_models
 from assistant.log_redaction import redact_logs
 from assistant.settings import Settings, load_settings
 from assistant.telemetry.json_logs import use_log_format
@@ -358,7 +360,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 def _say_if_slow(settings: Settings) -> None:
     """Once, on stderr: the default model would be slow to start here, and the faster profile.
     The remembered probe says so; the model is never switched for the user."""
-    from assistant.doctor import slow_start_notice
+    from assistant.backends.profiles import slow_start_notice
 
     notice = slow_start_notice(settings)
     if notice:
@@ -414,7 +416,7 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """`kb serve`: the web page."""
-    from assistant.frontends.web import serve
+    from assistant.frontends.web.page import serve
 
     serve(settings, args.host or settings.web.host, args.port or settings.web.port)
     return 0
@@ -422,7 +424,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     """`kb slack`: the Slack bot, over Socket Mode or HTTP events."""
-    from assistant.frontends.slack import serve
+    from assistant.frontends.slack.app import serve
 
     serve(settings, args.http, args.host, args.port or settings.slack.port)
     return 0
@@ -449,10 +451,12 @@ ANSWERING_COMMANDS = {"ask", "eval", "serve", "slack"}
 def _check_backend(args: argparse.Namespace, settings: Settings) -> None:
     """An unknown --backend is a usage error (exit 2), though the names come from settings; a
     routing setting naming no profile is an error (exit 1) before any command that answers."""
+    name = getattr(args, "backend", None)
+    if name is None and args.command not in ANSWERING_COMMANDS:
+        return  # nothing of this command goes to a backend
     from assistant.backends.profiles import all_profiles, check_profile_names
 
     profiles = all_profiles(settings)
-    name = getattr(args, "backend", None)
     known = [*profiles, "hosted", "auto"]
     if name is not None and name not in known:
         args.command_parser.error(f"--backend {name!r}: choose one of {', '.join(known)}")

@@ -4,7 +4,7 @@ export as Markdown.
 Whose conversations: the login user's when the page has a login, else this browser's (a
 random id kept in the browser's local storage, `gr.BrowserState`). The handlers here take the
 owner as a plain string, so they are tested without a browser; `conversations_sidebar` lays the
-sidebar out and wires it. Turns are saved by `web_events.save_turn`.
+sidebar out and wires it. Turns are saved by `events.save_turn`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from assistant.conversations.export import export_markdown
 from assistant.conversations.restore import restore_answer
 from assistant.conversations.store import ConversationStore
 from assistant.errors import KbError
-from assistant.frontends import web_render as render
-from assistant.frontends.web_events import Conversation, PageParts
+from assistant.frontends.web import render
+from assistant.frontends.web.events import Conversation, PageParts
 
 BROWSER_KEY = "kb-browser-id"  # the browser's local-storage key of its id
 # Gradio encrypts a BrowserState with a secret it sends to the page itself, and a random one
@@ -45,16 +45,16 @@ def browser_id(current: str | None) -> str:
 
 
 def _store(parts: PageParts) -> ConversationStore:
-    if parts.conversations is None:
+    if parts.session.conversations is None:
         raise gr.Error("this page does not save conversations")
-    return parts.conversations
+    return parts.session.conversations
 
 
 def listing(parts: PageParts, owner: str | None, selected: str | None = None) -> Any:
     """The sidebar's list: the owner's conversations, newest first, `selected` picked."""
-    if parts.conversations is None or owner is None:
+    if parts.session.conversations is None or owner is None:
         return gr.update(choices=[], value=None)
-    choices = [(c.title, c.id) for c in parts.conversations.list_owned(owner)]
+    choices = [(c.title, c.id) for c in parts.session.conversations.list_owned(owner)]
     return gr.update(
         choices=choices, value=selected if selected in dict(choices).values() else None
     )
@@ -79,7 +79,9 @@ def open_conversation(
             {"role": "assistant", "content": render.answer_markdown(answer, turn)},
         ]
     summary = saved.summary
-    backend = summary.backend if parts.pool.choice(summary.backend).available else current.backend
+    backend = (
+        summary.backend if parts.session.pool.choice(summary.backend).available else current.backend
+    )
     convo = Conversation(backend, saved.history, answers, list(summary.collections), summary.id)
     convo.answer_at = {2 * turn + 1: turn for turn in range(len(answers))}  # to rate them
     sources = render.sources_html(answers)
