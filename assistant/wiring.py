@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import AnswerOptions
 from assistant.answering.pipeline import Assistant
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices

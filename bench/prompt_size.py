@@ -20,8 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answering.context import close_hits, focused_passages
 from assistant.answering.prompting import answer_messages
+from assistant.answering.selection import close_hits, focused_passages
 from assistant.evaluation import load_questions, retrieval_query
 from bench.report import write_section
 from index.builder import ingest_paths

@@ -3,8 +3,9 @@
 The exact `IndexIDMap2(IndexFlatIP)` is always kept: it is the one that can remove and
 reconstruct by id. From `ann_threshold` vectors on, `save` also builds an HNSW graph over the
 same vectors and searches go through it (recall against exact: docs/benchmarks.md). Below the
-threshold an exact scan is fast enough and has recall 1; at 100k 384-d vectors it takes 15 to
-100 ms a search on 2 busy cores, and with 8 clients at once its p95 passes 100 ms (bench/scale.py).
+threshold an exact scan is fast enough and has recall 1; around it, exact scans from several
+clients at once grow too slow for a question (bench/scale.py; docs/benchmarks.md,
+"Vector stores at scale").
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from index.errors import VectorStoreError
 
-ANN_THRESHOLD = 100_000  # bench/scale.py: exact p95 with 8 clients passes 100 ms near here
+ANN_THRESHOLD = 100_000  # bench/scale.py: about where concurrent exact searches grow too slow
 FLAT_FILE = "vectors.faiss"
 ANN_FILE = "vectors.hnsw.faiss"
 HNSW_NEIGHBOURS = 32
@@ -81,8 +82,8 @@ class FaissStore:
         return np.vstack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
 
     def build_ann(self) -> None:
-        """An HNSW graph over every stored vector, rebuilt whole at each save (about 5 minutes
-        per 100k on 2 busy cores: docs/benchmarks.md, "Scale")."""
+        """An HNSW graph over every stored vector, rebuilt whole at each save (minutes on a CPU
+        for a large index: docs/benchmarks.md, "Vector stores at scale")."""
         id_map: Any = self._index  # IndexIDMap2: SWIG attributes the stubs do not declare
         vectors = faiss.downcast_index(id_map.index).reconstruct_n(0, len(self))
         ids = faiss.vector_to_array(id_map.id_map).astype(np.int64)

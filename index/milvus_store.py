@@ -107,8 +107,8 @@ class MilvusStore:
 
     def remove(self, ids: list[int]) -> None:
         """Hide now, delete in `committed`: the current generation may still use these ids."""
-        # An ingest removes file by file: asking the server each time cost a round trip per
-        # file (a third of a second each at Strong consistency); `_settle` asks once.
+        # An ingest removes file by file: asking the server each time would cost a round trip
+        # per file (a slow one at Strong consistency); `_settle` asks once.
         self._unchecked.update(int(i) for i in ids)
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -276,8 +276,8 @@ class MilvusStore:
 
     def _stored(self) -> int:
         # Strong, like `_present`: bookkeeping is not on the question path, and `__len__`
-        # subtracts one from the other (a Session read also missed this process's own
-        # deletes on the 2.3 server: pymilvus records no time for them there).
+        # subtracts one from the other (a Session read also misses this process's own
+        # deletes on a 2.3 server: pymilvus records no time for them there).
         rows = self._client.query(
             self.collection, filter="", output_fields=["count(*)"], consistency_level="Strong"
         )
@@ -300,10 +300,11 @@ class MilvusStore:
 
 def _reads(written_ts: int | None, reopened: bool) -> dict[str, Any]:
     """How searches and `vectors` (the question path) wait for writes. Strong waits for the
-    server's newest timestamp, about 0.2 s per call on a real server (measured: search p50
-    200 ms Strong, 2.4 ms otherwise), for every question. A writer needs only its own writes (Session: pymilvus sends the time of
-    this process's last write); a reader, the writes of the generation it loaded, whose time
-    the generation records. A generation saved before that was recorded reads Strong."""
+    server's newest timestamp on every call, which on a real server costs far more than the
+    search itself, for every question (docs/benchmarks.md, "Vector stores at scale"). A writer
+    needs only its own writes (Session: pymilvus sends the time of this process's last write);
+    a reader, the writes of the generation it loaded, whose time the generation records. A
+    generation saved before that was recorded reads Strong."""
     if not reopened:
         return {"consistency_level": "Session"}
     if written_ts:

@@ -1,4 +1,4 @@
-"""The embedding model run by ONNX Runtime: the same weights, several times less overhead per query.
+"""The embedding model run by ONNX Runtime: the same weights, far less overhead per query.
 
 A one-question call through sentence-transformers spends most of its time in PyTorch's
 per-operator overhead, not in arithmetic; ONNX Runtime runs the same graph in a fraction of it

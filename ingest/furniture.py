@@ -3,7 +3,7 @@
 Advertisements (a call to action and the selling paragraphs above it), image captions and
 credits ("Source: Image created by author"), image alt text, buttons ("Learn More", "Get
 Started"), share and subscribe prompts, cookie notices, navigation lines, and "Further reading"
-sections. kb indexed them as text and quoted them as answers (issue 32); they are left out at
+sections. Indexed as text, they would be retrieved and quoted as answers; they are left out at
 ingest and kept in `Document.dropped`, so `kb docs show PATH --dropped` shows what went.
 
 Rules only: each one names a shape that prose does not take (a button has no full stop, a

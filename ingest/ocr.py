@@ -31,16 +31,16 @@ class OcrUnavailableError(IngestError):
 
 
 def _load_engine() -> Any:
-    """RapidOCR with its packaged models. The text-angle classifier is off: on a test page it
-    turned an upright line upside down and lost it (measured), and scans are upright."""
+    """RapidOCR with its packaged models. The text-angle classifier is off: it can turn an
+    upright line upside down and lose it, and scans are upright."""
     from rapidocr_onnxruntime import RapidOCR
 
     return RapidOCR(use_cls=False)
 
 
 def engine() -> Any:
-    """The process's OCR engine, created on first call (about 0.5 s); raises
-    `OcrUnavailableError` when it is not installed or cannot load."""
+    """The process's OCR engine, created on first call (loading its models takes a moment, so
+    it is done once); raises `OcrUnavailableError` when it is not installed or cannot load."""
     global _engine
     with _lock:
         if _engine is None:
@@ -91,9 +91,9 @@ def grey_pixels(data: bytes) -> np.ndarray:
 
 
 def black_and_white(grey: np.ndarray) -> np.ndarray:
-    """Ink and paper by Otsu's threshold. JPEG's ringing around letters made the recogniser
-    run words together ("arekeptforseven"): on an A4 page of 15 pt text saved as a JPEG PDF
-    it read 51% of the words as drawn, and 97% after this (bench/ocr.py)."""
+    """Ink and paper by Otsu's threshold. JPEG's ringing around letters makes the recogniser
+    run words together ("arekeptforseven"); on black and white it reads them apart again
+    (bench/ocr.py)."""
     import cv2
 
     _, binary = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)

@@ -1,6 +1,6 @@
 """Where sentences end: the one place kb's sentence rules live.
 
-Two rules, because they serve different ends and kb's figures were measured with each:
+Two rules, because they serve different ends:
 
 - `SENTENCE_END`, for chunking documents: after . ! or ? (and a closing quote or bracket), only
   where the next sentence starts like one (a capital, a digit, an opening quote or bracket, `*`),
@@ -9,7 +9,7 @@ Two rules, because they serve different ends and kb's figures were measured with
   after . ! or ? before anything, and at every line break, so that each list item or table row
   of a reply is a sentence of its own to cite.
 
-They disagree on 2 of the corpus's 349 paragraphs (a closing bracket after "!", a table row
+They disagree on a few of the corpus's paragraphs (a closing bracket after "!", a table row
 after "."), so neither replaces the other without changing chunks or citations.
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 # Rows are joined as paragraphs: the evidence finder and the splitter treat a paragraph's lines
-# as running text, so rows on lines of one paragraph were quoted as one long "sentence".
+# as running text, so rows on lines of one paragraph would be quoted as one long "sentence".
 ROWS = "\n\n"
 
 

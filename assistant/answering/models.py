@@ -1,12 +1,21 @@
-"""Domain values of answering: a citation and an answer."""
+"""Domain values of answering: the options it runs with, a citation, evidence, an answer, and
+the stream of events that leads to it.
+
+`Assistant.stream` yields the `Evidence`, reply text, a `Restart` when a backend failed and the
+next starts over, then the final `Answer`; `AnswerStream` keeps that final `Answer` and fails
+when the stream ended without it, the part every caller shares."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TypedDict
 
 from assistant.answering.prompting import passage_label
-from assistant.backends.pricing import UsageSummary
+from assistant.backends.fallback import Restart
+from assistant.backends.llms.base import UsageSummary
+from assistant.errors import IncompleteAnswerError
+from assistant.settings import AnswerSettings, LlmSettings
 from index.models import Hit
 
 
@@ -173,3 +182,57 @@ class Answer:
                 for n, h in enumerate(self.passages, start=1)
             ],
         }
+
+
+_ANSWER, _LLM = AnswerSettings(), LlmSettings()
+
+ATTRIBUTION_THRESHOLD = 0.45  # cosine similarity a sentence needs to cite a passage
+ECHO_THRESHOLD = 0.8  # share of a reply's 6-word runs copied from passages that makes an echo
+ECHO_MIN_WORDS = 100  # shorter replies are never echoes: quoting passages is fine
+# Passages whose similarity is this far below the best one's are not given to the model; 1: all.
+DROP_BELOW = 1.0
+# Words of passage sentences the model reads, chosen by the question; 0: whole passages
+# (docs/benchmarks.md: a budget cut prompts but lost answers).
+CONTEXT_WORDS = 0
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """Passages, thresholds and reply length for answering."""
+
+    top_k: int = _ANSWER.top_k
+    min_relevance: float = _ANSWER.min_relevance
+    max_tokens: int = _LLM.max_tokens
+    temperature: float = _LLM.temperature
+    attribution_threshold: float = ATTRIBUTION_THRESHOLD
+    echo_threshold: float = ECHO_THRESHOLD
+    echo_min_words: int = ECHO_MIN_WORDS
+    context_words: int = CONTEXT_WORDS
+    drop_below: float = DROP_BELOW
+    once_only: bool = False  # text neighbouring chunks share is given once
+
+
+AnswerEvent = str | Evidence | Restart | Answer
+
+
+class AnswerStream:
+    """Iterates an answer's events up to its final `Answer`, which `answer()` returns."""
+
+    def __init__(self, events: Iterable[AnswerEvent]):
+        self._events = iter(events)
+        self._final: Answer | None = None
+
+    def __iter__(self) -> Iterator[str | Evidence | Restart]:
+        for event in self._events:
+            if isinstance(event, Answer):
+                self._final = event
+            else:
+                yield event
+
+    def answer(self) -> Answer:
+        """The final `Answer`, after walking whatever events are left unread."""
+        for _ in self:
+            pass
+        if self._final is None:
+            raise IncompleteAnswerError()
+        return self._final

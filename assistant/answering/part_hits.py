@@ -2,7 +2,7 @@
 reciprocal rank fusion, with at least one passage kept for every part.
 
 A comparison's weaker side would otherwise lose its passages to the stronger one's: the whole
-question's ranking favours whichever side its words lean to (issue 32).
+question's ranking favours whichever side its words lean to.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answering.parts import question_parts
-from index.fusion import reciprocal_rank_fusion
 from index.models import Hit
+from index.retriever import reciprocal_rank_fusion
 
 RRF_K = 60
 

@@ -3,8 +3,8 @@ questions joined into one ("When can Google end the terms, and what must I do th
 
 Each part is a standalone question, used to retrieve passages for that part, to name the parts
 in the prompt and to quote evidence for each. A simple question has no parts. What this module
-does not do: ask a model (issue 32 measured the rules alone first), or split a list question,
-whose items the question cannot name.
+does not do: ask a model (rules split a question without a model call), or split a list
+question, whose items the question cannot name.
 """
 
 from __future__ import annotations

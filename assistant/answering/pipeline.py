@@ -17,14 +17,16 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from assistant.answering.antecedents import with_antecedents
-from assistant.answering.context import close_hits, focused_passages
-from assistant.answering.events import AnswerEvent, AnswerStream
 from assistant.answering.evidence import choose_evidence_for_parts, evidence_text
-from assistant.answering.models import Answer, Citation, Evidence
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import (
+    Answer,
+    AnswerEvent,
+    AnswerOptions,
+    AnswerStream,
+    Citation,
+    Evidence,
+)
 from assistant.answering.part_hits import PartHits, hits_for_parts
 from assistant.answering.parts import Parts, question_parts
 from assistant.answering.prompting import (
@@ -47,7 +49,12 @@ from assistant.answering.replies import (
     joined_part_replies,
     without_gap_citations,
 )
-from assistant.answering.selection import SelectedPassage, selected_passages
+from assistant.answering.selection import (
+    SelectedPassage,
+    close_hits,
+    focused_passages,
+    selected_passages,
+)
 from assistant.answering.sides import swapped_sides
 from assistant.backends.fallback import (
     Restart,
@@ -56,8 +63,7 @@ from assistant.backends.fallback import (
     complete_with_fallback,
     stream_with_fallback,
 )
-from assistant.backends.llms.base import Message
-from assistant.backends.pricing import Price, usage_summary
+from assistant.backends.llms.base import Message, Price, usage_summary
 from assistant.errors import KbError
 from assistant.guards.attribution import attribute, evidence_sentence, sentences_to_embed
 from assistant.guards.grounding import (
@@ -70,7 +76,6 @@ from assistant.guards.grounding import (
 from assistant.guards.links import LinkGuard, defuse_links
 from assistant.guards.refusal import is_echo, retrieval_is_weak, says_it_does_not_know
 from index.embedders import Embedder
-from index.errors import VectorStoreError
 from index.models import Hit
 from index.retriever import HybridRetriever
 
@@ -219,8 +224,8 @@ class Assistant:
 
     def _generate(self, draft: _AnswerInProgress, tokens: list[str]) -> Iterator[str | Restart]:
         """Stream the reply: one prompt for a simple question; for a compound one, a small
-        prompt per part over that part's own passages, the replies one after the other (the
-        1.5B asked all parts in one prompt answered one, or talked about "the first part")."""
+        prompt per part over that part's own passages, the replies one after the other (a small
+        model asked all parts in one prompt answers one of them, or talks about "the parts")."""
         if not draft.parts.parts:
             messages = answer_messages(draft.query, self._context(draft))
             yield from self._stream_reply(draft, messages, tokens, self.options.max_tokens)
@@ -323,7 +328,7 @@ class Assistant:
         result = attribute(
             reply,
             self.embedder.embed(sentences),
-            self._passage_vectors(draft.hits),
+            self.retriever.vectors_of(draft.hits),
             passages,
             options.attribution_threshold,
         )
@@ -346,14 +351,6 @@ class Assistant:
         if invented:
             return f"the model's reply gave {', '.join(invented)}, which no passage holds"
         return None
-
-    def _passage_vectors(self, hits: list[Hit]) -> np.ndarray:
-        """Stored vectors: no second embedding pass over the passages (unless another process
-        replaced the index meanwhile and they are gone)."""
-        try:
-            return self.retriever.state.store.vectors([h.chunk.id for h in hits])
-        except VectorStoreError:
-            return self.embedder.embed([h.chunk.text for h in hits])
 
     def _refusal(self, draft: _AnswerInProgress, why: str) -> Answer:
         labels = [f"[{n}] {passage_label(h)}" for n, h in enumerate(draft.hits[:3], start=1)]
@@ -399,10 +396,5 @@ class Assistant:
             fell_back=bool(draft.turn.restarts),
             evidence=draft.evidence,
             evidence_in_text=evidence_in_text,
-            server=_server(draft.turn),
+            server=draft.turn.server,
         )
-
-
-def _server(turn: Turn) -> str | None:
-    """The pool server that wrote the reply: the last call's (generation comes last)."""
-    return turn.usage[-1].server if turn.usage and turn.answered_by else None

@@ -1,14 +1,22 @@
-"""The sentences the model reads: question-aware selection across the retrieved passages.
+"""What the model reads: which retrieved passages it is shown whole (`close_hits`,
+`focused_passages`: passages far less similar than the best one left out, text a passage shares
+with the one before it given once), or which of their sentences (`selected_passages`).
+
+Sentence selection, question-aware across the retrieved passages:
 
 The model is asked to quote the one to three sentences that answer the question, yet whole
-passages cost about 1,100 prompt tokens, and on a CPU the first token waits for all of them
-(docs/benchmarks.md, issue 31). So the prompt holds only the passages' best sentences: every
-sentence is scored as the evidence is (`assistant.answering.evidence`: cosine, BM25, the kind
-of answer asked for, new words, passage rank), and the best ones are taken across all passages,
-each with its neighbours (an answer often spans two sentences, or a list follows its intro),
-until a word budget is spent. A passage keeps its number, so the model's [n] and kb's citations
-still name the whole retrieved passage; a passage with nothing selected is left out. Each kept
-passage is labelled with its document's title and section.
+passages make a long prompt, and on a CPU the first token waits for all of it. So the prompt
+can hold only the passages' best sentences: every sentence is scored as the evidence is
+(`assistant.answering.evidence`: cosine, BM25, the kind of answer asked for, new words, passage
+rank), and the best ones are taken across all passages, each with its neighbours (an answer
+often spans two sentences, or a list follows its intro), until a word budget is spent. A
+passage keeps its number, so the model's [n] and kb's citations still name the whole retrieved
+passage; a passage with nothing selected is left out. Each kept passage is labelled with its
+document's title and section.
+
+Selection runs only when `AnswerOptions.context_words` sets a budget, and none is set by
+default: it cut the prompt but lost answers on the tune set (docs/benchmarks.md, "What the
+model reads").
 
 What this module does not do: choose which passages are retrieved, or cite.
 """
@@ -20,7 +28,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from assistant.answering.context import GAP
 from assistant.answering.evidence import (
     EvidenceWeights,
     _Candidate,
@@ -67,9 +74,8 @@ def _with_neighbours(k: int, flat: Flat, reach: int) -> list[int]:
 
 def _select(query: str, flat: Flat, embedder: Embedder, budget_words: int, reach: int) -> set[int]:
     """Indexes into `flat`: the best-scoring sentences with their neighbours, best first, while
-    the words fit in `budget_words` (the best one always). Measured against taking the best
-    sentences alone first and their neighbours after: no more gold kept on eval/tune.jsonl
-    (docs/benchmarks.md)."""
+    the words fit in `budget_words` (the best one always). Taking the best sentences alone
+    first and their neighbours after kept no more gold on the tune set (docs/benchmarks.md)."""
     if not flat:
         return set()
     scores = _seed_scores(query, flat, embedder)
@@ -113,3 +119,46 @@ def selected_passages(
             parts.append((" " if flat[k][1] == flat[before][1] + 1 else GAP) + flat[k][2])
         out.append(SelectedPassage(p + 1, title_and_section(hit), "".join(parts)))
     return out
+
+
+GAP = " … "
+
+
+def close_hits(hits: Sequence[Hit], margin: float) -> list[Hit]:
+    """The hits whose cosine similarity is within `margin` of the best one's."""
+    best = max((h.dense for h in hits if h.dense is not None), default=None)
+    if best is None:
+        return list(hits)
+    return [h for h in hits if h.dense is None or h.dense >= best - margin]
+
+
+def _uncovered(start: int, end: int, covered: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of [start, end) outside every covered span."""
+    parts = [(start, end)]
+    for a, b in covered:
+        parts = [
+            piece
+            for s, e in parts
+            for piece in ((s, min(e, a)), (max(s, b), e))
+            if piece[0] < piece[1]
+        ]
+    return parts
+
+
+def without_repeats(hits: Sequence[Hit]) -> list[str]:
+    """Each hit's text less what an earlier hit of the same document already gave."""
+    covered: dict[str, list[tuple[int, int]]] = {}
+    texts = []
+    for hit in hits:
+        chunk = hit.chunk
+        spans = covered.setdefault(chunk.source, [])
+        parts = _uncovered(chunk.start, chunk.end, spans)
+        spans.append((chunk.start, chunk.end))
+        pieces = [chunk.text[s - chunk.start : e - chunk.start] for s, e in parts]
+        texts.append(GAP.join(" ".join(p.split()) for p in pieces if p.strip()) or GAP.strip())
+    return texts
+
+
+def focused_passages(hits: Sequence[Hit], once_only: bool = False) -> list[str]:
+    """Each hit's whole text, whitespace collapsed (less repeats with `once_only`)."""
+    return without_repeats(hits) if once_only else [" ".join(h.chunk.text.split()) for h in hits]

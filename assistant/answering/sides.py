@@ -1,6 +1,6 @@
 """A comparison's sides swapped: a reply that gives one side the facts the passages give the
 other ("Open-source models are expensive [2]" from "Access to proprietary LLMs can be
-expensive"), seen on eval/tune.jsonl q24 and q26 (issue 32).
+expensive"), a mistake seen on the tune set's comparison questions (eval/tune.jsonl).
 
 Each reply sentence that names one side only is matched to the passage sentence most like it;
 when that sentence names the other side only, in its first words (where a sentence says what it

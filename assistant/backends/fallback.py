@@ -87,6 +87,11 @@ class Turn:
     named: ChatModel | None = None  # with an empty chain: the backend the question was for
 
     @property
+    def server(self) -> str | None:
+        """The pool server that wrote the reply: the last call's (generation comes last)."""
+        return self.usage[-1].server if self.usage and self.answered_by else None
+
+    @property
     def labelled_by(self) -> ChatModel:
         """The backend an answer is labelled with: the one that wrote it, else the one the
         question went to first (a refusal made before generation)."""

@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 from dotenv import dotenv_values
 from pydantic import SecretStr
 
-from assistant.backends.llms.base import ChatModel
+from assistant.backends.llms.base import ChatModel, Price
 from assistant.backends.llms.llama_probe import recalled_probe
 from assistant.backends.llms.speed import SLOW_START_S, ProfileSpeed, forecast, slow_start_text
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
-from assistant.backends.pricing import Price
 from assistant.backends.routing import AUTO
 from assistant.errors import ConfigurationError, KbError
 from assistant.home import secrets_file

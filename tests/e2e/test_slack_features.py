@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import AnswerOptions
 from assistant.conversations.store import ConversationStore
 from assistant.feedback.store import FeedbackStore
 from assistant.frontends.slack.app import build_slack_app

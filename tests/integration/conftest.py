@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import AnswerOptions
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import fixed_chain
 from index.builder import ingest_paths

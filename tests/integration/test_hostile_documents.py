@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answering.models import Answer
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import Answer, AnswerOptions
 from assistant.answering.pipeline import Assistant
 from assistant.answering.prompting import format_passages, template
 from assistant.backends.fallback import fixed_chain

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from assistant.answering.options import AnswerOptions
+from assistant.answering.models import AnswerOptions
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import fixed_chain
 from assistant.backends.llms.base import ChatModel, Message

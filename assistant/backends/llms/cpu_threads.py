@@ -2,9 +2,10 @@
 
 Left unset, llama-cpp-python writes with `cpu_count() // 2` threads, guessing two hardware
 threads per core. On a 2-core machine without SMT (most cloud VMs, this project's CI) that is
-one thread, and the 1.5B wrote 9 tokens/s against 15-16 with two (docs/benchmarks.md, issue
-31). Counted instead: the CPUs this process may run on (its affinity), one per physical core
-(`/proc/cpuinfo`'s core ids), and no more than a container's CPU quota (cgroup v2 `cpu.max`).
+one thread, and a model writes far slower with one thread than with two (docs/benchmarks.md,
+"The chat models on the CPU"). Counted instead: the CPUs this process may run on (its
+affinity), one per physical core (`/proc/cpuinfo`'s core ids), and no more than a container's
+CPU quota (cgroup v2 `cpu.max`).
 Reading the prompt keeps llama-cpp-python's own default (every logical CPU).
 """
 

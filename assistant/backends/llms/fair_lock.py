@@ -1,7 +1,7 @@
 """A lock that serves waiters in the order they came.
 
 `threading.Lock` wakes an arbitrary waiter, so under load one question could wait for several
-that came after it (a 63 s wait against a 36 s median was measured on the local model).
+that came after it, far longer than a typical wait for the local model.
 """
 
 from __future__ import annotations

@@ -195,7 +195,7 @@ class LlamaCppChatModel:
         llama = self._load()
         # No reuse of the previous call's prompt: with llama.cpp's prefix cache the same
         # prompt is evaluated in other batches, the numbers differ and so may the reply (the
-        # same question asked twice got its 20-token answer, then a 256-token echo).
+        # same question asked twice can get a short answer, then a long echo).
         llama.reset()
         parts = llama.create_chat_completion(
             messages=request.messages,

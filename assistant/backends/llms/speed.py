@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from assistant.backends.llms.llama_probe import ProbeResult
 
-# Prompt p50 with the default settings (four whole passages): 1,105 on eval/tune.jsonl, 1,134
-# on heldout, 1,084 on second (docs/benchmarks.md). Sentence selection (`answer.context_words`)
-# would read ~440 but is off: it cost answers.
+# The median prompt with the default settings (four whole passages), about the same on every
+# eval set (docs/benchmarks.md, "What the model reads"). Sentence selection
+# (`AnswerOptions.context_words`) would read far fewer tokens but is off: it cost answers.
 TYPICAL_PROMPT_TOKENS = 1100
 TYPICAL_REPLY_TOKENS = 60  # a typical answer, in tokens
 BEFORE_READING_S = 0.5  # retrieval and the evidence shown, before the model reads its prompt

@@ -196,7 +196,8 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
 def _ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
     """The first Ctrl-C sets `stop`: a sync under way finishes and the watch ends within a
     step, wherever the signal lands (an interrupt raised inside a sync or inside watchfiles'
-    Rust loop once left `kb watch` running past SIGINT under load); a second one interrupts."""
+    Rust loop can be lost, leaving `kb watch` running past SIGINT under load); a second one
+    interrupts."""
 
     def on_sigint(signum: int, frame: object) -> None:
         if stop.is_set():

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO, TypedDict
 
-from assistant.backends.pricing import usage_text
+from assistant.backends.llms.base import usage_text
 from assistant.errors import ConfigurationError, IngestError, KbError
 from assistant.frontends.cli import docs as cli_docs
 from assistant.frontends.cli import feedback as cli_feedback
@@ -292,8 +292,7 @@ class _Status:
 
 
 def _print_streamed(assistant: Assistant, question: str, history: list[Message]) -> None:
-    from assistant.answering.events import AnswerStream
-    from assistant.answering.models import Evidence
+    from assistant.answering.models import AnswerStream, Evidence
     from assistant.backends.fallback import Restart
 
     status = _Status(sys.stderr)

@@ -18,8 +18,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from slack_sdk import WebClient
 
-from assistant.answering.events import AnswerStream
-from assistant.answering.models import Answer, Evidence
+from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.documents.catalog import check_scope

@@ -23,8 +23,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from assistant.answering.events import AnswerStream
-from assistant.answering.models import Answer, Evidence
+from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.errors import KbError
 from assistant.frontends.web.busy import BusyGate

@@ -18,8 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answering.events import AnswerStream
-from assistant.answering.models import Answer, Evidence
+from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
 from assistant.backends.routing import AUTO, HOSTED_ALIAS

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.answering.models import Answer, Evidence
-from assistant.backends.pricing import usage_text
+from assistant.backends.llms.base import usage_text
 from index.builder import IngestReport
 from index.models import Hit
 

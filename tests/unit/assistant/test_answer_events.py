@@ -2,8 +2,7 @@
 
 import pytest
 
-from assistant.answering.events import AnswerStream
-from assistant.answering.models import Answer, Evidence
+from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.backends.fallback import Restart
 from assistant.errors import IncompleteAnswerError
 

@@ -1,4 +1,4 @@
-from assistant.answering.context import close_hits, focused_passages, without_repeats
+from assistant.answering.selection import close_hits, focused_passages, without_repeats
 from index.models import Hit
 from ingest.models import Chunk
 

@@ -8,9 +8,8 @@ import pytest
 from assistant.answering.models import Answer, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart, fixed_chain
-from assistant.backends.llms.base import Message, UsageCallback
+from assistant.backends.llms.base import Message, Price, UsageCallback, usage_summary
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
-from assistant.backends.pricing import Price, usage_summary
 from assistant.backends.profiles import availability, build_pool, read_key
 from assistant.backends.routing import route, sensitive_kinds
 from assistant.errors import BackendTimeoutError, BackendUnavailableError

@@ -3,7 +3,7 @@ import math
 import pytest
 
 from index.bm25 import Bm25Index
-from index.fusion import reciprocal_rank_fusion
+from index.retriever import reciprocal_rank_fusion
 
 
 def test_bm25_matches_a_hand_computed_score() -> None:

@@ -203,7 +203,7 @@ def test_a_page_answers_while_ingests_replace_documents(
     KeyError."""
     import threading
 
-    from assistant.answering.options import AnswerOptions
+    from assistant.answering.models import AnswerOptions
     from assistant.answering.pipeline import Assistant
     from assistant.backends.fallback import fixed_chain
     from tests.support.fakes import ScriptedChatModel
