@@ -1,9 +1,6 @@
 """All settings, one typed tree: environment (`KB_`, nested with `__`), `.env`, `kb.yaml`, defaults.
-
-`.env` and `kb.yaml` are the home's (assistant/home.py), and every relative path setting is
-made absolute against the home, so kb reads and writes the same files from any directory.
-Loaded once by entry points; components receive plain values, never this object.
-"""
+`.env` and `kb.yaml` are the home's (assistant/home.py); relative paths are made absolute against
+the home, so kb reads and writes the same files from any directory."""
 
 from __future__ import annotations
 
@@ -308,11 +305,7 @@ class LogSettings(BaseModel):
 class Settings(BaseSettings):
     """All of kb's settings, from arguments, `KB_*` variables, `.env` and `kb.yaml`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="KB_",
-        env_nested_delimiter="__",
-        extra="ignore",
-    )
+    model_config = SettingsConfigDict(env_prefix="KB_", env_nested_delimiter="__", extra="ignore")
     _home: Home = PrivateAttr()
 
     embedder: EmbedderSettings = EmbedderSettings()
@@ -375,8 +368,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Settings sources, first wins: arguments, environment, the home's `.env` and `kb.yaml`,
-        secret files."""
+        """First wins: arguments, environment, the home's `.env` and `kb.yaml`, secret files."""
         home = find_home()
         dotenv = DotEnvSettingsSource(settings_cls, env_file=home.secrets_file)
         yaml_settings = YamlConfigSettingsSource(settings_cls, yaml_file=home.settings_file)
@@ -390,42 +382,19 @@ def load_settings() -> Settings:
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 
+    from assistant import settings_check as check
+
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigurationError("; ".join(map(_invalid, exc.errors()))) from None
+        raise ConfigurationError("; ".join(map(check.invalid, exc.errors()))) from None
     except SettingsError as exc:  # a KB_* value that should be JSON (a list, an object) is not
         raise ConfigurationError(
             f"{exc}: a list or object setting takes JSON, e.g. KB_LLM__FALLBACK='[\"local\"]'"
         ) from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigurationError(
-            f"{find_home().settings_file} is not valid YAML{where}: {problem}"
-        ) from None
-    _warn_unknown(settings.home)
-    return settings
-
-
-def _warn_unknown(home: Home) -> None:
-    """A misspelt setting is ignored by pydantic-settings; kb says so, with the closest name."""
-    from assistant.settings_check import read_sources, unknown_setting_warnings
-
-    yaml_data, dotenv = read_sources(home.settings_file, home.secrets_file)
-    for warning in unknown_setting_warnings(Settings, os.environ, yaml_data, dotenv):
+        raise ConfigurationError(check.not_yaml(find_home().settings_file, exc)) from None
+    yaml_data, dotenv = check.read_sources(settings.home.settings_file, settings.home.secrets_file)
+    for warning in check.unknown_setting_warnings(Settings, os.environ, yaml_data, dotenv):
         log.warning(warning)
-
-
-def _invalid(error: Any) -> str:
-    """One pydantic error in a line: the setting, its variable, the value and what it should be.
-    The value is shown only when it is a plain one of a setting that holds no secret."""
-    parts = [str(part) for part in error["loc"]]
-    value = error.get("input")
-    secret = any(word in parts[-1].lower() for word in ("password", "token", "secret", "key"))
-    shown = f" = {value!r}" if isinstance(value, str | int | float | bool) and not secret else ""
-    return (
-        f"invalid setting {'.'.join(parts)}{shown}: {error['msg']} "
-        f"(from KB_{'__'.join(parts).upper()}, .env or kb.yaml)"
-    )
+    return settings

@@ -1,5 +1,7 @@
-"""Settings nobody reads: a misspelt `KB_*` variable or `kb.yaml` key gets a warning naming the
-closest valid one (pydantic-settings ignores them without a word)."""
+"""What is wrong with the settings, in one line each: a misspelt `KB_*` variable or `kb.yaml`
+key gets a warning naming the closest valid one (pydantic-settings ignores them without a
+word); an invalid value or a `kb.yaml` that is not YAML names the setting, the value and where
+it came from."""
 
 from __future__ import annotations
 
@@ -110,3 +112,24 @@ def read_sources(yaml_file: Path, dotenv_file: Path) -> tuple[Any, dict[str, str
     data = yaml.safe_load(yaml_file.read_text(encoding="utf-8")) if yaml_file.is_file() else None
     dotenv = {k: v or "" for k, v in dotenv_values(dotenv_file).items()}
     return data, dotenv
+
+
+def invalid(error: Any) -> str:
+    """One pydantic error in a line: the setting, its variable, the value and what it should be.
+    The value is shown only when it is a plain one of a setting that holds no secret."""
+    parts = [str(part) for part in error["loc"]]
+    value = error.get("input")
+    secret = any(word in parts[-1].lower() for word in ("password", "token", "secret", "key"))
+    shown = f" = {value!r}" if isinstance(value, str | int | float | bool) and not secret else ""
+    return (
+        f"invalid setting {'.'.join(parts)}{shown}: {error['msg']} "
+        f"(from KB_{'__'.join(parts).upper()}, .env or kb.yaml)"
+    )
+
+
+def not_yaml(settings_file: Path, exc: Exception) -> str:
+    """A `kb.yaml` PyYAML cannot read, in a line: where, and what it found."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{settings_file} is not valid YAML{where}: {problem}"

@@ -4,7 +4,7 @@ import pytest
 
 from assistant.answering.models import Answer
 from assistant.backends.llms.base import UsageSummary
-from assistant.frontends.cli.main import _render_final
+from assistant.frontends.cli.commands import _render_final
 from assistant.frontends.web.render import answer_markdown
 
 
