@@ -2,7 +2,9 @@
 
 A module counts once when any of its functions runs during the command (imports alone do not
 count), so the figure follows the code a reader must open to follow the work end to end.
-Usage: python -m bench.module_path [--question Q] [--file F]; prints both lists and counts.
+Usage: python -m bench.module_path [--question Q] [--file F] [--before N,M]; prints both lists
+and counts, and writes them to docs/benchmarks.md (`--before`: the counts of the layout before,
+ingest then ask, for the table).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from types import FrameType
 from typing import Any
+
+from bench.report import write_section
 
 PRODUCT = ("ingest", "index", "assistant")
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--question", default="What licence does Llama 2 use?")
     parser.add_argument("--file", type=Path, default=ROOT / "corpus" / "001_5c11a3054be18c61.txt")
+    parser.add_argument("--before", help="the counts before a change: INGEST,ASK")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["KB_INDEX__DIR"] = str(Path(scratch) / "index")
@@ -73,6 +79,18 @@ def main() -> None:
         print(f"{label}: {len(modules)} modules")
         for name in sorted(modules):
             print(f"  {name}")
+    write_section("module-path", _table(len(ingest), len(ask), args.before))
+
+
+def _table(ingest: int, ask: int, before: str | None) -> str:
+    """The counts as a table row, with the layout before when given."""
+    was = [int(n) for n in before.split(",")] if before else None
+    cells = [f"{was[i]} → {now}" if was else str(now) for i, now in enumerate((ingest, ask))]
+    return (
+        "| date | `kb ingest` one file | `kb ask` one question | command |\n|---|---|---|---|\n"
+        f"| {date.today()} | {cells[0]} modules | {cells[1]} modules | "
+        "`python -m bench.module_path` |"
+    )
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def cmd_retrieve(args: argparse.Namespace, settings: Settings) -> int:
 
 def _scoped(retriever: HybridRetriever, collections: list[str] | None) -> HybridRetriever:
     """The retriever searching only `collections` (None: all), which the index must have."""
+    if not collections:
+        return retriever
     from assistant.documents.catalog import check_scope
 
     check_scope(retriever.state.files, collections)

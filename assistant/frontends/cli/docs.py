@@ -28,41 +28,6 @@ if TYPE_CHECKING:
 COLUMNS = ("path", "title", "collection", "chunks", "size", "sha256", "added", "local_only")
 
 
-def collection_name(text: str) -> str:
-    """An argparse type: a name a collection can have."""
-    from assistant.documents.catalog import check_collection_name
-
-    try:
-        return check_collection_name(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_parser(commands: Any) -> None:
-    """Add `kb docs list|show|remove|reindex` to the CLI's subcommands."""
-    docs = commands.add_parser(
-        "docs", help="list, show, remove or re-index the documents in the index"
-    )
-    actions = docs.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="path, title, collection, chunks, size, sha256, …")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.add_argument(
-        "--collection", action="append", metavar="NAME", help="only this collection (repeatable)"
-    )
-    show = actions.add_parser("show", help="a file's text as kb reads it (cleaned)")
-    show.add_argument("path", type=Path, metavar="PATH", help="e.g. corpus/a.md")
-    show.add_argument(
-        "--dropped",
-        action="store_true",
-        help="only the page furniture left out (ads, captions, buttons, further reading)",
-    )
-    for name, what in (("remove", "take out of the index"), ("reindex", "read again")):
-        action = actions.add_parser(name, help=f"{what}: documents by path, folder or glob")
-        action.add_argument(
-            "patterns", nargs="+", metavar="PATH|GLOB", help="e.g. corpus/a.md, corpus/, '*.pdf'"
-        )
-
-
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     """Run `kb docs list|show|remove|reindex`; returns the exit status."""
     actions = {"list": _list, "show": _show, "remove": _remove, "reindex": _reindex}
@@ -153,19 +118,6 @@ def print_report(report: IngestReport, settings: Settings) -> None:
     if furniture:
         print(f"kb: {furniture}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)
-
-
-def add_watch_parser(commands: Any) -> None:
-    """Add `kb watch` to the CLI's subcommands."""
-    watch = commands.add_parser(
-        "watch", help="keep folders in sync with the index: adds, changes and removals"
-    )
-    watch.add_argument(
-        "paths", nargs="*", type=Path, help="files and folders (default: ingest.paths)"
-    )
-    watch.add_argument(
-        "--collection", type=collection_name, metavar="NAME", help="as with kb ingest"
-    )
 
 
 def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:

@@ -13,16 +13,6 @@ from assistant.errors import KbError
 from assistant.settings import Settings
 
 
-def add_parser(commands: Any) -> None:
-    """Add `kb feedback export` to the CLI's subcommands."""
-    feedback = commands.add_parser("feedback", help="the 👍/👎 people gave answers")
-    actions = feedback.add_subparsers(dest="action", required=True)
-    export = actions.add_parser(
-        "export", help="the 👎 answers as eval rows (JSON Lines) for a person to finish"
-    )
-    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
-
-
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     """Run `kb feedback export`; returns the exit status."""
     from assistant.feedback.export import disliked_rows

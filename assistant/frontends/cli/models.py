@@ -18,24 +18,6 @@ from assistant.errors import ConfigurationError
 from assistant.settings import Settings
 
 
-def add_parser(commands: Any) -> None:
-    """Add `kb models list` and `kb models add` to the CLI's subcommands."""
-    models = commands.add_parser("models", help="list the local GGUF chat models, or add one")
-    actions = models.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", help="name, size, sha256, quantisation, measured speed")
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    listing.add_argument(
-        "--probe", action="store_true", help="measure speed for models not measured yet"
-    )
-    listing.add_argument("--no-hash", action="store_true", help="skip the sha256 (slow for GBs)")
-    add = actions.add_parser("add", help="copy or download a GGUF into the model folder")
-    add.add_argument("source", help="a file, an https:// URL or hf://owner/repo/file.gguf")
-    add.add_argument("--sha256", default=None, help="refuse the file unless it has this hash")
-    add.add_argument(
-        "--default", action="store_true", help="make it the `local` model (kb.yaml llm.model_path)"
-    )
-
-
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
     """Run `kb models list` or `kb models add`; returns the exit status."""
     return _list(args, settings) if args.action == "list" else _add(args, settings)

@@ -9,7 +9,6 @@ all tabs share. Rendering is `render`'s job; layout and wiring are `page`'s.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -157,20 +156,12 @@ def _remember(convo: Conversation, answer: Answer) -> None:
 
 
 def save_turn(parts: PageParts, owner: str | None, convo: Conversation, answer: Answer) -> None:
-    """Save a finished turn: the first one creates the saved conversation. A store that fails
-    is logged and the chat goes on: the answer was given, only its saving was lost."""
-    store = parts.session.conversations
-    if store is None or owner is None:
-        return
-    try:
-        # Deleted meanwhile (in another tab): the conversation is saved anew from here on.
-        if convo.saved_id is None or not store.exists(owner, convo.saved_id):
-            convo.saved_id = store.create(owner, answer.question, convo.backend, convo.collections)
-        else:
-            store.set_scope(owner, convo.saved_id, convo.backend, convo.collections)
-        store.append(owner, convo.saved_id, answer)
-    except (KbError, sqlite3.Error) as exc:
-        log.warning("could not save the turn in %s: %s", store.path, exc)
+    """Save a finished turn as `owner`'s: the first one creates the saved conversation, and one
+    deleted meanwhile (in another tab) is saved anew. A store that fails is logged and the chat
+    goes on: the answer was given, only its saving was lost."""
+    if owner is not None:
+        scope = Scope(convo.backend, convo.collections)
+        convo.saved_id = parts.session.save(owner, convo.saved_id, scope, answer.question, answer)
 
 
 def switch_backend(

@@ -107,9 +107,8 @@ def test_waiters_are_served_first_come_first_served() -> None:
             thread = threading.Thread(target=lambda n=n: _take(lock, served, n))
             thread.start()
             threads.append(thread)
-            while (
-                len(lock._queue) < n + 2
-            ):  # each has queued behind the holder before the next starts
+            # each has queued behind the holder (the lock's queue) before the next starts
+            while len(lock._queue) < n + 2:
                 time.sleep(0.001)
     for thread in threads:
         thread.join(5)
