@@ -148,7 +148,7 @@ KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
 def register_kind_for_tests(
     kind: str, factory: Callable[[str, ProfileSettings, Settings], ChatModel], local: bool
 ) -> None:
-    """An extension point: profiles of `kind` are then built by `factory`; a local kind is one
+    """A test hook: profiles of `kind` are then built by `factory`; a local kind is one
     that `auto` may keep private questions on, and that costs nothing."""
     KINDS[kind] = factory
     PROFILE_KINDS.add(kind)
