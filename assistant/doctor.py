@@ -240,7 +240,7 @@ def _collections(generation: Path) -> dict[str, int]:
 
 
 def _profiles(settings: Settings, probe: bool) -> dict[str, Any]:
-    from assistant.backends.profiles import describe_profiles
+    from assistant.backends.profile_report import describe_profiles
 
     try:
         return describe_profiles(settings, probe)

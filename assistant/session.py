@@ -27,11 +27,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Scope:
-    """What a conversation answers with: a backend (a profile or `auto`) and the collections
-    it searches (empty: all of them)."""
+    """What a conversation answers with: a backend (a profile or `auto`), the collections it
+    searches (empty: all of them), and whether it may search local-only documents (not for an
+    MCP client, which hands what it gets to a model kb does not control)."""
 
     backend: str
     collections: Sequence[str] = ()
+    local_only: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class Session:
         """The assistant for one question: on the index's current generation (another process
         may have switched it), searching the scope's collections with its backend."""
         self.library.follow_index()
-        return self.assistant.scoped(scope.collections).routed(self.pool.router(scope.backend))
+        searching = self.assistant.scoped(scope.collections, scope.local_only)
+        return searching.routed(self.pool.router(scope.backend))
 
     def remember(self, answer: Answer, source: str, history: Sequence[Message] = ()) -> str | None:
         """Keep an answer so that it can be rated; its id, or None without a feedback store or

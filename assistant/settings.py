@@ -20,21 +20,14 @@ from pydantic_settings import (
 
 from assistant.errors import ConfigurationError
 from assistant.home import Home, find_home
+from assistant.settings_profiles import ProfileSettings, default_profiles, one_of
 from ingest.discovery import DEFAULT_MAX_FILE_MB
 from ingest.splitter import ChunkingParams
 
 log = logging.getLogger(__name__)
 
-# What `embedder.backend` and a profile's `kind` may name; tests add to these with
-# `wiring.register_embedder_for_tests` and `profiles.register_kind_for_tests`.
+# What `embedder.backend` may name; tests add to it with `wiring.register_embedder_for_tests`.
 EMBEDDER_BACKENDS: set[str] = {"sentence-transformers"}
-PROFILE_KINDS: set[str] = {"local", "local-small", "openai", "anthropic"}
-
-
-def _one_of(value: str | None, known: set[str], what: str) -> str | None:
-    if value is not None and value not in known:
-        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(sorted(known))}")
-    return value
 
 
 class EmbedderSettings(BaseModel):
@@ -54,7 +47,7 @@ class EmbedderSettings(BaseModel):
     @field_validator("backend")
     @classmethod
     def _known_backend(cls, backend: str) -> str:
-        _one_of(backend, EMBEDDER_BACKENDS, "embedder backend")
+        one_of(backend, EMBEDDER_BACKENDS, "embedder backend")
         return backend
 
 
@@ -112,76 +105,6 @@ class IndexSettings(BaseModel):
         description="milvus: `FLAT` (exact) or `HNSW` (a graph, FAISS's parameters) for a new "
         "collection (a cluster; Milvus Lite is always FLAT)",
     )
-
-
-class ProfileSettings(BaseModel):
-    """One named backend. Keys are never stored here: `api_key_env` names the variable."""
-
-    kind: str | None = Field(
-        None,
-        description="`local` (the llm.* GGUF), `local-small` (SmolLM2-135M), `openai` (any "
-        "OpenAI-compatible API), `anthropic`",
-    )
-    label: str | None = Field(None, description="name shown on the page")
-    model: str | None = Field(
-        None,
-        description="hosted: the model name sent to the API; local: a packaged GGUF "
-        "(qwen2.5-coder-1.5b, qwen2.5-coder-0.5b), default llm.model",
-    )
-    base_url: str | None = Field(None, description="API root, e.g. http://127.0.0.1:8000/v1")
-    base_urls: list[str] = Field(
-        [],
-        description="kind openai: several servers of the same model, questions spread across "
-        'them (e.g. \'["http://10.0.0.1:8000/v1","http://10.0.0.2:8000/v1"]\'); base_url too',
-    )
-    api_key_env: str | None = Field(
-        None, description="environment (or .env) variable holding the key; none: no key needed"
-    )
-    timeout_s: float = Field(
-        30.0, gt=0, description="per request; a silent server costs this times (retries + 1)"
-    )
-    max_retries: int = Field(2, ge=0, description="retries with backoff on 429, 5xx, connection")
-    price_in_per_mtok: float | None = Field(None, ge=0, description="USD per 1M prompt tokens")
-    price_out_per_mtok: float | None = Field(None, ge=0, description="USD per 1M reply tokens")
-
-    @field_validator("kind")
-    @classmethod
-    def _known_kind(cls, kind: str | None) -> str | None:
-        return _one_of(kind, PROFILE_KINDS, "profile kind")
-
-    def servers(self) -> list[str]:
-        """Every server of the profile: `base_url`, then `base_urls`, each once."""
-        urls = ([self.base_url] if self.base_url else []) + self.base_urls
-        return list(dict.fromkeys(urls))
-
-
-def default_profiles() -> dict[str, ProfileSettings]:
-    """The built-in backend profiles: local, local-fast, local-small, openai, anthropic."""
-    return {
-        "local": ProfileSettings(kind="local", label="Local: Qwen2.5-Coder-1.5B"),
-        "local-fast": ProfileSettings(
-            kind="local", model="qwen2.5-coder-0.5b", label="Local: Qwen2.5-Coder-0.5B (fast)"
-        ),
-        "local-small": ProfileSettings(
-            kind="local-small", label="Local: SmolLM2-135M (fast, weak)"
-        ),
-        "openai": ProfileSettings(
-            kind="openai",
-            label="Hosted: OpenAI",
-            model="gpt-4o-mini",
-            api_key_env="OPENAI_API_KEY",
-            price_in_per_mtok=0.15,
-            price_out_per_mtok=0.60,
-        ),
-        "anthropic": ProfileSettings(
-            kind="anthropic",
-            label="Hosted: Anthropic",
-            model="claude-haiku-4-5",
-            api_key_env="ANTHROPIC_API_KEY",
-            price_in_per_mtok=1.00,
-            price_out_per_mtok=5.00,
-        ),
-    }
 
 
 class LlmSettings(BaseModel):
@@ -271,6 +194,16 @@ class ApiSettings(BaseModel):
         return [token.strip() for token in raw.split(",") if token.strip()]
 
 
+class McpSettings(BaseModel):
+    """The MCP server (`kb mcp` over stdio, `/mcp` on the page's server)."""
+
+    share_local_only: bool = Field(
+        False,
+        description="send passages of local-only documents to MCP clients (which hand them to "
+        "models kb does not control); off: never, and an answer drawn from them is withheld",
+    )
+
+
 class SlackSettings(BaseModel):
     """Names of the variables holding Slack's secrets (environment or `.env`), not the secrets."""
 
@@ -334,6 +267,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     web: WebSettings = WebSettings()
     api: ApiSettings = ApiSettings()
+    mcp: McpSettings = McpSettings()
     slack: SlackSettings = SlackSettings()
     feedback: FeedbackSettings = FeedbackSettings()
     log: LogSettings = LogSettings()

@@ -51,18 +51,24 @@ class HybridRetriever:
         """The same embedder and fusion over another index state (after an ingest)."""
         return HybridRetriever(state, self._embedder, self.params)
 
-    def scoped(self, collections: Collection[str] | None) -> HybridRetriever:
-        """The same index searched only in `collections` (None or empty: all of them).
+    def scoped(
+        self, collections: Collection[str] | None, local_only: bool = True
+    ) -> HybridRetriever:
+        """The same index searched only in `collections` (None or empty: all of them), and
+        without the chunks of local-only documents when `local_only` is False.
 
-        A filter on each chunk's collection, applied to candidates fetched in proportion:
-        each search over-fetches by the share of the index the scope leaves out, so a small
-        collection in a large index still gets its full number of candidates."""
+        A filter on each chunk, applied to candidates fetched in proportion: each search
+        over-fetches by the share of the index the scope leaves out, so a small collection in
+        a large index still gets its full number of candidates."""
         scoped = copy.copy(self)
         wanted = scoped.collections = frozenset(collections) if collections else None
         scoped._allowed = None
-        if wanted is not None:
+        if wanted is not None or not local_only:
             scoped._allowed = {
-                i for i, c in self.state.chunks.items() if collection_of(c) in wanted
+                i
+                for i, c in self.state.chunks.items()
+                if (wanted is None or collection_of(c) in wanted)
+                and (local_only or not c.meta.get("local_only"))
             }
         return scoped
 

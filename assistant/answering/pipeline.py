@@ -129,15 +129,15 @@ class Assistant:
         return Assistant(self.retriever, router, self.embedder, self.options, self.prices)
 
     def with_retriever(self, retriever: HybridRetriever) -> Assistant:
-        """The same backends and options searching with `retriever` (e.g. scoped to some
-        collections)."""
+        """The same backends and options searching with `retriever` (e.g. a scoped one)."""
         searching = copy.copy(self)
         searching.retriever = retriever
         return searching
 
-    def scoped(self, collections: Collection[str] | None) -> Assistant:
-        """The same assistant searching only `collections` (None or empty: all of them)."""
-        return self.with_retriever(self.retriever.scoped(collections))
+    def scoped(self, collections: Collection[str] | None, local_only: bool = True) -> Assistant:
+        """The same assistant searching only `collections` (None or empty: all of them),
+        without local-only documents when `local_only` is False."""
+        return self.with_retriever(self.retriever.scoped(collections, local_only))
 
     def _turn(self, question: str, history: Sequence[Message], hits: Sequence[Hit] = ()) -> Turn:
         """The backends for a question: planned again once its passages are known, as they

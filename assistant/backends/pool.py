@@ -37,6 +37,7 @@ class BackendChoice:
     available: bool = True
     reason: str = ""  # why it is not available
     hosted: bool = False  # questions leave this machine
+    offered: bool = True  # listed on the page even when unavailable (not an unset preset)
 
     @property
     def display(self) -> str:

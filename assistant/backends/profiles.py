@@ -1,6 +1,7 @@
-"""Backend profiles become chat models: availability (with the reason when not), prices,
-and one factory per kind. Keys are read here, from the environment or `.env`, and handed to
-the hosted clients as `SecretStr`; nothing else sees them.
+"""Backend profiles become chat models: availability (with the reason when not), whether
+questions to one leave this machine (privacy routing), prices, and one factory per kind. Keys
+are read here, from the environment or `.env`, and handed to the hosted clients as
+`SecretStr`; nothing else sees them. What `kb doctor` says of them is in profile_report.py.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from pydantic import SecretStr
 from assistant.backends.llms.base import ChatModel, Price
 from assistant.backends.llms.llama_probe import recalled_probe
 from assistant.backends.llms.speed import SLOW_START_S, ProfileSpeed, forecast, slow_start_text
+from assistant.backends.local_servers import on_loopback
 from assistant.backends.pool import BackendChoice, ChatModelPool, RoutingRules
 from assistant.backends.routing import AUTO
 from assistant.errors import ConfigurationError, KbError
 from assistant.home import secrets_file
-from assistant.settings import PROFILE_KINDS, LlmSettings, ProfileSettings, Settings
+from assistant.settings import LlmSettings, Settings
+from assistant.settings_profiles import LOCAL_SERVERS, PROFILE_KINDS, ProfileSettings
 
 if TYPE_CHECKING:
     from assistant.backends.llms.hosted import HostedConfig
@@ -142,6 +145,7 @@ KINDS: dict[str, Callable[[str, ProfileSettings, Settings], ChatModel]] = {
     "local-small": lambda name, profile, settings: _small_local_model(settings.llm, name),
     "openai": _openai,
     "anthropic": _anthropic,
+    "local-server": _openai,  # Ollama, LM Studio, vLLM, llama.cpp: the same OpenAI-style API
 }
 
 
@@ -163,34 +167,73 @@ def _packaged_missing(key: str | None) -> bool:
     return key in PACKAGED and not parts_installed(PACKAGED[key])
 
 
-def availability(name: str, profile: ProfileSettings) -> BackendChoice:
-    """The profile as a choice: usable here, or why not and what to install or set."""
-    label = profile.label or name
-    hosted = profile.kind not in LOCAL_KINDS
+def is_hosted(profile: ProfileSettings) -> bool:
+    """Whether questions to `profile` leave this machine, as privacy routing sees it: `auto`
+    keeps private questions off such a profile and local-only passages never go to one. The
+    local kinds do not; a `local-server` does not when every URL is loopback, or when it says
+    `local: true` (a server of yours on the LAN); `local: false` makes even a loopback one
+    hosted. Every other kind does."""
+    if profile.kind in LOCAL_KINDS:
+        return False
+    if profile.kind != "local-server":
+        return True
+    if profile.local is not None:
+        return not profile.local
+    return not on_loopback(profile.servers())
+
+
+def _why_unavailable(name: str, profile: ProfileSettings) -> str | None:
+    """What to install or set before `profile` can answer; None when it can."""
     if profile.kind == "local-small" and smollm2_path() is None:
-        return BackendChoice(name, label, False, "pip install 'kb[small]'")
+        return "pip install 'kb[small]'"
     if profile.kind == "local" and _packaged_missing(profile.model):
         extra = "fast" if profile.model == "qwen2.5-coder-0.5b" else "dev"
-        return BackendChoice(
-            name, label, False, f"its model parts are missing: pip install 'kb[{extra}]'"
+        return f"its model parts are missing: pip install 'kb[{extra}]'"
+    if profile.kind == "local-server" and not profile.model:
+        return (
+            f"set KB_PROFILES__{name.upper()}__MODEL (the model's name on the server; "
+            "kb models list shows them)"
         )
-    if hosted and not profile.model:
-        return BackendChoice(name, label, False, f"set KB_PROFILES__{name.upper()}__MODEL", True)
-    if hosted and profile.api_key_env and read_key(profile.api_key_env) is None:
-        reason = f"not configured: set {profile.api_key_env}"
-        return BackendChoice(name, label, False, reason, True)
-    return BackendChoice(name, label, hosted=hosted)
+    if profile.kind in LOCAL_KINDS:
+        return None
+    if not profile.model:
+        return f"set KB_PROFILES__{name.upper()}__MODEL"
+    if profile.api_key_env and read_key(profile.api_key_env) is None:
+        return f"not configured: set {profile.api_key_env}"
+    return None
+
+
+def availability(name: str, profile: ProfileSettings) -> BackendChoice:
+    """The profile as a choice: usable here, or why not and what to install or set."""
+    why = _why_unavailable(name, profile)
+    unset_preset = profile.kind == "local-server" and not profile.model
+    return BackendChoice(
+        name, profile.label or name, why is None, why or "", is_hosted(profile), not unset_preset
+    )
 
 
 def profile_prices(settings: Settings) -> dict[str, Price]:
-    """Local profiles cost nothing; hosted ones cost what their price table says, if any."""
+    """Local profiles cost nothing; hosted ones cost what their price table says, if any; a
+    model server of your own (local-server) costs nothing unless its price table says."""
     prices = {}
     for name, p in all_profiles(settings).items():
         if p.kind in LOCAL_KINDS:
             prices[name] = Price()
         elif p.price_in_per_mtok is not None and p.price_out_per_mtok is not None:
             prices[name] = Price(p.price_in_per_mtok, p.price_out_per_mtok)
+        elif p.kind == "local-server":
+            prices[name] = Price()
     return prices
+
+
+def _own_profile(name: str, settings: Settings) -> ProfileSettings | None:
+    """A profile named like a local-server preset (`vllm`) that the settings give another kind
+    (`KB_PROFILES__VLLM__KIND=openai`): the user's own, built from their fields alone, not on
+    top of the preset's label, address and timeout. None for any other profile."""
+    given = settings.profiles.get(name)
+    if name not in LOCAL_SERVERS or given is None or given.kind in (None, "local-server"):
+        return None
+    return ProfileSettings().model_copy(update=given.model_dump(exclude_unset=True))
 
 
 def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
@@ -198,13 +241,18 @@ def all_profiles(settings: Settings) -> dict[str, ProfileSettings]:
     from assistant.backends.model_library import added_models
 
     profiles = settings.backend_profiles()
+    for name in LOCAL_SERVERS:
+        own = _own_profile(name, settings)
+        if own is not None:
+            profiles[name] = own
     for name, path in added_models(Path(settings.llm.model_dir)).items():
         label = f"Local: {path.stem}"
         profiles.setdefault(name, ProfileSettings(kind="local", model=str(path), label=label))
     return profiles
 
 
-def _build(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
+def build_model(name: str, profile: ProfileSettings, settings: Settings) -> ChatModel:
+    """The chat model of profile `name`, built by its kind's factory."""
     if profile.kind is None:  # settings.backend_profiles() fills it in; a bug otherwise
         raise ConfigurationError(f"profile {name!r} has no kind (local, openai, anthropic)")
     return KINDS[profile.kind](name, profile, settings)
@@ -237,6 +285,17 @@ def check_profile_names(settings: Settings, profiles: Mapping[str, ProfileSettin
         raise ConfigurationError(f"no such profile: {'; '.join(unknown)} (profiles: {known})")
 
 
+def check_private_stays(choices: list[BackendChoice], private: str) -> None:
+    """A ConfigurationError when `llm.private`, where `auto` keeps sensitive questions, names a
+    profile whose questions leave this machine (a local-server off loopback, say)."""
+    chosen = next((c for c in choices if c.name == private), None)
+    if chosen is not None and chosen.hosted:
+        raise ConfigurationError(
+            f"KB_LLM__PRIVATE={private!r} sends questions off this machine: name a local "
+            "profile (a local-server counts when its URL is loopback or it sets local: true)"
+        )
+
+
 def build_pool(settings: Settings) -> ChatModelPool:
     """Every profile, built on first use; `auto` listed first when a hosted one is usable."""
     profiles = all_profiles(settings)
@@ -247,83 +306,12 @@ def build_pool(settings: Settings) -> ChatModelPool:
     auto = BackendChoice(
         AUTO, f"Auto: private questions stay on {llm.private}, others go to {llm.hosted}"
     )
-    factories = {name: partial(_build, name, p, settings) for name, p in profiles.items()}
+    check_private_stays(choices, llm.private)
+    factories = {name: partial(build_model, name, p, settings) for name, p in profiles.items()}
     pool = ChatModelPool([*choices, auto], factories, llm.backend, rules)
     if llm.backend != AUTO:
         pool.choice(llm.backend)  # a typo in KB_LLM__BACKEND fails at start, listing the names
     return pool
-
-
-def probe(name: str, profile: ProfileSettings, settings: Settings) -> dict[str, object]:
-    """One-token test of a configured profile: reachable or not, and how long it took. Hosted
-    probes wait at most 10 s and do not retry."""
-    import time
-
-    from assistant.backends.llms.base import complete
-
-    if profile.kind not in LOCAL_KINDS:
-        profile = profile.model_copy(
-            update={"timeout_s": min(profile.timeout_s, 10), "max_retries": 0}
-        )
-    started = time.perf_counter()
-    try:
-        model = _build(name, profile, settings)
-        complete(model, [{"role": "user", "content": "Say OK."}], max_tokens=1)
-    except KbError as exc:
-        return {"reachable": False, "error": str(exc)}
-    return {"reachable": True, "latency_s": round(time.perf_counter() - started, 3)}
-
-
-def describe_profiles(settings: Settings, run_probe: bool = True) -> dict[str, dict[str, object]]:
-    """For `kb doctor`: each profile's kind, model, whether it is configured, and its probe."""
-    from assistant.backends.llms.hosted import redact_url
-
-    report = {}
-    for name, profile in all_profiles(settings).items():
-        choice = availability(name, profile)
-        info: dict[str, object] = {
-            "kind": profile.kind,
-            "model": profile.model,
-            "base_url": redact_url(profile.base_url),
-            "configured": choice.available,
-        }
-        if not choice.available:
-            info["fix"] = choice.reason
-        elif run_probe:
-            info.update(probe(name, profile, settings))
-        if len(profile.servers()) > 1:
-            info["servers"] = servers_report(profile, run_probe)
-        report[name] = info
-    return report
-
-
-def servers_report(profile: ProfileSettings, run_probe: bool) -> dict[str, object]:
-    """Each server of a pool by its URL (redacted), checked unless `--no-probe`."""
-    from assistant.backends.llms.hosted import redact_url
-
-    key = read_key(profile.api_key_env)
-    return {
-        redact_url(url) or url: check_server(url, key) if run_probe else "not checked"
-        for url in profile.servers()
-    }
-
-
-def check_server(url: str, key: SecretStr | None, timeout_s: float = 3.0) -> dict[str, object]:
-    """For `kb doctor`: whether one server of a pool answers `GET /models`, and how fast; a
-    quick look (no generation), so a pool of many servers is checked in seconds."""
-    import time
-
-    import httpx
-
-    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
-    started = time.perf_counter()
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/models", headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        return {"answers": False, "error": type(exc).__name__}
-    if response.status_code != 200:
-        return {"answers": False, "error": f"HTTP {response.status_code}"}
-    return {"answers": True, "latency_s": round(time.perf_counter() - started, 3)}
 
 
 def local_model_path(settings: Settings) -> Path:

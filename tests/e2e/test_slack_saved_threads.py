@@ -89,7 +89,9 @@ def test_a_restarted_bot_answers_a_follow_up_with_the_threads_state(
 ) -> None:
     database = tmp_path / "conversations.sqlite3"
     second, final = _restart_and_follow_up(retriever, tmp_path, monkeypatch, database)
-    calls = second.session.pool.get("fake-2").calls  # the thread's backend came back: fake-2 answered
+    calls = second.session.pool.get(
+        "fake-2"
+    ).calls  # the thread's backend came back: fake-2 answered
     assert calls and FIRST in str(calls[0])  # its rewrite of the follow-up saw the first turn
     assert "scripted-2" in final["blocks"][-1]["elements"][0]["text"]
     saved = ConversationStore(database).get(f"slack:T1/C1/{THREAD}", f"slack:T1/C1/{THREAD}")

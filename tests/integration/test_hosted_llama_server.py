@@ -19,9 +19,10 @@ import pytest
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
 from assistant.backends.fallback import Restart, fixed_chain
-from assistant.backends.llms.base import Usage
+from assistant.backends.llms.base import Usage, complete
 from assistant.backends.llms.hosted import HostedConfig, OpenAICompatibleChatModel
 from assistant.backends.profiles import SMOLLM2_ID, smollm2_path
+from assistant.errors import BackendError
 from harness.http_servers import free_port
 from index.embedders import SentenceTransformerEmbedder
 from index.retriever import HybridRetriever
@@ -153,15 +154,67 @@ def test_server_killed_mid_stream_restarts_on_local(
     )
 
 
+def test_a_local_server_profile_answers_through_kb(
+    llama_server: str,
+    retriever: HybridRetriever,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The `llamacpp` preset, chosen with its one setting (the address moved to the test's
+    port): usable, local for privacy routing, free, and answering; its server checked."""
+    from assistant.backends.local_servers import check_server
+    from assistant.backends.profiles import all_profiles, build_pool, profile_prices
+    from assistant.settings import Settings
+
+    monkeypatch.setenv("KB_PROFILES__LLAMACPP__BASE_URL", llama_server)
+    monkeypatch.setenv("KB_PROFILES__LLAMACPP__MODEL", "smollm2")
+    monkeypatch.setenv("KB_LLM__FALLBACK", "[]")
+    settings = Settings()
+    pool = build_pool(settings)
+    choice = pool.choice("llamacpp")
+    assert (
+        choice.available
+        and not choice.hosted
+        and profile_prices(settings)["llamacpp"].prompt_per_mtok == 0
+    )
+    answer = list(
+        Assistant(retriever, fixed_chain(pool.get("llamacpp")), embedder).stream(QUESTION)
+    )[-1]
+    assert isinstance(answer, Answer) and not answer.fell_back and answer.text.strip()
+    assert answer.backend == "llamacpp" and answer.model == "smollm2"
+    checked = check_server(all_profiles(settings)["llamacpp"], 4096)
+    assert checked.reachable and checked.models == ("smollm2",) and checked.model_present
+    # llama_cpp.server reports no context window anywhere (no /props, nothing in /v1/models)
+    assert checked.window is None and checked.window_source == "not reported by the server"
+    assert "--n_ctx 4096" in (checked.advice or "")
+    # a streamed prompt longer than its window (--n_ctx 4096): llama_cpp.server answers 200 and
+    # ends the stream at once (its log: "Requested tokens (6031) exceed context window of 4096")
+    too_long = [{"role": "user", "content": "word " * 6000}]
+    with pytest.raises(BackendError, match="the stream ended without finishing"):
+        complete(pool.get("llamacpp"), too_long, max_tokens=8)
+
+
 def test_doctor_probes_each_profile(llama_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from assistant.backends.profiles import describe_profiles
+    from assistant.backends.profile_report import describe_profiles
+    from assistant.doctor import render
     from assistant.settings import Settings
 
     for name, url in (("SERVER", llama_server), ("DEAD", f"http://127.0.0.1:{free_port()}/v1")):
         monkeypatch.setenv(f"KB_PROFILES__{name}__KIND", "openai")
         monkeypatch.setenv(f"KB_PROFILES__{name}__MODEL", "smollm2")
         monkeypatch.setenv(f"KB_PROFILES__{name}__BASE_URL", url)
+    monkeypatch.setenv("KB_PROFILES__LLAMACPP__BASE_URL", llama_server)  # a local server too
+    monkeypatch.setenv("KB_PROFILES__LLAMACPP__MODEL", "smollm2")
     report = describe_profiles(Settings())
+    local = report["llamacpp"]
+    server = local["server"]
+    assert local["reachable"] is True and local["local"] is True and isinstance(server, dict)
+    assert server["models"] == ["smollm2"] and server["model_present"] is True
+    assert server["window_source"] == "not reported by the server" and server["needed"] == 4096
+    shown = render({"profiles": {"llamacpp": local}})
+    print(shown)  # docs/backends.md quotes this
+    assert "models: ['smollm2']" in shown and "window_source: not reported" in shown
+    assert "server" not in report["ollama"]  # a preset nobody chose is not probed
     assert report["server"]["reachable"] is True and report["server"]["latency_s"] > 0  # type: ignore[operator]
     assert report["dead"]["reachable"] is False and "cannot reach dead" in report["dead"]["error"]  # type: ignore[operator]
     assert report["openai"] == {

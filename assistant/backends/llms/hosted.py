@@ -10,6 +10,7 @@ can echo part of it). Clients are built on first use.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,12 @@ from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailab
 
 log = logging.getLogger(__name__)
 NO_KEY = "not-needed"  # compatible servers without auth still need a non-empty key
+# A reply whose reported prompt is under this share of kb's estimate (about four characters a
+# token, over this many tokens) was cut: real tokenizers do not read six or more characters a
+# token, while Ollama silently keeps only the first num_ctx tokens of a longer prompt.
+TRUNCATED_SHARE = 0.6
+TRUNCATION_CHECKED_FROM = 1000
+WINDOW_EXCEEDED = re.compile(r"maximum context length is (\d+)")
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,53 @@ def translate_error(sdk: Any, exc: Exception, config: HostedConfig) -> BackendEr
             if exc.status_code in (429,) or exc.status_code >= 500
             else ""
         )
-        error = BackendError(f"{where} answered HTTP {exc.status_code}{retried}")
+        error = BackendError(f"{where} answered HTTP {exc.status_code}{retried}{_too_long(exc)}")
         error.status = exc.status_code  # a server pool retries 429 and 5xx elsewhere
         return error
     return BackendUnavailableError(f"{where} failed mid-answer: {type(exc).__name__}")
+
+
+def _too_long(exc: Any) -> str:
+    """For a 400 saying the prompt does not fit (llama_cpp.server's and vLLM's words): the
+    window and what to do; '' for anything else. Only the number is taken from the body."""
+    match = WINDOW_EXCEEDED.search(str(getattr(exc, "body", "") or ""))
+    if exc.status_code != 400 or match is None:
+        return ""
+    return (
+        f": kb's prompt does not fit the server's {match.group(1)}-token context window; "
+        "give it a larger one (`kb doctor` says how)"
+    )
+
+
+def warn_if_truncated(
+    config: HostedConfig, messages: Sequence[Message], prompt_tokens: int
+) -> bool:
+    """Log a warning, and say True, when the server reports reading far fewer prompt tokens
+    than kb sent: it cut the prompt to fit its context window, so the passages (or the
+    question) the answer should come from may be gone."""
+    estimate = estimate_usage(messages, "").prompt_tokens
+    if estimate <= TRUNCATION_CHECKED_FROM or prompt_tokens >= TRUNCATED_SHARE * estimate:
+        return False
+    log.warning(
+        "%s (%s) read %d prompt tokens of about %d that kb sent: the server probably cut the "
+        "prompt to fit its context window. Give it a larger one (Ollama: "
+        "`OLLAMA_CONTEXT_LENGTH=8192 ollama serve`, or a model made with `PARAMETER num_ctx "
+        "8192`); `kb doctor` shows the window",
+        config.profile,
+        redact_url(config.base_url) or "default endpoint",
+        prompt_tokens,
+        estimate,
+    )
+    return True
+
+
+def _cached(usage: Any) -> int:
+    """Prompt tokens a server says it took from its cache. Counted on top of `prompt_tokens`,
+    which should already include them, because some servers' counts have left them out: a
+    cache hit must not look like a cut prompt."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None)
+    return cached if isinstance(cached, int) else 0
 
 
 class _HostedChatModel:
@@ -152,6 +202,8 @@ class OpenAICompatibleChatModel(_HostedChatModel):
             raise BackendUnavailableError(
                 f"{self._config.profile} failed mid-answer: the stream ended without finishing"
             )
+        if usage and usage.prompt_tokens:  # 0: nothing reported (older Ollama on a cache hit)
+            warn_if_truncated(self._config, messages, usage.prompt_tokens + _cached(usage))
         if on_usage:
             on_usage(
                 Usage(usage.prompt_tokens, usage.completion_tokens)

@@ -276,6 +276,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """`kb mcp`: the MCP server over stdio, until the client closes it."""
+    from assistant.frontends.mcp.server import serve_stdio
+
+    serve_stdio(settings, args.backend)
+    return 0
+
+
 def cmd_slack(args: argparse.Namespace, settings: Settings) -> int:
     """`kb slack`: the Slack bot, over Socket Mode or HTTP events."""
     from assistant.frontends.slack.app import serve

@@ -37,10 +37,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "feedback": cli_feedback.cmd_feedback,
     "serve": commands.cmd_serve,
     "slack": commands.cmd_slack,
+    "mcp": commands.cmd_mcp,
 }
 
 
-ANSWERING_COMMANDS = {"ask", "eval", "serve", "slack"}
+ANSWERING_COMMANDS = {"ask", "eval", "serve", "slack", "mcp"}
 
 
 def _check_backend(args: argparse.Namespace, settings: Settings) -> None:

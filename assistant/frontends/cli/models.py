@@ -1,7 +1,8 @@
-"""`kb models list|add`: the local GGUF models on this machine, and adding one.
+"""`kb models list|add`: the local GGUF models on this machine, the models each local model
+server offers (Ollama, LM Studio, vLLM, llama.cpp's server), and adding a GGUF.
 
-A thin adapter over `assistant.backends.model_library`: argument parsing, the table, and `--default`,
-which records the new file as `llm.model_path` in kb.yaml.
+A thin adapter over `assistant.backends.model_library` and `profile_report`: argument parsing,
+the tables, and `--default`, which records the new file as `llm.model_path` in kb.yaml.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 def _list(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.backends.llms.llama_cpp import resolve_gpu_layers
     from assistant.backends.model_library import installed_models, probe_model
+    from assistant.backends.profile_report import server_model_rows
     from assistant.backends.profiles import smollm2_path
 
     llm = settings.llm
@@ -37,11 +39,40 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         )
         for model in installed_models(Path(llm.model_dir), smollm2_path())
     ]
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    served = server_model_rows(settings)
+    if args.json:  # GGUF rows as before, then the servers' (their `kind`: local-server)
+        print(json.dumps(rows + [_as_gguf_shaped(row) for row in served], indent=2))
     else:
         print(_table(rows))
+        if served:
+            print("\nLocal model servers (set KB_PROFILES__<PROFILE>__MODEL to use one):")
+            print(_servers_table(served))
     return 0
+
+
+GGUF_FIELDS = ("file", "bytes", "sha256", "quantisation", "prompt_tok_s", "write_tok_s")
+
+
+def _as_gguf_shaped(row: dict[str, object]) -> dict[str, object]:
+    """A server's row with the GGUF rows' fields too (None), so readers of the old list of
+    GGUF rows find every field they read."""
+    return {**dict.fromkeys(GGUF_FIELDS), **row}
+
+
+def _servers_table(rows: list[dict[str, object]]) -> str:
+    """One line per server: profile, URL, and its models (the chosen one marked) or why none."""
+    models: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        key = (str(row["profile"]), str(row["server"]))
+        entry = str(row.get("error") or row["model"])
+        models.setdefault(key, []).append(f"{entry} (chosen)" if row.get("chosen") else entry)
+    cells = [("profile", "server", "models")] + [
+        (profile, server, ", ".join(names)) for (profile, server), names in models.items()
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(2)]
+    return "\n".join(
+        f"{line[0].ljust(widths[0])}  {line[1].ljust(widths[1])}  {line[2]}" for line in cells
+    )
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help="Events API over HTTP instead")
     slack.add_argument("--host", default="127.0.0.1", help="--http: listen address")
     slack.add_argument("--port", type=_port, default=None, help="--http: port (default 3000)")
+    mcp = commands.add_parser(
+        "mcp", help="serve kb to MCP clients over stdio (Claude Desktop, Claude Code, VS Code, …)"
+    )
+    mcp.add_argument("--backend", default=None, help="the profile `ask` answers with by default")
     _add_models(commands)
     _add_docs(commands)
     _add_watch(commands)

@@ -66,7 +66,9 @@ def _answer_slots(parts: PageParts) -> dict[str, Any]:
 
 
 def _radio_choices(choices: list[BackendChoice]) -> list[tuple[str, str]]:
-    return [(c.display, c.name) for c in choices]
+    """Each usable profile, and each unusable one with its reason; a local server's preset
+    is left out until its model is set (docs/backends.md says how)."""
+    return [(c.display, c.name) for c in choices if c.offered]
 
 
 def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
@@ -264,15 +266,19 @@ def check_local_builds(pool: ChatModelPool) -> None:
 def serve(settings: Settings, host: str, port: int) -> None:
     """Serve the page and the API on `host`:`port` until interrupted."""
     from assistant.backends.profiles import slow_start_notice
+    from assistant.frontends.mcp.server import build_mcp_server
 
     auth = page_auth(settings, host)  # before loading models: refuse fast
     access = api_access(settings, host)
     parts = build_page_parts(settings)
     check_local_builds(parts.session.pool)
-    log.info("kb web page on http://%s:%d/, its API on http://%s:%d/v1", host, port, host, port)
+    log.info("kb web page on http://%s:%d/, API at /v1, MCP at /mcp", host, port)
     if not access.loopback and not access.tokens:
-        log.warning("the API answers 401 on %s until KB_API__TOKENS is set", host)
+        log.warning("the API and MCP answer 401 on %s until KB_API__TOKENS is set", host)
     page = build_web_ui(parts, slow_start_notice(settings))  # after the probe: it counts
     if parts.sync:
         parts.sync.start()
-    launch(page, parts, host, port, auth=auth, access=access)
+    mcp = build_mcp_server(
+        parts.session, settings.llm.backend, settings.mcp.share_local_only, parts.gate
+    )
+    launch(page, parts, host, port, auth=auth, access=access, mcp=mcp)

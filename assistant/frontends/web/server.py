@@ -1,6 +1,6 @@
-"""One process, one port: the Gradio page mounted in a FastAPI app beside kb's API (`/v1`),
-served by uvicorn. Who may use each: the page's login (required off loopback) and the API's
-bearer tokens (`api.ApiAccess`).
+"""One process, one port: the Gradio page mounted in a FastAPI app beside kb's API (`/v1`)
+and MCP server (`/mcp`, streamable HTTP), served by uvicorn. Who may use each: the page's login
+(required off loopback) and the API's bearer tokens (`api.ApiAccess`), for `/v1` and `/mcp`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,10 @@ import ipaddress
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import uvicorn
@@ -26,6 +28,9 @@ from assistant.frontends.web.events import PageParts
 from assistant.frontends.web.openai_shapes import ApiError
 from assistant.settings import Settings
 from assistant.telemetry.metrics import METRICS
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
 
 # On Ctrl-C or SIGTERM, how long answers in progress may finish: an open page keeps a
 # connection to the server for as long as the tab is open, so waiting for every connection
@@ -91,18 +96,67 @@ def _metrics_route(access: ApiAccess) -> Callable[[Request], Response]:
     return metrics
 
 
+class _GuardedMcp:
+    """The MCP server's ASGI app behind the API's bearer tokens."""
+
+    def __init__(self, inner: Any, access: ApiAccess):
+        self._inner = inner
+        self._access = access
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            try:
+                self._access.check(Request(scope))
+            except ApiError as error:
+                refused = JSONResponse(error.body, status_code=error.status)
+                await refused(scope, receive, send)
+                return
+        await self._inner(scope, receive, send)
+
+
+def _with_mcp(app: FastAPI, mcp: MCPServer, access: ApiAccess) -> None:
+    """Serve `mcp` at `/mcp`; its sessions live as long as the server (the app's lifespan)."""
+    from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    # On loopback the SDK refuses other Host headers (DNS rebinding); elsewhere tokens guard it.
+    security = (
+        None
+        if access.loopback
+        else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    )
+    mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
+    endpoint = _GuardedMcp(StreamableHTTPASGIApp(mcp.session_manager), access)
+    # Starlette routes a non-function endpoint as an ASGI app; its type hint knows only functions.
+    app.add_route("/mcp", endpoint, methods=["GET", "POST", "DELETE"])  # type: ignore[arg-type]
+    app.router.lifespan_context = _running(mcp, app.router.lifespan_context)
+
+
+def _running(mcp: MCPServer, outer: Any) -> Callable[[Any], Any]:
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with outer(app), mcp.session_manager.run():
+            yield
+
+    return lifespan
+
+
 def server_app(
     page: gr.Blocks,
     parts: PageParts,
     access: ApiAccess,
     auth: tuple[str, str] | None = None,
+    mcp: MCPServer | None = None,
 ) -> FastAPI:
-    """The API's routes first, then the page at `/` (never a public share link). The busy gate
-    refuses extra questions politely; Gradio's queue, sized well past it, only stops a flood."""
+    """The API's routes (and MCP's) first, then the page at `/` (never a public share link).
+    The busy gate refuses extra questions politely; Gradio's queue, sized well past it, only
+    stops a flood."""
     app = FastAPI(
         docs_url=None, redoc_url=None, openapi_url=None
     )  # the API is OpenAI's, documented there
     app.include_router(api_router(parts, access))
+    if mcp is not None:
+        _with_mcp(app, mcp, access)
     app.add_api_route("/metrics", _metrics_route(access), methods=["GET"])
     answer_slots = parts.gate.limit + BUSY_HEADROOM
     page.queue(default_concurrency_limit=4, max_size=4 * answer_slots)
@@ -131,10 +185,11 @@ def launch(
     block: bool = True,
     auth: tuple[str, str] | None = None,
     access: ApiAccess | None = None,
+    mcp: MCPServer | None = None,
 ) -> RunningServer | None:
     """Serve page and API on `host:port`: until interrupted, or (`block=False`) in a thread,
     returned once it accepts connections."""
-    app = server_app(page, parts, access or ApiAccess(loopback=is_loopback(host)), auth)
+    app = server_app(page, parts, access or ApiAccess(loopback=is_loopback(host)), auth, mcp)
     config = uvicorn.Config(
         app,
         host=host,

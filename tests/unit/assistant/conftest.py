@@ -28,8 +28,8 @@ DOCS = {
 def indexed_retriever(folder: Path, docs: dict[str, str]) -> HybridRetriever:
     """`docs` written under `folder`/docs (the current directory) and indexed with the
     hashing embedder."""
-    (folder / "docs").mkdir()
-    for name, text in docs.items():
+    for name, text in docs.items():  # a name may hold folders: "hr/pay.md", "hr/.kb-local-only"
+        (folder / "docs" / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / "docs" / name).write_text(text)
     embedder = HashingEmbedder()
     ingest_paths([Path("docs")], IndexConfig(Path("index")), embedder)

@@ -184,11 +184,11 @@ def test_custom_profiles_come_from_the_environment(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("KB_LLM__FALLBACK", '["local-small", "local"]')
     pool = build_pool(Settings())
     names = [c.name for c in pool.choices]
-    assert (
-        names[:6] == ["local", "local-fast", "local-small", "openai", "anthropic", "vllm"]
-        and "auto" in names
-    )
+    assert names[:5] == ["local", "local-fast", "local-small", "openai", "anthropic"]
+    assert "vllm" in names and "auto" in names
     assert pool.choice("vllm").available and pool.choice("vllm").hosted  # no key needed
+    # named like the vLLM preset, yet the user's own openai profile: none of the preset's fields
+    assert pool.choice("vllm").label == "vllm"
     assert pool.choice("hosted").name == "openai"
 
 

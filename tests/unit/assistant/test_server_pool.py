@@ -17,7 +17,11 @@ from assistant.backends.breaker import ServerPicker
 from assistant.backends.fallback import Restart, fixed_chain
 from assistant.backends.llms.base import Message, Usage, UsageCallback, complete
 from assistant.backends.llms.hosted import OpenAICompatibleChatModel
-from assistant.backends.profiles import check_server, describe_profiles, servers_report
+from assistant.backends.profile_report import (
+    check_pool_server,
+    describe_profiles,
+    servers_report,
+)
 from assistant.backends.server_pool import ServerPoolChatModel
 from assistant.doctor import render
 from assistant.errors import BackendError, BackendTimeoutError, BackendUnavailableError
@@ -268,8 +272,8 @@ def test_doctor_checks_each_server_of_a_pool(
     try:
         live = f"http://127.0.0.1:{server.server_address[1]}/v1"
         dead = f"http://127.0.0.1:{free_port()}/v1"
-        assert check_server(live, None)["answers"] is True
-        assert check_server(dead, None)["answers"] is False
+        assert check_pool_server(live, None)["answers"] is True
+        assert check_pool_server(dead, None)["answers"] is False
         monkeypatch.setenv("KB_PROFILES__POOL__KIND", "openai")
         monkeypatch.setenv("KB_PROFILES__POOL__BASE_URLS", json.dumps([live, dead]))
         report = describe_profiles(Settings(), run_probe=False)["pool"]
