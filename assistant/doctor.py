@@ -1,5 +1,5 @@
 """`kb doctor`: versions, model files and hashes, GPU offload, index state, offline settings,
-and what each local model's probe predicts here."""
+what each local model's probe predicts here, and whether the audit log verifies."""
 
 from __future__ import annotations
 
@@ -292,6 +292,13 @@ def _feedback(settings: Settings) -> dict[str, Any]:
     return {"db": str(path), "exists": True, "rated_up": ups, "rated_down": downs}
 
 
+def _audit(settings: Settings) -> dict[str, Any]:
+    """The audit log: where, how big, how many records, and whether its hash chain verifies."""
+    from assistant.audit.report import audit_report
+
+    return audit_report(settings.audit)
+
+
 def _api(settings: Settings) -> dict[str, Any]:
     """Where the OpenAI-compatible API answers and how many tokens it accepts (never them)."""
     web = settings.web
@@ -340,6 +347,7 @@ def diagnose(settings: Settings, probe: bool = True) -> dict[str, Any]:
         "api": _api(settings),
         "slack": _slack(settings),
         "feedback": _feedback(settings),
+        "audit": _audit(settings),
         "ocr": _ocr(settings),
     }
     chat, index = report["chat_model"], report["index"]

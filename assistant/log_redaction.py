@@ -18,13 +18,14 @@ from dotenv import dotenv_values
 from assistant.home import secrets_file
 
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@]+@")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:([^/\s@]+)@")
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)S?$", re.I)
 _MIN_SECRET = 8  # shorter values are too common to replace everywhere
 
 
-def _secret_values() -> list[str]:
-    """Values of secret-named variables in the environment and in the home's `.env`, longest
-    first."""
+def secret_values() -> list[str]:
+    """Values of secret-named variables in the environment and in the home's `.env`, and the
+    passwords in URLs any variable holds, longest first."""
     variables = {**dotenv_values(secrets_file()), **os.environ}
     values = {
         part  # a list of secrets (KB_API__TOKENS=a,b) hides each one, and the whole
@@ -33,6 +34,9 @@ def _secret_values() -> list[str]:
         for part in {v, *(piece.strip() for piece in v.split(","))}
         if len(part) >= _MIN_SECRET
     }
+    # a password in a server's URL (KB_PROFILES__LAB__BASE_URL) is hidden wherever it shows
+    passwords = {m for v in variables.values() if v for m in _URL_PASSWORD.findall(v)}
+    values |= {password for password in passwords if len(password) >= _MIN_SECRET}
     return sorted(values, key=len, reverse=True)
 
 
@@ -67,7 +71,7 @@ class RedactingFilter(logging.Filter):
 def redact_logs() -> None:
     """Put the filter on every handler of the root logger (once each); call after the
     entry point configured logging, and after `.env` was read."""
-    secrets = _secret_values()
+    secrets = secret_values()
     for handler in logging.getLogger().handlers:
         handler.filters = [f for f in handler.filters if not isinstance(f, RedactingFilter)]
         handler.addFilter(RedactingFilter(secrets))

@@ -13,8 +13,12 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.access import Caller
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
+from assistant.audit.fingerprint import model_fingerprint
+from assistant.audit.log import AuditLog
+from assistant.audit.records import answer_record
 from assistant.backends.llms.base import Message
 from assistant.backends.pool import ChatModelPool
 from assistant.conversations.store import ConversationStore
@@ -45,6 +49,7 @@ class Session:
     library: DocumentLibrary
     conversations: ConversationStore | None = None
     feedback: FeedbackStore | None = None
+    audit_log: AuditLog | None = None
 
     def answering(self, scope: Scope) -> Assistant:
         """The assistant for one question: on the index's current generation (another process
@@ -52,6 +57,34 @@ class Session:
         self.library.follow_index()
         searching = self.assistant.scoped(scope.collections, scope.local_only)
         return searching.routed(self.pool.router(scope.backend))
+
+    def audit(self, answer: Answer, caller: Caller, scope: Scope) -> None:
+        """Record `answer` in the audit log, with who asked and what it searched; a log that
+        fails is logged loudly (the answer was given all the same)."""
+        log_ = self.audit_log
+        if log_ is None:
+            return
+        try:
+            record = answer_record(
+                answer,
+                caller,
+                scope.collections,
+                self.assistant.retriever.state.files,
+                self.library.generation,
+                self._fingerprint(answer.backend),
+                log_.questions,
+                requested=scope.backend,
+            )
+            log_.append(record)
+        except (KbError, OSError) as exc:
+            log.error("answer not recorded in the audit log %s: %s", log_.folder, exc)
+
+    def _fingerprint(self, backend: str) -> str | None:
+        """The GGUF sha256 of a local profile's model (building a model loads nothing)."""
+        try:
+            return model_fingerprint(self.pool.get(backend))
+        except (KbError, KeyError):
+            return None
 
     def remember(self, answer: Answer, source: str, history: Sequence[Message] = ()) -> str | None:
         """Keep an answer so that it can be rated; its id, or None without a feedback store or

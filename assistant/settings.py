@@ -163,6 +163,14 @@ class WebSettings(BaseModel):
     port: int = Field(7860, ge=1, le=65535)
     username: str | None = Field(None, description="login for the page; required off loopback")
     password: SecretStr | None = Field(None, description="login password; from env or .env")
+    collections: list[str] | None = Field(
+        None, description="what `username` may search, list and open; none: every collection"
+    )
+    logins: SecretStr | None = Field(
+        None,
+        description="more logins, comma-separated `name:password:coll1+coll2` (`*`: every "
+        "collection); from env or .env",
+    )
     upload_dir: Path = Field(Path(".kb/uploads"), description="where uploaded files are kept")
     conversations_db: Path = Field(
         Path(".kb/conversations.sqlite3"),
@@ -184,8 +192,14 @@ class ApiSettings(BaseModel):
 
     tokens: SecretStr | None = Field(
         None,
-        description="bearer tokens the API accepts, comma-separated; from env or .env. Required "
-        "off loopback (without them the API answers 401 there); when set, required everywhere",
+        description="bearer tokens of the API and MCP, comma-separated: `token` or `name:token` "
+        "(every collection) or `name:token:coll1+coll2`; from env or .env. Required off loopback "
+        "(without them the API answers 401 there); when set, required everywhere",
+    )
+    tokens_file: Path | None = Field(
+        None,
+        description="more tokens, one entry a line (`name:token:coll1+coll2`, `#` comments); "
+        "read again when it changes, so a change holds from the next request",
     )
 
     def token_list(self) -> list[str]:
@@ -199,8 +213,8 @@ class McpSettings(BaseModel):
 
     share_local_only: bool = Field(
         False,
-        description="send passages of local-only documents to MCP clients (which hand them to "
-        "models kb does not control); off: never, and an answer drawn from them is withheld",
+        description="let MCP clients search, list and read local-only documents (a client hands what it "
+        "gets to a model kb does not control); off: they are outside every MCP scope",
     )
 
 
@@ -217,6 +231,30 @@ class SlackSettings(BaseModel):
     requests_per_minute: int = Field(6, ge=1, description="answers per user per minute")
     update_every_s: float = Field(1.0, gt=0, description="how often a growing answer is edited")
     port: int = Field(3000, ge=1, le=65535, description="`kb slack --http` port")
+    channel_collections: dict[str, list[str]] = Field(
+        {}, description='what each channel may see, by id: {"C0123": ["handbook"]}'
+    )
+    user_collections: dict[str, list[str]] = Field(
+        {}, description="what a user's DMs (and App Home) may see, by user id"
+    )
+    default_collections: list[str] | None = Field(
+        None, description="what other channels and DMs may see; none: every collection"
+    )
+
+
+class AuditSettings(BaseModel):
+    """The audit log: one tamper-evident record of every answer, from every surface."""
+
+    enabled: bool = Field(True, description="record every answer (`kb audit` reads the log)")
+    dir: Path = Field(
+        Path(".kb/audit"), description="where the log's files are (audit.jsonl, then rotated)"
+    )
+    questions: Literal["text", "hash"] = Field(
+        "text", description="`hash`: keep only each question's sha256, not its words"
+    )
+    max_mb: float = Field(
+        10.0, gt=0, description="a log file past this size is rotated; the hash chain goes on"
+    )
 
 
 class FeedbackSettings(BaseModel):
@@ -270,6 +308,7 @@ class Settings(BaseSettings):
     mcp: McpSettings = McpSettings()
     slack: SlackSettings = SlackSettings()
     feedback: FeedbackSettings = FeedbackSettings()
+    audit: AuditSettings = AuditSettings()
     log: LogSettings = LogSettings()
 
     def model_post_init(self, context: Any) -> None:
@@ -283,7 +322,10 @@ class Settings(BaseSettings):
         self.llm.model_dir = anchor(self.llm.model_dir)
         self.web.upload_dir = anchor(self.web.upload_dir)
         self.web.conversations_db = anchor(self.web.conversations_db)
+        if self.api.tokens_file is not None:
+            self.api.tokens_file = anchor(self.api.tokens_file)
         self.feedback.db = anchor(self.feedback.db)
+        self.audit.dir = anchor(self.audit.dir)
         for section in (self.embedder, self.llm):
             if section.model_path is not None:
                 section.model_path = anchor(section.model_path)

@@ -10,6 +10,7 @@ from typing import Any
 
 from assistant.answering.models import AnswerOptions
 from assistant.answering.pipeline import Assistant
+from assistant.audit.log import AuditLog
 from assistant.backends.pool import ChatModelPool
 from assistant.backends.profiles import build_pool, profile_prices
 from assistant.conversations.store import ConversationStore
@@ -169,9 +170,18 @@ def build_library(settings: Settings, assistant: Assistant) -> DocumentLibrary:
 
 def build_session(settings: Settings) -> Session:
     """What the page, its API and Slack serve from, built once: the backends, the assistant,
-    the upload library and the conversation and feedback stores."""
+    the upload library, the conversation and feedback stores and the audit log."""
     pool = build_pool(settings)
     assistant = build_assistant(settings, pool=pool)
     library = build_library(settings, assistant)
     conversations = ConversationStore(settings.web.conversations_db)
-    return Session(assistant, pool, library, conversations, FeedbackStore(settings.feedback.db))
+    feedback = FeedbackStore(settings.feedback.db)
+    return Session(assistant, pool, library, conversations, feedback, audit_log(settings))
+
+
+def audit_log(settings: Settings) -> AuditLog | None:
+    """The audit log every answer is recorded in, or None when it is turned off."""
+    audit = settings.audit
+    if not audit.enabled:
+        return None
+    return AuditLog(audit.dir, audit.questions, int(audit.max_mb * 2**20))

@@ -113,7 +113,7 @@ def _write_files(folder: Path, state: IndexState) -> None:
     _fsync_write(folder / "manifest.json", json.dumps(state.manifest.as_dict(), indent=2))
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     """Make a rename in `folder` durable: without it a power cut may undo the switch."""
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -136,7 +136,7 @@ def save_index(index_dir: Path, state: IndexState) -> Path:
     _fsync_write(index_dir / PREVIOUS, previous.name if previous else "")
     _fsync_write(index_dir / f".{POINTER}.tmp", name)
     os.replace(index_dir / f".{POINTER}.tmp", index_dir / POINTER)
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     log.info("generation %s is current", name)
     state.store.committed()
     kept = {name} | ({previous.name} if previous else set())

@@ -45,11 +45,20 @@ class BackendChoice:
         return self.label if self.available else f"{self.label} (unavailable: {self.reason})"
 
 
+_REFUSAL_LEAD = "Not sent to "
+
+
 def _refusal(backend: str, sources: str) -> str:
     return (
-        f"Not sent to {backend}: the passages that answer this come from documents marked "
+        f"{_REFUSAL_LEAD}{backend}: the passages that answer this come from documents marked "
         f"local-only ({sources}). Ask with a local backend (or `auto`) to get an answer"
     )
+
+
+def is_local_only_refusal(note: str | None) -> bool:
+    """Whether an answer's note is this module's refusal to send local-only passages to a
+    hosted profile asked for by name (the audit log records why as a value, not a sentence)."""
+    return note is not None and any(p.startswith(_REFUSAL_LEAD) for p in note.split("; "))
 
 
 class ChatModelPool:

@@ -21,15 +21,16 @@ from assistant.backends.llms.base import Message
 AUTO = "auto"
 HOSTED_ALIAS = "hosted"
 
+# Keys and tokens by their well-known shapes (OpenAI, Anthropic, AWS, GitHub, Slack, Google):
+# what `auto` keeps local, and what the audit log blanks out of a question wherever it came from.
+API_KEY = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|"
+    r"gh[pousr]_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b"
+)
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("an e-mail address", re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")),
-    (
-        "an API key or token",
-        re.compile(
-            r"\b(?:sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|AKIA[0-9A-Z]{16}|"
-            r"gh[pousr]_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35})\b"
-        ),
-    ),
+    ("an API key or token", API_KEY),
     ("an IBAN", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")),
     ("a social security number", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
     (

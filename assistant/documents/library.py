@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.access import Caller
 from assistant.answering.pipeline import Assistant
 from assistant.documents.catalog import (
     DocumentRow,
@@ -124,6 +125,11 @@ class DocumentLibrary:
         if switched:
             log.info("index: now searching %s (switched by another process)", self._loaded)
         return switched
+
+    @property
+    def generation(self) -> str | None:
+        """The index generation the assistant searches now (what the audit log records)."""
+        return self._loaded
 
     def stats(self) -> LibraryStats:
         """The documents and chunks in the index the assistant searches now."""
@@ -274,6 +280,13 @@ class DocumentLibrary:
         if self._replaced_store is not None and self._replaced_store is not state.store:
             self._replaced_store.close()
         self._replaced_store = old
+
+    def check_visible(self, source: str, caller: Caller) -> None:
+        """An `UnknownSourceError` unless `source` is indexed in a collection `caller` may see
+        (the same error either way: a caller learns nothing of what it may not see)."""
+        record = self._assistant.retriever.state.files.get(source)
+        if record is None or not caller.may_see(record.collection):
+            raise UnknownSourceError(f"{source} is not in the index")
 
     def document_text(self, source: str) -> tuple[str | None, str]:
         """(title, cleaned text) of an indexed source, read again from its file."""

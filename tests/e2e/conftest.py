@@ -29,6 +29,7 @@ def app_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "KB_WEB__UPLOAD_DIR": str(work / "uploads"),
         "KB_WEB__CONVERSATIONS_DB": str(work / "conversations.sqlite3"),
         "KB_FEEDBACK__DB": str(work / "feedback.sqlite3"),
+        "KB_AUDIT__DIR": str(work / "audit"),
         "KB_LLM__MODEL_DIR": str(MODEL_DIR),
         # A hosted profile whose server is down: the page must fall back and say so.
         "KB_PROFILES__LAB__KIND": "openai",

@@ -19,10 +19,8 @@ from mcp.client.streamable_http import streamable_http_client
 from assistant.frontends.mcp.server import build_mcp_server
 from assistant.frontends.web.api import ApiAccess
 from assistant.frontends.web.events import PageParts
-from assistant.frontends.web.page import build_web_ui
-from assistant.frontends.web.server import launch
-from harness.http_servers import free_port
 from tests.support.mcp_client import Transcript, run_client, structured
+from tests.support.page_server import serving
 from tests.unit.assistant.conftest import indexed_retriever, make_page_parts
 
 TOKEN = "kb-mcp-token-7c2e41"
@@ -48,14 +46,8 @@ def parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PageParts:
 def mcp_url(parts: PageParts) -> Iterator[str]:
     """The page's server with `/mcp`, requiring the token as off loopback."""
     mcp = build_mcp_server(parts.session, "fake", False, parts.gate)
-    access = ApiAccess((TOKEN,), loopback=False)
-    port = free_port()
-    server = launch(build_web_ui(parts), parts, "127.0.0.1", port, False, None, access, mcp)
-    assert server is not None
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.close()
+    with serving(parts, ApiAccess((TOKEN,), loopback=False), mcp) as root:
+        yield f"{root}/mcp"
 
 
 async def _calls(url: str, parts: PageParts) -> dict[str, Any]:

@@ -83,6 +83,11 @@ class LlamaCppChatModel:
         return self._id
 
     @property
+    def path(self) -> Path:
+        """The GGUF file this model loads (the audit log records its sha256)."""
+        return self._path
+
+    @property
     def gpu_layers(self) -> int:
         """Layers to offload: as set, else all (-1) where llama.cpp supports a GPU, else none."""
         return resolve_gpu_layers(self._requested_gpu_layers)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.llms.base import usage_text
-from assistant.errors import ConfigurationError, IngestError
+from assistant.errors import ConfigurationError, IngestError, KbError
 from assistant.frontends.cli import docs as cli_docs
 from assistant.settings import Settings
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the commands import these when they run, to keep `kb --help
     from assistant.answering.models import Answer, AnswerJson, Evidence
     from assistant.answering.pipeline import Assistant
     from assistant.backends.llms.base import Message
+    from assistant.backends.pool import ChatModelPool
     from index.models import Hit
     from index.retriever import HybridRetriever
 
@@ -146,7 +147,7 @@ class _Status:
             self._shown = False
 
 
-def _print_streamed(assistant: Assistant, question: str, history: list[Message]) -> None:
+def _print_streamed(assistant: Assistant, question: str, history: list[Message]) -> Answer:
     from assistant.answering.models import AnswerStream, Evidence
     from assistant.backends.fallback import Restart
 
@@ -170,6 +171,7 @@ def _print_streamed(assistant: Assistant, question: str, history: list[Message])
     print(_render_final(answer))
     if answer.route:  # a note about the answer, not part of it
         print(f"kb: route: {answer.route}", file=sys.stderr)
+    return answer
 
 
 def _render_evidence(evidence: Evidence) -> str:
@@ -197,18 +199,65 @@ def _render_final(answer: Answer) -> str:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """`kb ask`: a cited answer, streamed, or as one JSON object with --json."""
+    from assistant.backends.profiles import build_pool
     from assistant.wiring import build_assistant
 
-    assistant = build_assistant(settings, args.backend)
+    pool = build_pool(settings)
+    assistant = build_assistant(settings, args.backend, pool)
     assistant = assistant.with_retriever(_scoped(assistant.retriever, args.collection))
     if args.backend in (None, settings.llm.backend):
         _say_if_slow(settings)
+    record = _auditor(settings, assistant, pool, args)
     for question, history in _ask_requests(args):
         if args.json:
-            _print_json(assistant.ask(question, history, args.top_k).as_dict())
+            answer = assistant.ask(question, history, args.top_k)
+            _print_json(answer.as_dict())
         else:
-            _print_streamed(assistant, question, history)
+            answer = _print_streamed(assistant, question, history)
+        record(answer)
     return 0
+
+
+def _auditor(
+    settings: Settings, assistant: Assistant, pool: ChatModelPool, args: argparse.Namespace
+) -> Callable[[Answer], None]:
+    """What records each `kb ask` answer in the audit log, as this machine's user's."""
+    from assistant.access import LOCAL_USER
+    from assistant.audit.fingerprint import model_fingerprint
+    from assistant.audit.records import answer_record
+    from assistant.wiring import audit_log
+    from index.storage import current_generation
+
+    log_ = audit_log(settings)
+    generation = current_generation(settings.index.dir)
+    scope = list(args.collection or [])
+
+    def record(answer: Answer) -> None:
+        if log_ is None:
+            return
+        try:
+            fingerprint = model_fingerprint(pool.get(answer.backend))
+        except (KeyError, KbError):  # a refusal made before any backend was chosen
+            fingerprint = None
+        files = assistant.retriever.state.files
+        where = generation.name if generation else None
+        requested = args.backend or settings.llm.backend
+        made = answer_record(
+            answer,
+            LOCAL_USER,
+            scope,
+            files,
+            where,
+            fingerprint,
+            log_.questions,
+            requested=requested,
+        )
+        try:
+            log_.append(made)
+        except OSError as exc:  # the answer was given; say loudly that it went unrecorded
+            print(f"kb: warning: not recorded in the audit log: {exc}", file=sys.stderr)
+
+    return record
 
 
 def _say_if_slow(settings: Settings) -> None:

@@ -29,7 +29,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     if args.out is None:
         sys.stdout.write(text)
     else:
-        _write(args.out, text)
+        write_whole(args.out, text)
     where = args.out or "stdout"
     print(
         f"kb: {len(rows)} 👎 answer(s) written to {where}; add `answer_must` (and gold_snippets)"
@@ -39,7 +39,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _write(path: Path, text: str) -> None:
+def write_whole(path: Path, text: str) -> None:
     """Write through a temporary file, so an existing file is replaced whole or not at all."""
     partial = path.with_name(path.name + ".partial")
     try:

@@ -1,5 +1,6 @@
 """`kb`: parse the command line (`parser`), load the settings and run the command (in
-`commands`, `docs`, `models` and `feedback`). Results go to stdout, progress and logs to stderr.
+`commands`, `docs`, `models`, `feedback` and `audit`). Results go to stdout, progress and logs
+to stderr.
 
 Exit codes (EVAL.md): 0 success, 1 a reported error, 2 a usage error (argparse).
 """
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from assistant.errors import KbError
+from assistant.frontends.cli import audit as cli_audit
 from assistant.frontends.cli import commands
 from assistant.frontends.cli import docs as cli_docs
 from assistant.frontends.cli import feedback as cli_feedback
@@ -35,6 +37,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "docs": cli_docs.cmd_docs,
     "watch": cli_docs.cmd_watch,
     "feedback": cli_feedback.cmd_feedback,
+    "audit": cli_audit.cmd_audit,
     "serve": commands.cmd_serve,
     "slack": commands.cmd_slack,
     "mcp": commands.cmd_mcp,

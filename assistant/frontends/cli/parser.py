@@ -1,5 +1,5 @@
 """Everything `kb` accepts: its commands, their arguments and help, in one parser. What each
-command does is in `commands`, `docs`, `models` and `feedback`; `main` runs them.
+command does is in `commands`, `docs`, `models`, `feedback` and `audit`; `main` runs them.
 """
 
 from __future__ import annotations
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_docs(commands)
     _add_watch(commands)
     _add_feedback(commands)
+    _add_audit(commands)
     serve = commands.add_parser("serve", help="open the web assistant")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=_port, default=None)
@@ -225,4 +226,36 @@ def _add_feedback(commands: Any) -> None:
     export = actions.add_parser(
         "export", help="the 👎 answers as eval rows (JSON Lines) for a person to finish"
     )
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")
+
+
+def _add_filters(action: argparse.ArgumentParser) -> None:
+    """`--since`, `--caller` and `--surface`: which audit records."""
+    from assistant.frontends.cli.audit import since_time
+
+    action.add_argument(
+        "--since", type=since_time, metavar="WHEN", help="from then on: 2026-12-07, 1h, 2d, 1w"
+    )
+    action.add_argument("--caller", metavar="NAME", help="only this caller (a name or a glob)")
+    action.add_argument(
+        "--surface", choices=("page", "api", "mcp", "slack", "cli"), help="only this surface"
+    )
+
+
+def _add_audit(commands: Any) -> None:
+    """`kb audit list|show|verify|export`."""
+    audit = commands.add_parser("audit", help="the audit log of every answer: list, check, export")
+    actions = audit.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="time, id, surface, caller, scope, model, question")
+    _add_filters(listing)
+    listing.add_argument("--json", action="store_true", help="JSON Lines, whole records")
+    show = actions.add_parser("show", help="one record, whole")
+    show.add_argument("id", metavar="ID", help="as `kb audit list` shows it")
+    verify = actions.add_parser("verify", help="check the hash chain; exit 1 at a broken record")
+    verify.add_argument(
+        "--anchor", metavar="HASH", help="also check that this earlier last hash is still there"
+    )
+    export = actions.add_parser("export", help="records as JSON Lines or CSV")
+    _add_filters(export)
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--out", type=Path, metavar="FILE", help="write here (default: stdout)")

@@ -35,9 +35,9 @@ def hit_result(hit: Hit) -> dict[str, Any]:
     }
 
 
-def answer_result(answer: Answer) -> dict[str, Any]:
+def answer_result(answer: Answer, scope: str) -> dict[str, Any]:
     """The cited answer, its evidence quotes, whether kb refused (the documents do not cover
-    the question), and the backend and model that answered."""
+    the question), the backend and model that answered, and what it searched for whom."""
     quotes = answer.evidence.quotes if answer.evidence else ()
     return {
         "answer": answer.text,
@@ -48,6 +48,7 @@ def answer_result(answer: Answer) -> dict[str, Any]:
         "model": answer.model,
         "route": answer.route,
         "note": answer.note,
+        "scope": scope,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from slack_sdk import WebClient
 
+from assistant.access import AccessDeniedError, Caller, SlackGrants, narrow
 from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
@@ -116,6 +117,16 @@ class SlackBot:
         self.threads: LruMap[tuple[str, str], SlackThread] = LruMap()
         self.deliveries: LruMap[tuple[object, object], object] = LruMap()
         self.limiter = RateLimiter(settings.slack.requests_per_minute)
+        slack = settings.slack
+        self.grants = SlackGrants(
+            slack.channel_collections, slack.user_collections, slack.default_collections
+        )
+
+    def caller_of(self, event: dict[str, Any]) -> Caller:
+        """Who wrote `event`, with what its channel (or, in a DM, its user) may see."""
+        direct = event.get("channel_type") == "im"
+        team, user = event.get("team", ""), event.get("user", "")
+        return self.grants.caller(team, user, event["channel"], direct)
 
     def should_answer(self, event: dict[str, Any], retry_num: str | None) -> bool:
         """False for retries, duplicates, bots, edits and other events kb must not answer."""
@@ -162,8 +173,9 @@ class SlackBot:
             self._save(key, thread, text)
             return
         thread.following = True  # a mention, a DM or a follow-up: kb is (back) in the thread
+        caller = self.caller_of(event)
         if scope := _USE_COLLECTION.match(text):
-            self._choose_collections(client, channel, thread_ts, thread, scope.group(1))
+            post(self._choose_collections(caller, thread, scope.group(1)))
             self._save(key, thread, text)
         elif backend := _USE.match(text):
             self._choose_backend(client, channel, thread_ts, thread, backend.group(1))
@@ -172,7 +184,7 @@ class SlackBot:
             post("Ask me a question about the documents.")
         elif not self.limiter.allow(user):
             post(render.TOO_FAST)
-        elif answer := self._answer(client, channel, thread_ts, thread, text):
+        elif answer := self._answer(client, (channel, thread_ts), thread, text, caller):
             self._save(key, thread, text, answer, asked_by=f"{event.get('team', '')}/{user}")
 
     def _restored(self, key: str) -> SlackThread:
@@ -225,53 +237,68 @@ class SlackBot:
             )
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply)
 
-    def _choose_collections(
-        self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, names: str
-    ) -> None:
+    def _choose_collections(self, caller: Caller, thread: SlackThread, names: str) -> str:
+        """Narrow (or widen back, up to what the channel may see) what the thread searches;
+        the reply."""
         wanted = [name for name in re.split(r"[\s,]+", names) if name]
         if [name.lower() for name in wanted] == ["all"]:
             thread.collections = []
-            reply = "This thread now searches *all* collections."
-        else:
-            try:
-                check_scope(self.session.assistant.retriever.state.files, wanted)
-                thread.collections = wanted
-                reply = f"This thread now searches only *{', '.join(wanted)}*."
-            except KbError as exc:
-                reply = f"I can't: {render.escape(str(exc))}."
-        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply)
+            return "This thread now searches *all* the collections it may see."
+        try:
+            narrow(caller, wanted)
+            check_scope(self.session.assistant.retriever.state.files, wanted)
+        except KbError as exc:
+            return f"I can't: {render.escape(str(exc))}."
+        thread.collections = wanted
+        return f"This thread now searches only *{', '.join(wanted)}*."
 
     def _answer(
-        self, client: WebClient, channel: str, thread_ts: str, thread: SlackThread, question: str
+        self,
+        client: WebClient,
+        place: tuple[str, str],
+        thread: SlackThread,
+        question: str,
+        caller: Caller,
     ) -> Answer | None:
+        channel, thread_ts = place
+        try:
+            scope = Scope(thread.backend, narrow(caller, thread.collections))
+        except AccessDeniedError as exc:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=f"I can't: {exc}.")
+            return None
         posted = client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=render.SEARCHING
         )
         reply_ts = posted["ts"]
         try:
-            final = self._stream_into(client, channel, reply_ts, thread, question)
+            final = self._stream_into(client, channel, reply_ts, thread, question, scope)
             observe_answer(final)
         except Exception as exc:  # the thread gets an apology, the log gets the detail
             log.exception("slack: answer failed in %s/%s", channel, thread_ts)
             client.chat_update(channel=channel, ts=reply_ts, text=render.apology(exc))
             return None
+        self.session.audit(final, caller, scope)
         feedback_id = self.session.remember(final, "slack", thread.history)
         thread.history += [
             {"role": "user", "content": question},
             {"role": "assistant", "content": final.text},
         ]
+        blocks = render.answer_blocks(final, feedback_id, caller.scope_line(scope.collections))
         client.chat_update(
-            channel=channel,
-            ts=reply_ts,
-            text=render.fallback_text(final),
-            blocks=render.answer_blocks(final, feedback_id),
+            channel=channel, ts=reply_ts, text=render.fallback_text(final), blocks=blocks
         )
         return final
 
     def _stream_into(
-        self, client: WebClient, channel: str, ts: str, thread: SlackThread, question: str
+        self,
+        client: WebClient,
+        channel: str,
+        ts: str,
+        thread: SlackThread,
+        question: str,
+        scope: Scope,
     ) -> Answer:
-        assistant = self.session.answering(Scope(thread.backend, thread.collections))
+        assistant = self.session.answering(scope)
         evidence, note, reply, last_edit = "", "", "", 0.0  # the first token is shown at once
         sources = [question]  # what links may come from: the question, then the passages
         stream = AnswerStream(assistant.stream(question, list(thread.history)))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
-from assistant.answering.models import Answer
+from assistant.access import Caller, narrow
 from assistant.frontends.slack import render
 from assistant.session import Scope
 from assistant.telemetry.metrics import observe_answer
@@ -66,35 +66,42 @@ def register_command(app: App, bot: SlackBot, name: str = "/kb") -> None:
                 response_type="ephemeral",
                 text=f"_Searching the documents for_ “{render.escape(asked.question)}”…",
             )
-            answer_command(bot, asked, command.get("user_id", ""), respond)
+            answer_command(bot, asked, command, respond)
+
+
+def command_caller(bot: SlackBot, command: dict[str, Any]) -> Caller:
+    """Who typed the command, with what its channel (a DM: its user) may see."""
+    direct = command.get("channel_name") == "directmessage"
+    team, user = command.get("team_id", ""), command.get("user_id", "")
+    return bot.grants.caller(team, user, command.get("channel_id", ""), direct)
 
 
 def answer_command(
-    bot: SlackBot, asked: SlashQuestion, user: str, respond: Callable[..., Any]
+    bot: SlackBot, asked: SlashQuestion, command: dict[str, Any], respond: Callable[..., Any]
 ) -> None:
     """Answer, then post through the response URL; on failure, an apology only the asker sees."""
+    caller = command_caller(bot, command)
     try:
-        answer = _answer(bot, asked.question)
+        scope = Scope(bot.default_backend, narrow(caller, ()))
+        answer = bot.session.answering(scope).ask(asked.question, [])
+        observe_answer(answer)
     except Exception as exc:  # the asker gets an apology, the log the detail
         log.exception("slack: /kb failed")
         respond(response_type="ephemeral", replace_original=False, text=render.apology(exc))
         return
+    bot.session.audit(answer, caller, scope)
     feedback_id = bot.session.remember(answer, source="slack-command")
+    user = command.get("user_id", "")
     asked_line = {
         "type": "context",
         "elements": [
             {"type": "mrkdwn", "text": f"<@{user}> asked: “{render.escape(asked.question)}”"}
         ],
     }
+    blocks = render.answer_blocks(answer, feedback_id, caller.scope_line(scope.collections))
     respond(
         response_type=asked.response_type,
         replace_original=False,
         text=render.fallback_text(answer),
-        blocks=[asked_line, *render.answer_blocks(answer, feedback_id)],
+        blocks=[asked_line, *blocks],
     )
-
-
-def _answer(bot: SlackBot, question: str) -> Answer:
-    answer = bot.session.answering(Scope(bot.default_backend)).ask(question, [])
-    observe_answer(answer)
-    return answer

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from assistant.access import Caller
 from assistant.documents.catalog import collection_sizes
 from assistant.frontends.slack.render import escape
 
@@ -64,18 +65,20 @@ class RecentQuestion:
     asked: float
 
 
-def gather_facts(bot: SlackBot) -> HomeFacts:
-    """The facts from the bot's loaded index, its backend pool and the index folder."""
+def gather_facts(bot: SlackBot, caller: Caller) -> HomeFacts:
+    """The facts from the bot's loaded index (the documents `caller` may see), its backend
+    pool and the index folder."""
     from index.storage import current_generation
 
     state = bot.session.assistant.retriever.state
-    files = sorted(state.files.items())
+    seen = {s: r for s, r in state.files.items() if caller.may_see(r.collection)}
+    files = sorted(seen.items())
     generation = current_generation(bot.settings.index.dir)
     return HomeFacts(
         documents=len(files),
-        chunks=len(state.chunks),
+        chunks=sum(len(record.chunk_ids) for record in seen.values()),
         titles=tuple(record.title or source for source, record in files[:TITLES_SHOWN]),
-        collections=collection_sizes(state.files),
+        collections=collection_sizes(seen),
         model=bot.pool.choice(bot.default_backend).label
         if bot.default_backend != "auto"
         else "auto",
@@ -171,5 +174,6 @@ def home_view(facts: HomeFacts, recent: Sequence[RecentQuestion]) -> dict[str, A
 
 def publish_home(bot: SlackBot, client: WebClient, team: str, user: str) -> None:
     """Build and publish `user`'s Home tab."""
-    view = home_view(gather_facts(bot), recent_questions(bot, client, team, user))
+    caller = bot.grants.caller(team, user, "", direct=True)  # the Home tab shows a DM's scope
+    view = home_view(gather_facts(bot, caller), recent_questions(bot, client, team, user))
     client.views_publish(user_id=user, view=view)

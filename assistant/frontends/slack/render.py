@@ -105,13 +105,15 @@ def fallback_text(answer: Answer) -> str:
     return shorten(answer_mrkdwn(answer), FALLBACK_CHARS)
 
 
-def answer_blocks(answer: Answer, feedback_id: str | None = None) -> list[dict[str, Any]]:
+def answer_blocks(
+    answer: Answer, feedback_id: str | None = None, scope: str | None = None
+) -> list[dict[str, Any]]:
     """The Block Kit blocks of a finished answer; with `feedback_id`, 👍/👎 buttons whose
-    `value` is that id go after the sources."""
+    `value` is that id go after the sources; `scope` (what was searched) under the footer."""
     tail = _source_blocks(answer)
     if feedback_id is not None:
         tail.append(feedback_block(feedback_id))
-    tail.append(_context([footer(answer)]))
+    tail.append(_context([footer(answer)] + ([escape(scope)] if scope else [])))
     evidence = _sections(evidence_mrkdwn(answer.evidence_above), EVIDENCE_BLOCKS, SECTION_CHARS)
     blocks_left = MAX_BLOCKS - len(tail) - len(evidence)
     chars_left = MESSAGE_CHARS - _text_chars(evidence + tail)

@@ -11,18 +11,19 @@ is `openai_shapes`.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from assistant.access import AccessDeniedError, Caller, GrantBook, narrow
 from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.answering.pipeline import Assistant
 from assistant.errors import KbError
@@ -49,17 +50,28 @@ WORDS_PER_CHUNK = 4  # a checked answer is sent in small pieces, as a model's to
 
 @dataclass(frozen=True)
 class ApiAccess:
-    """Who may call the API: anyone on loopback without tokens; else a bearer token."""
+    """Who may call the API and MCP: anyone on loopback without tokens; else a bearer token,
+    whose entry (`token`, `name:token`, `name:token:coll1+coll2`; `access.parse_grants`) says
+    which collections its caller may see."""
 
     tokens: tuple[str, ...] = ()
     loopback: bool = True
     retry_after_s: int = 30  # the Retry-After of a busy page's 429
+    tokens_file: Path | None = None
+    book: GrantBook = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "book", GrantBook(self.tokens, self.tokens_file))
 
     def check(self, request: Request) -> None:
         """Raise OpenAI's 401 unless the request may call the API."""
-        if not self.tokens and self.loopback:
-            return
-        if not self.tokens:
+        self.caller(request)
+
+    def caller(self, request: Request, surface: str = "api") -> Caller:
+        """Who sent `request`, with its token's collections; OpenAI's 401 when nobody may."""
+        if not self.tokens and self.tokens_file is None:
+            if self.loopback:
+                return Caller(surface, "loopback")
             raise ApiError(
                 401,
                 "The API needs a token off loopback: set KB_API__TOKENS (environment or .env) "
@@ -73,10 +85,10 @@ class ApiAccess:
                 "You didn't provide an API key: send 'Authorization: Bearer <token>' with one of "
                 "the tokens in KB_API__TOKENS.",
             )
-        if not any(
-            hmac.compare_digest(given.strip().encode(), token.encode()) for token in self.tokens
-        ):
+        grant = self.book.match(given.strip())
+        if grant is None:
             raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        return Caller(surface, grant.name, grant.collections)
 
 
 def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
@@ -101,10 +113,10 @@ def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
     @router.post("/chat/completions")
     async def chat(request: Request) -> Response:
         try:
-            access.check(request)
+            caller = access.caller(request)
             wanted = read_chat_request(await request.body())
             profile = _profile(parts, wanted.model)
-            assistant = _assistant_for(parts, wanted, profile)
+            asking = _asking(parts, wanted, profile, caller)
             if not parts.gate.take():
                 observe_busy(profile)
                 raise _busy(access)
@@ -112,12 +124,12 @@ def api_router(parts: PageParts, access: ApiAccess) -> APIRouter:
             return _error(error)
         if wanted.stream:
             place = _Place(parts.gate)
-            events = _streamed(assistant, wanted, place)
+            events = _streamed(asking, wanted, place, parts)
             # The stream gives its place back when it ends; a client gone before it started
             # never runs it, so the response's background task gives it back too (once).
             background = BackgroundTask(place.release)
             return StreamingResponse(events, media_type="text/event-stream", background=background)
-        return await run_in_threadpool(_answered, assistant, wanted, parts)
+        return await run_in_threadpool(_answered, asking, wanted, parts)
 
     return router
 
@@ -167,30 +179,51 @@ def _profile(parts: PageParts, model: str) -> str:
     return name
 
 
-def _assistant_for(parts: PageParts, wanted: ChatRequest, profile: str) -> Assistant:
-    """The page's assistant, searching the request's collections with `profile`."""
+@dataclass(frozen=True)
+class _Asking:
+    """One request's question: who asks, what it searches, and the assistant that answers."""
+
+    caller: Caller
+    scope: Scope
+    assistant: Assistant
+
+    def recorded(self, parts: PageParts, answer: Answer) -> str:
+        """Audit the answer; the scope line the reply carries."""
+        parts.session.audit(answer, self.caller, self.scope)
+        return self.caller.scope_line(self.scope.collections)
+
+
+def _asking(parts: PageParts, wanted: ChatRequest, profile: str, caller: Caller) -> _Asking:
+    """The page's assistant, searching the request's collections (never past the caller's)
+    with `profile`."""
+    try:
+        collections = narrow(caller, wanted.collections)
+    except AccessDeniedError as exc:
+        raise ApiError(403, str(exc), kind="permission_error", param="collections") from None
     known = parts.session.library.collections()
-    unknown = [name for name in wanted.collections if name not in known]
-    if unknown:
+    unknown = [name for name in collections if name not in known]
+    if unknown and caller.collections is None:
         raise ApiError(
             400,
             f"Unknown collections: {', '.join(unknown)}; kb has: {', '.join(known)}.",
             param="collections",
         )
-    return parts.session.answering(Scope(profile, wanted.collections))
+    scope = Scope(profile, collections)
+    return _Asking(caller, scope, parts.session.answering(scope))
 
 
-def _answered(assistant: Assistant, wanted: ChatRequest, parts: PageParts) -> Response:
+def _answered(asking: _Asking, wanted: ChatRequest, parts: PageParts) -> Response:
     """A whole reply; the busy place is given back once it is made."""
     try:
-        answer = assistant.ask(wanted.question, wanted.history)
+        answer = asking.assistant.ask(wanted.question, wanted.history)
         observe_answer(answer)
+        scope = asking.recorded(parts, answer)
     except KbError as exc:
         log.warning("API answer failed: %s", exc)
         return _error(ApiError(502, f"kb could not answer: {exc}", kind="api_error"))
     finally:
         parts.gate.release()
-    return JSONResponse(completion(answer, wanted.model))
+    return JSONResponse(completion(answer, wanted.model, scope))
 
 
 class _Place:
@@ -208,20 +241,23 @@ class _Place:
                 self._gate.release()
 
 
-def _streamed(assistant: Assistant, wanted: ChatRequest, place: _Place) -> Iterator[str]:
+def _streamed(
+    asking: _Asking, wanted: ChatRequest, place: _Place, parts: PageParts
+) -> Iterator[str]:
     """A reply as server-sent events; the busy place is given back when it ends (or the client
     goes away)."""
     chunks = ChunkMaker(wanted.model)
     try:
         yield chunks.chunk({"role": "assistant", "content": ""})
-        stream = AnswerStream(assistant.stream(wanted.question, wanted.history))
+        stream = AnswerStream(asking.assistant.stream(wanted.question, wanted.history))
         for event in stream:
             if isinstance(event, Evidence):
                 yield chunks.chunk({}, kb={"evidence": event.as_dicts()})
         answer = stream.answer()
         observe_answer(answer)
+        scope = asking.recorded(parts, answer)
         yield from _pieces(chunks, answer)
-        yield chunks.last(answer)
+        yield chunks.last(answer, scope)
     except KbError as exc:  # OpenAI's SDKs raise an error event as an APIError
         log.warning("API answer failed: %s", exc)
         yield sse(ApiError(502, f"kb could not answer: {exc}", kind="api_error").body)

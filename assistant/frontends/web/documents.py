@@ -15,10 +15,11 @@ from typing import Any
 import gradio as gr
 from gradio.events import Dependency
 
+from assistant.access import Caller
 from assistant.documents.catalog import DocumentRow
 from assistant.documents.library import accepted_suffixes
 from assistant.errors import KbError
-from assistant.frontends.web.events import PageParts, add_documents
+from assistant.frontends.web.events import PAGE_USER, PageParts, add_documents
 from index.builder import IngestReport
 
 HEADERS = ["path", "title", "collection", "chunks", "size", "added", "local only"]
@@ -48,8 +49,9 @@ class DocumentsView:
     paths: list[str]
 
     @classmethod
-    def of(cls, parts: PageParts, search: str) -> DocumentsView:
-        rows = parts.session.library.rows(search)
+    def of(cls, parts: PageParts, search: str, caller: Caller = PAGE_USER) -> DocumentsView:
+        """The documents `caller` may see whose path, title or collection holds `search`."""
+        rows = [r for r in parts.session.library.rows(search) if caller.may_see(r.collection)]
         return cls(table_rows(rows), [row.path for row in rows])
 
 
@@ -81,10 +83,27 @@ def change_documents(
     return "\n".join([*lines, f"\n{report.chunks} chunks in the index; {report.seconds:.1f} s"])
 
 
-def documents_tab(parts: PageParts, after_change: Callable[[Dependency], None]) -> None:
+def seen_only(
+    parts: PageParts, action: Callable[[list[str]], IngestReport], request: gr.Request
+) -> Callable[[list[str]], IngestReport]:
+    """`action`, refused (an error naming the path) for a document the login may not see."""
+    caller = parts.caller(request)
+
+    def checked(paths: list[str]) -> IngestReport:
+        for path in paths:
+            parts.session.library.check_visible(path, caller)
+        return action(paths)
+
+    return checked
+
+
+def documents_tab(
+    parts: PageParts, after_change: Callable[[Dependency], None], page: gr.Blocks
+) -> None:
     """Lay the tab out and wire it; `after_change` chains what the rest of the page refreshes
-    (status line, collection picker) onto each event that changes the documents."""
-    view = DocumentsView.of(parts, "")
+    (status line, collection picker) onto each event that changes the documents. The list is
+    filled when the page loads: each login sees only its collections."""
+    view = DocumentsView([], [])
     search = gr.Textbox(
         placeholder="Search by path, title or collection", show_label=False, elem_id="kb-doc-search"
     )
@@ -115,29 +134,31 @@ def documents_tab(parts: PageParts, after_change: Callable[[Dependency], None]) 
         )
         report = gr.Markdown(elem_id="kb-upload-report")
 
-    def refresh(text: str) -> tuple[list[list[Any]], Any]:
-        fresh = DocumentsView.of(parts, text)
+    def refresh(text: str, request: gr.Request) -> tuple[list[list[Any]], Any]:
+        fresh = DocumentsView.of(parts, text, parts.caller(request))
         return fresh.table, gr.update(choices=fresh.paths, value=[])
 
     listing = [table, selected]
     private: dict[str, Any] = {"api_visibility": "private"}
+    page.load(refresh, [search], listing, **private)
     search.change(refresh, [search], listing, **private)
     remove.click(confirm_removal, [selected], [question, confirm], **private)
     cancel.click(lambda: ("", gr.update(visible=False)), None, [question, confirm], **private)
 
-    def removed(picked: list[str] | None) -> tuple[str, Any, str]:
-        return "", gr.update(visible=False), change_documents(parts.session.library.remove, picked)
+    def removed(picked: list[str] | None, request: gr.Request) -> tuple[str, Any, str]:
+        remove = seen_only(parts, parts.session.library.remove, request)
+        return "", gr.update(visible=False), change_documents(remove, picked)
 
-    def read_again(picked: list[str] | None) -> str:
-        return change_documents(parts.session.library.reindex, picked)
+    def read_again(picked: list[str] | None, request: gr.Request) -> str:
+        return change_documents(seen_only(parts, parts.session.library.reindex, request), picked)
 
     def upload(
-        paths: list[str] | None, name: str, progress: gr.Progress = _PROGRESS
+        paths: list[str] | None, name: str, request: gr.Request, progress: gr.Progress = _PROGRESS
     ) -> tuple[str, None]:
         def on_file(done: int, total: int, file_name: str) -> None:
             progress((done, total), desc=f"Reading and embedding {file_name}", unit="file")
 
-        return add_documents(parts, paths, on_file, name)
+        return add_documents(parts, paths, on_file, name, parts.caller(request))
 
     for event in (
         yes.click(removed, [selected], [question, confirm, outcome], **private),

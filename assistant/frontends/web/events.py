@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from assistant.access import AccessDeniedError, Caller, narrow
 from assistant.answering.models import Answer, AnswerStream, Evidence
 from assistant.backends.fallback import Restart
 from assistant.backends.llms.base import Message
@@ -31,6 +32,8 @@ from assistant.session import Scope, Session
 from assistant.telemetry.metrics import observe_answer, observe_busy
 
 log = logging.getLogger(__name__)
+
+PAGE_USER = Caller("page", "loopback")  # the page without a login (on loopback): everything
 
 
 @dataclass
@@ -56,6 +59,15 @@ class PageParts:
     session: Session
     gate: BusyGate = field(default_factory=BusyGate)
     sync: BackgroundSync | None = None  # KB_WEB__WATCH: folders kept in sync
+    logins: Mapping[str, frozenset[str] | None] = field(default_factory=dict)  # name -> grant
+
+    def caller(self, request: gr.Request | None) -> Caller:
+        """Who uses the page: its login, with what the login may see (a name the settings do
+        not list sees nothing); without a login (loopback), this machine's user."""
+        user = getattr(request, "username", None) if request is not None else None
+        if not user:
+            return PAGE_USER
+        return Caller("page", user, self.logins.get(user, frozenset()))
 
 
 def _device(model: object) -> str:
@@ -87,7 +99,12 @@ def _last_sync(sync: BackgroundSync | None) -> str | None:
 
 
 def answer_turn(
-    parts: PageParts, message: str, chat: list[Any], convo: Conversation, owner: str | None = None
+    parts: PageParts,
+    message: str,
+    chat: list[Any],
+    convo: Conversation,
+    owner: str | None = None,
+    caller: Caller = PAGE_USER,
 ) -> Iterator[tuple[str, list[Any], Conversation, str]]:
     """Stream one answer into the chat; on failure keep the question in the box and say why.
     A finished turn is saved as `owner`'s (a login user or a browser) when the page saves."""
@@ -103,17 +120,23 @@ def answer_turn(
             chat[-1]["content"] = f"⏳ {busy}\n\nYour question is back in the box."
             yield message, chat, convo, render.sources_html(convo.answers)
             return
-        yield from _stream_turn(parts, message, chat, convo, owner)
+        yield from _stream_turn(parts, message, chat, convo, (owner, caller))
 
 
 def _stream_turn(
-    parts: PageParts, message: str, chat: list[Any], convo: Conversation, owner: str | None
+    parts: PageParts,
+    message: str,
+    chat: list[Any],
+    convo: Conversation,
+    asker: tuple[str | None, Caller],
 ) -> Iterator[tuple[str, list[Any], Conversation, str]]:
+    owner, caller = asker
     sources = render.sources_html(convo.answers)
     yield "", chat, convo, sources
     text = evidence = ""
     try:
-        assistant = parts.session.answering(Scope(convo.backend, convo.collections))
+        scope = Scope(convo.backend, narrow(caller, convo.collections))
+        assistant = parts.session.answering(scope)
         stream = AnswerStream(assistant.stream(message, convo.history))
         for event in stream:
             if isinstance(event, Evidence):  # shown at once; the reply streams below it
@@ -130,10 +153,12 @@ def _stream_turn(
                 yield "", chat, convo, sources
         answer = stream.answer()
         observe_answer(answer)
+        parts.session.audit(answer, caller, scope)
         _remember(convo, answer)
         convo.answer_at[len(chat) - 1] = len(convo.answers) - 1  # so its 👍 / 👎 find it
         save_turn(parts, owner, convo, answer)
-        chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1)
+        line = caller.scope_line(scope.collections)
+        chat[-1]["content"] = render.answer_markdown(answer, len(convo.answers) - 1, line)
         yield "", chat, convo, render.sources_html(convo.answers)
     except KbError as exc:
         log.warning("answer failed: %s", exc)
@@ -181,14 +206,20 @@ def add_documents(
     paths: list[str] | None,
     on_file: FileProgress | None = None,
     collection: str = "",
+    caller: Caller = PAGE_USER,
 ) -> tuple[str, None]:
-    """Ingest uploaded files into `collection` (empty: as `kb ingest` decides); the library
-    refuses a file of the wrong type or size (listed with its reason, the others go in) and a
-    batch of too many files (nothing goes in)."""
+    """Ingest uploaded files into `collection` (empty: as `kb ingest` decides; a login limited
+    to some collections must name one of them); the library refuses a file of the wrong type
+    or size (listed with its reason, the others go in) and a batch of too many files (nothing
+    goes in)."""
     if not paths:
         return "", None
     try:
         name = check_collection_name(collection.strip()) if collection.strip() else None
+        if caller.collections is not None and name not in caller.collections:
+            raise AccessDeniedError(
+                f"add to one of your collections: {', '.join(sorted(caller.collections))}"
+            )
         files = [(Path(raw), Path(raw).name) for raw in paths]
         report = parts.session.library.add_files(files, on_file, name)
     except (KbError, ValueError) as exc:
@@ -196,10 +227,12 @@ def add_documents(
     return render.upload_markdown(report, []), None
 
 
-def open_document(parts: PageParts, key: str) -> str:
-    """The document a source link points to, its cited span marked."""
+def open_document(parts: PageParts, key: str, caller: Caller = PAGE_USER) -> str:
+    """The document a source link points to, its cited span marked; only one the caller may
+    see."""
     try:
         source, start, end = render.parse_open_key(key)
+        parts.session.library.check_visible(source, caller)
         title, text = parts.session.library.document_text(source)
     except (ValueError, KbError) as exc:
         return f'<div class="kb-empty">Cannot open that document: {exc}</div>'
@@ -212,19 +245,24 @@ def ask_api(
     backend: str | None = None,
     history: list[Message] | None = None,
     collections: list[str] | None = None,
+    caller: Caller = PAGE_USER,
 ) -> dict[str, object]:
     """`/ask` for gradio_client: a question (and the conversation so far, as in `kb ask -`; the
-    collections to search, default all) in, the `kb ask --json` object out, with `busy` true
-    when the page had no room for it."""
+    collections to search, default all the caller may see) in, the `kb ask --json` object out,
+    with `busy` true when the page had no room for it and `scope` saying what it searched."""
     name = backend or parts.session.pool.default
+    try:
+        scope = Scope(name, narrow(caller, collections or ()))
+    except AccessDeniedError as exc:
+        raise gr.Error(str(exc)) from None
     with parts.gate.admit() as admitted:
         if not admitted:
             observe_busy(name if _known(parts, name) else "other")  # a caller's text: no label
-            return {**busy_answer(question, name).as_dict(), "busy": True}
-        assistant = parts.session.answering(Scope(name, collections or ()))
-        answer = assistant.ask(question, _checked_history(history))
+            return {**busy_answer(question, name).as_dict(), "busy": True, "scope": None}
+        answer = parts.session.answering(scope).ask(question, _checked_history(history))
         observe_answer(answer)
-    return {**answer.as_dict(), "busy": False}
+        parts.session.audit(answer, caller, scope)
+    return {**answer.as_dict(), "busy": False, "scope": caller.scope_line(scope.collections)}
 
 
 def _known(parts: PageParts, name: str) -> bool:

@@ -171,8 +171,9 @@ def _usage(answer: Answer) -> dict[str, int]:
     }
 
 
-def completion(answer: Answer, model: str) -> dict[str, Any]:
-    """A non-streamed reply; a refusal is a normal reply (`kb.refused` says it is one)."""
+def completion(answer: Answer, model: str, scope: str | None = None) -> dict[str, Any]:
+    """A non-streamed reply; a refusal is a normal reply (`kb.refused` says it is one);
+    `kb.scope` says what it searched, for whom."""
     message = {"role": "assistant", "content": answer.text, "refusal": None}
     return {
         "id": new_completion_id(),
@@ -181,7 +182,7 @@ def completion(answer: Answer, model: str) -> dict[str, Any]:
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
         "usage": _usage(answer),
-        "kb": kb_extension(answer),
+        "kb": {**kb_extension(answer), "scope": scope},
     }
 
 
@@ -206,9 +207,10 @@ class ChunkMaker:
         }
         return sse(body)
 
-    def last(self, answer: Answer) -> str:
+    def last(self, answer: Answer, scope: str | None = None) -> str:
         """The closing chunk: finish reason, usage and the `kb` field."""
-        return self.chunk({}, "stop", usage=_usage(answer), kb=kb_extension(answer))
+        kb = {**kb_extension(answer), "scope": scope}
+        return self.chunk({}, "stop", usage=_usage(answer), kb=kb)
 
 
 def sse(body: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.access import Caller, visible
 from assistant.backends.llms.base import Message
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.pool import BackendChoice, ChatModelPool
@@ -32,6 +33,7 @@ from assistant.frontends.web.conversations import (
 )
 from assistant.frontends.web.documents import documents_tab
 from assistant.frontends.web.events import (
+    PAGE_USER,
     Conversation,
     PageParts,
     answer_turn,
@@ -42,7 +44,7 @@ from assistant.frontends.web.events import (
     switch_backend,
 )
 from assistant.frontends.web.feedback import rate_message, thumbs_shown
-from assistant.frontends.web.server import api_access, launch, page_auth
+from assistant.frontends.web.server import api_access, launch, page_auth, page_logins
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,8 +93,8 @@ def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
                 if side:
                     wire_sidebar(page, parts, convo, chat, sources, side)
             with gr.Tab("Documents", elem_id="kb-documents-tab"):
-                documents_tab(parts, _refresher(parts, convo, status, chat["collections"]))
-        page.load(lambda c: status_line(parts, c.backend), [convo], [status])
+                documents_tab(parts, _refresher(parts, convo, status, chat["collections"]), page)
+        page.load(_status_and_picker(parts), [convo], [status, chat["collections"]])
         if parts.sync:  # the status line says when the folders were last synced
             gr.Timer(5).tick(
                 lambda c: status_line(parts, c.backend), [convo], [status], api_visibility="private"
@@ -100,11 +102,13 @@ def build_web_ui(parts: PageParts, notice: str | None = None) -> gr.Blocks:
 
         def ask(
             question: str,
+            request: gr.Request,
             backend: str | None = None,
             history: list[Message] | None = None,
             collections: list[str] | None = None,
         ) -> dict[str, object]:
-            return ask_api(parts, question, backend, history, collections)
+            caller = parts.caller(request)
+            return ask_api(parts, question, backend, history, collections, caller)
 
         gr.api(ask, api_name="ask", **_answer_slots(parts))
     return page
@@ -126,7 +130,7 @@ def _chat_column(parts: PageParts, convo: gr.State, status: gr.Markdown) -> dict
         new = gr.Button("New chat", scale=1, elem_id="kb-new-chat")
     gr.Examples(EXAMPLES, inputs=[box], label="Try")
     collections = gr.Dropdown(
-        parts.session.library.collections(),
+        [],  # filled per login when the page loads
         multiselect=True,
         label="Search in collections (none picked: all)",
         elem_id="kb-collections",
@@ -155,7 +159,7 @@ def _refresher(
 
     def after_change(event: Any) -> None:
         event.then(
-            lambda c: (status_line(parts, c.backend), _picker_update(parts, c)),
+            _status_and_picker(parts),
             [convo],
             [status, picker],
             api_visibility="private",
@@ -164,10 +168,20 @@ def _refresher(
     return after_change
 
 
-def _picker_update(parts: PageParts, convo: Conversation) -> Any:
+def _status_and_picker(parts: PageParts) -> Callable[[Conversation, gr.Request], Any]:
+    """The status line, and the collection picker of this login: only what it may see."""
+
+    def refreshed(convo: Conversation, request: gr.Request) -> tuple[str, Any]:
+        picker = _picker_update(parts, convo, parts.caller(request))
+        return status_line(parts, convo.backend), picker
+
+    return refreshed
+
+
+def _picker_update(parts: PageParts, convo: Conversation, caller: Caller = PAGE_USER) -> Any:
     """The collection picker after the documents changed: a collection that is gone is
     dropped from the conversation's scope too."""
-    names = parts.session.library.collections()
+    names = visible(caller, parts.session.library.collections())
     convo.collections = [name for name in convo.collections if name in names]
     return gr.update(choices=names, value=convo.collections)
 
@@ -178,8 +192,15 @@ def _sources_column(parts: PageParts, convo: gr.State, chat: dict[str, Any]) -> 
     open_key = gr.Textbox(elem_id="kb-open-key", elem_classes=["kb-hidden"], show_label=False)
     open_button = gr.Button("open", elem_id="kb-open-button", elem_classes=["kb-hidden"])
     _wire_chat(parts, convo, chat, sources, document)
+
+    def opened(key: str, request: gr.Request) -> str:
+        return open_document(parts, key, parts.caller(request))
+
     open_button.click(
-        lambda key: open_document(parts, key), [open_key], [document], api_visibility="private"
+        opened,
+        [open_key],
+        [document],
+        api_visibility="private",
     ).then(None, js=SCROLL_TO_MARK)
     return sources
 
@@ -193,7 +214,8 @@ def _wire_chat(
     def turn(
         message: str, history: list[Any], c: Conversation, browser: str, request: gr.Request
     ) -> Iterator[Any]:
-        yield from answer_turn(parts, message, history, c, owner_of(request, browser))
+        owner = owner_of(request, browser)
+        yield from answer_turn(parts, message, history, c, owner, parts.caller(request))
 
     outputs = [chat["box"], chat["chatbot"], convo, sources]
     for trigger in (chat["box"].submit, chat["send"].click):
@@ -248,7 +270,7 @@ def build_page_parts(settings: Settings) -> PageParts:
     if settings.web.watch:
         paths = list(settings.ingest.paths)
         sync = BackgroundSync(paths, lambda: session.library.sync(paths))
-    return PageParts(session, BusyGate(settings.web.max_waiting), sync)
+    return PageParts(session, BusyGate(settings.web.max_waiting), sync, page_logins(settings))
 
 
 def check_local_builds(pool: ChatModelPool) -> None:

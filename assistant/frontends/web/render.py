@@ -33,8 +33,9 @@ def evidence_markdown(evidence: Evidence | None) -> str:
     return "**What the documents say**\n\n" + "\n>\n".join(quotes) + "\n\n---\n\n"
 
 
-def answer_markdown(answer: Answer, turn: int) -> str:
-    """The answer with clickable [n] markers, any note, and which backend answered how fast."""
+def answer_markdown(answer: Answer, turn: int, scope: str | None = None) -> str:
+    """The answer with clickable [n] markers, any note, which backend answered how fast, and
+    (`scope`) what it searched."""
     cited = {c.n for c in answer.citations}
 
     def link(match: re.Match[str]) -> str:
@@ -48,6 +49,8 @@ def answer_markdown(answer: Answer, turn: int) -> str:
         lines.append(f"\n*Route: {answer.route}*")
     spent = usage_text(answer.usage, " · ", detailed=True)
     lines.append(f"\n<sub>{answer.backend} · {answer.model} · {_speed(answer)}{spent}</sub>")
+    if scope:
+        lines.append(f"<sub>{html.escape(scope)}</sub>")
     return "\n".join(lines)
 
 

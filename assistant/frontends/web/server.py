@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from assistant.access import Grant, parse_grants
 from assistant.errors import ConfigurationError
 from assistant.frontends.web.api import ApiAccess, api_router
 from assistant.frontends.web.assets import PAGE_CSS, PAGE_SCRIPT
@@ -48,11 +49,24 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
-    """Login for the page: none on loopback, required (or refuse to start) anywhere else."""
+def _grants(settings: Settings) -> list[Grant]:
+    """Every page login: `web.username` (seeing `web.collections`) and `web.logins`."""
     web = settings.web
+    grants = []
     if web.username and web.password:
-        return web.username, web.password.get_secret_value()
+        seen = frozenset(web.collections) if web.collections is not None else None
+        grants.append(Grant(web.username, web.password.get_secret_value(), seen))
+    if web.logins is not None:
+        grants += parse_grants(web.logins.get_secret_value(), "login")
+    return grants
+
+
+def page_auth(settings: Settings, host: str) -> list[tuple[str, str]] | None:
+    """Logins for the page: none needed on loopback, required (or refuse to start) anywhere
+    else."""
+    logins = [(grant.name, grant.secret) for grant in _grants(settings)]
+    if logins:
+        return logins
     if is_loopback(host):
         return None
     raise ConfigurationError(
@@ -61,10 +75,15 @@ def page_auth(settings: Settings, host: str) -> tuple[str, str] | None:
     )
 
 
+def page_logins(settings: Settings) -> dict[str, frozenset[str] | None]:
+    """What each page login may see, by name (None: every collection)."""
+    return {grant.name: grant.collections for grant in _grants(settings)}
+
+
 def api_access(settings: Settings, host: str) -> ApiAccess:
     """Who may call the API when serving on `host`."""
     api = settings.api
-    return ApiAccess(tuple(api.token_list()), is_loopback(host))
+    return ApiAccess(tuple(api.token_list()), is_loopback(host), tokens_file=api.tokens_file)
 
 
 @dataclass
@@ -97,20 +116,23 @@ def _metrics_route(access: ApiAccess) -> Callable[[Request], Response]:
 
 
 class _GuardedMcp:
-    """The MCP server's ASGI app behind the API's bearer tokens."""
+    """The MCP server's ASGI app behind the API's bearer tokens; each request carries its
+    caller (the token's name and collections) to the tools, under `key` in its state."""
 
-    def __init__(self, inner: Any, access: ApiAccess):
+    def __init__(self, inner: Any, access: ApiAccess, key: str):
         self._inner = inner
         self._access = access
+        self._key = key
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             try:
-                self._access.check(Request(scope))
+                caller = self._access.caller(Request(scope), surface="mcp")
             except ApiError as error:
                 refused = JSONResponse(error.body, status_code=error.status)
                 await refused(scope, receive, send)
                 return
+            scope.setdefault("state", {})[self._key] = caller
         await self._inner(scope, receive, send)
 
 
@@ -119,6 +141,8 @@ def _with_mcp(app: FastAPI, mcp: MCPServer, access: ApiAccess) -> None:
     from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
     from mcp.server.transport_security import TransportSecuritySettings
 
+    from assistant.frontends.mcp.server import CALLER_KEY
+
     # On loopback the SDK refuses other Host headers (DNS rebinding); elsewhere tokens guard it.
     security = (
         None
@@ -126,7 +150,7 @@ def _with_mcp(app: FastAPI, mcp: MCPServer, access: ApiAccess) -> None:
         else TransportSecuritySettings(enable_dns_rebinding_protection=False)
     )
     mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
-    endpoint = _GuardedMcp(StreamableHTTPASGIApp(mcp.session_manager), access)
+    endpoint = _GuardedMcp(StreamableHTTPASGIApp(mcp.session_manager), access, CALLER_KEY)
     # Starlette routes a non-function endpoint as an ASGI app; its type hint knows only functions.
     app.add_route("/mcp", endpoint, methods=["GET", "POST", "DELETE"])  # type: ignore[arg-type]
     app.router.lifespan_context = _running(mcp, app.router.lifespan_context)
@@ -145,7 +169,7 @@ def server_app(
     page: gr.Blocks,
     parts: PageParts,
     access: ApiAccess,
-    auth: tuple[str, str] | None = None,
+    auth: list[tuple[str, str]] | None = None,
     mcp: MCPServer | None = None,
 ) -> FastAPI:
     """The API's routes (and MCP's) first, then the page at `/` (never a public share link).
@@ -183,7 +207,7 @@ def launch(
     host: str,
     port: int,
     block: bool = True,
-    auth: tuple[str, str] | None = None,
+    auth: list[tuple[str, str]] | None = None,
     access: ApiAccess | None = None,
     mcp: MCPServer | None = None,
 ) -> RunningServer | None:

@@ -87,6 +87,9 @@ def test_ask_json_shape_and_stdin(
     )
     code, out, _ = _run(capsys, "ask", "-", "--json")
     assert code == 0 and json.loads(out)["question"] == "cheaper?"
+    code, out, _ = _run(capsys, "audit", "list", "--json")  # both answers were recorded
+    recorded = [json.loads(line) for line in out.splitlines()]
+    assert [(r["surface"], r["caller"]) for r in recorded] == [("cli", "local")] * 2
 
 
 def test_eval_reports_every_metric(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:

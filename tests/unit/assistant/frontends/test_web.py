@@ -100,7 +100,7 @@ def test_page_refuses_to_serve_off_loopback_without_a_login() -> None:
     with pytest.raises(ConfigurationError, match="KB_WEB__PASSWORD"):
         web_server.page_auth(Settings(), "0.0.0.0")
     settings = Settings(web={"username": "ann", "password": "s3cret"})  # type: ignore[arg-type]
-    assert web_server.page_auth(settings, "0.0.0.0") == ("ann", "s3cret")
+    assert web_server.page_auth(settings, "0.0.0.0") == [("ann", "s3cret")]
     assert "s3cret" not in repr(settings)
 
 
