@@ -243,7 +243,7 @@ class SlackBot:
         wanted = [name for name in re.split(r"[\s,]+", names) if name]
         if [name.lower() for name in wanted] == ["all"]:
             thread.collections = []
-            return "This thread now searches *all* the collections it may see."
+            return "This thread now searches *all* collections (all it may see)."
         try:
             narrow(caller, wanted)
             check_scope(self.session.assistant.retriever.state.files, wanted)
