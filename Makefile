@@ -77,6 +77,7 @@ bench: index
 	$(PY) -m bench.fallback
 	$(PY) -m bench.milvus_server
 	$(PY) -m bench.pool
+	$(PY) -m bench.audit_log
 	$(PY) -m bench.hostile --before bench/hostile-before.json
 	$(PY) -m bench.ocr
 	@# Vector stores at 100k and 1M (a Milvus server per Milvus store; an hour or more on 2 cores)
