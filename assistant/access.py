@@ -144,8 +144,12 @@ class GrantBook:
             return []
         version = (status.st_mtime_ns, status.st_size)  # a rewrite within a tick changes size
         if self._read is None or self._read[0] != version:
-            text = self._file.read_text(encoding="utf-8")
-            self._read = (version, parse_grants(text, self._kind))
+            try:
+                grants = parse_grants(self._file.read_text(encoding="utf-8"), self._kind)
+            except (ConfigurationError, OSError, UnicodeDecodeError) as exc:
+                log.error("the %s file %s is ignored until fixed: %s", self._kind, self._file, exc)
+                return []  # fail closed: none of its tokens work meanwhile
+            self._read = (version, grants)
         return self._read[1]
 
 

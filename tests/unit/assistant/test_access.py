@@ -68,3 +68,15 @@ def test_a_tokens_file_is_read_again_when_it_changes(tmp_path: Path) -> None:
     assert changed is not None and changed.collections == {"eng", "hr"}
     file.write_text("")
     assert book.match("s3cret") is None and book.match("e1") is not None
+
+
+def test_a_malformed_tokens_file_opens_nothing_until_fixed(tmp_path: Path) -> None:
+    file = tmp_path / "tokens.txt"
+    file.write_text("bot:s3cret:hr\n")
+    book = GrantBook((), file)
+    assert book.match("s3cret") is not None
+    file.write_text("bot:s3cret:hr:extra:fields\n")
+    assert book.match("s3cret") is None  # fails closed, logged
+    file.write_text("bot:s3cret:eng\n")
+    fixed = book.match("s3cret")
+    assert fixed is not None and fixed.collections == {"eng"}
