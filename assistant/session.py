@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from assistant.access import Caller
 from assistant.answering.models import Answer
 from assistant.answering.pipeline import Assistant
-from assistant.audit.fingerprint import model_fingerprint
+from assistant.audit.fingerprint import profile_fingerprint
 from assistant.audit.log import AuditLog
 from assistant.audit.records import answer_record
 from assistant.backends.llms.base import Message
@@ -71,20 +71,13 @@ class Session:
                 scope.collections,
                 self.assistant.retriever.state.files,
                 self.library.generation,
-                self._fingerprint(answer.backend),
+                profile_fingerprint(self.pool, answer.backend),
                 log_.questions,
                 requested=scope.backend,
             )
             log_.append(record)
         except (KbError, OSError) as exc:
             log.error("answer not recorded in the audit log %s: %s", log_.folder, exc)
-
-    def _fingerprint(self, backend: str) -> str | None:
-        """The GGUF sha256 of a local profile's model (building a model loads nothing)."""
-        try:
-            return model_fingerprint(self.pool.get(backend))
-        except (KbError, KeyError):
-            return None
 
     def remember(self, answer: Answer, source: str, history: Sequence[Message] = ()) -> str | None:
         """Keep an answer so that it can be rated; its id, or None without a feedback store or

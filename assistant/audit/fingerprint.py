@@ -16,6 +16,8 @@ from pathlib import Path
 from assistant.backends.llms.base import ChatModel
 from assistant.backends.llms.llama_cpp import LlamaCppChatModel
 from assistant.backends.model_files import PACKAGED, is_verified
+from assistant.backends.pool import ChatModelPool
+from assistant.errors import KbError
 from index.hashing import file_sha256
 
 log = logging.getLogger(__name__)
@@ -52,4 +54,13 @@ def model_fingerprint(model: ChatModel) -> str | None:
         return gguf_sha256(model.path)
     except OSError as exc:
         log.warning("cannot hash %s for the audit log: %s", model.path, exc)
+        return None
+
+
+def profile_fingerprint(pool: ChatModelPool, backend: str) -> str | None:
+    """`model_fingerprint` of profile `backend`'s model (building one loads nothing); None
+    for a name the pool does not have, such as a refusal made before any backend was chosen."""
+    try:
+        return model_fingerprint(pool.get(backend))
+    except (KbError, KeyError):
         return None

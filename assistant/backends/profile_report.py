@@ -9,7 +9,7 @@ import time
 
 from pydantic import SecretStr
 
-from assistant.backends.local_servers import check_server
+from assistant.backends.local_servers import check_server, list_models
 from assistant.backends.profiles import (
     LOCAL_KINDS,
     all_profiles,
@@ -111,16 +111,10 @@ def check_pool_server(
 ) -> dict[str, object]:
     """For `kb doctor`: whether one server of a pool answers `GET /models`, and how fast; a
     quick look (no generation), so a pool of many servers is checked in seconds."""
-    import httpx
-
-    headers = {"Authorization": f"Bearer {key.get_secret_value()}"} if key else {}
     started = time.perf_counter()
-    try:
-        response = httpx.get(f"{url.rstrip('/')}/models", headers=headers, timeout=timeout_s)
-    except httpx.HTTPError as exc:
-        return {"answers": False, "error": type(exc).__name__}
-    if response.status_code != 200:
-        return {"answers": False, "error": f"HTTP {response.status_code}"}
+    listed = list_models(url, key, timeout_s)
+    if not listed.reachable:
+        return {"answers": False, "error": listed.error}
     return {"answers": True, "latency_s": round(time.perf_counter() - started, 3)}
 
 
@@ -129,7 +123,7 @@ def server_model_rows(settings: Settings) -> list[dict[str, object]]:
     it does not answer. Presets nobody configured are listed only when their server answers
     (an unused port on loopback refuses at once), so the list shows the names to choose from."""
     from assistant.backends.llms.hosted import redact_url
-    from assistant.backends.local_servers import list_models, offered
+    from assistant.backends.local_servers import offered
 
     rows: list[dict[str, object]] = []
     for name, profile in all_profiles(settings).items():

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TextIO, TypedDict
 
 from assistant.backends.llms.base import usage_text
-from assistant.errors import ConfigurationError, IngestError, KbError
+from assistant.errors import ConfigurationError, IngestError
 from assistant.frontends.cli import docs as cli_docs
 from assistant.settings import Settings
 
@@ -223,7 +223,7 @@ def _auditor(
 ) -> Callable[[Answer], None]:
     """What records each `kb ask` answer in the audit log, as this machine's user's."""
     from assistant.access import LOCAL_USER
-    from assistant.audit.fingerprint import model_fingerprint
+    from assistant.audit.fingerprint import profile_fingerprint
     from assistant.audit.records import answer_record
     from assistant.wiring import audit_log
     from index.storage import current_generation
@@ -235,10 +235,7 @@ def _auditor(
     def record(answer: Answer) -> None:
         if log_ is None:
             return
-        try:
-            fingerprint = model_fingerprint(pool.get(answer.backend))
-        except (KeyError, KbError):  # a refusal made before any backend was chosen
-            fingerprint = None
+        fingerprint = profile_fingerprint(pool, answer.backend)
         files = assistant.retriever.state.files
         where = generation.name if generation else None
         requested = args.backend or settings.llm.backend

@@ -38,12 +38,11 @@ def hit_result(hit: Hit) -> dict[str, Any]:
 def answer_result(answer: Answer, scope: str) -> dict[str, Any]:
     """The cited answer, its evidence quotes, whether kb refused (the documents do not cover
     the question), the backend and model that answered, and what it searched for whom."""
-    quotes = answer.evidence.quotes if answer.evidence else ()
     return {
         "answer": answer.text,
         "refused": answer.refused,
         "citations": [_citation_result(c) for c in answer.citations],
-        "evidence": [_quote_result(q) for q in quotes],
+        "evidence": answer.evidence.as_dicts() if answer.evidence else [],
         "backend": answer.backend,
         "model": answer.model,
         "route": answer.route,
@@ -54,16 +53,6 @@ def answer_result(answer: Answer, scope: str) -> dict[str, Any]:
 
 def _citation_result(citation: Citation) -> dict[str, Any]:
     return {**citation.as_dict(), "personal_data": sensitive_kinds(citation.hit.chunk.text)}
-
-
-def _quote_result(quote: Citation) -> dict[str, Any]:
-    chunk = quote.hit.chunk
-    return {
-        "n": quote.n,
-        "source": chunk.source,
-        "location": chunk.location,
-        "quote": quote.evidence,
-    }
 
 
 def document_result(row: DocumentRow) -> dict[str, Any]:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from assistant.access import AccessDeniedError, Caller, narrow
 from assistant.answering.models import AnswerStream, Evidence
-from assistant.documents.catalog import DocumentRow, UnknownSourceError
+from assistant.documents.catalog import DocumentRow, UnknownSourceError, check_scope
 from assistant.frontends.mcp import results
 from assistant.session import Scope, Session
+from index.storage import FileRecord
 
 MAX_TOP_K = 20
 
@@ -59,12 +60,11 @@ class KbTools:
             collections = narrow(caller, wanted or ())
         except AccessDeniedError as exc:
             raise ToolError(str(exc)) from None
-        known = self.session.library.collections()
-        unknown = [name for name in collections if name not in known]
-        if unknown and caller.collections is None:
-            raise ToolError(
-                f"unknown collections: {', '.join(unknown)}; kb has: {', '.join(known)}"
-            )
+        if caller.collections is None:  # a limited caller learns nothing of other names
+            try:
+                check_scope(self._files(), collections)
+            except UnknownSourceError as exc:
+                raise ToolError(str(exc)) from None
         scope = Scope(backend or self.backend, collections, self.share)
         usable = [c.name for c in self.session.pool.choices if c.available]
         if scope.backend not in usable and scope.backend != "hosted":
@@ -73,18 +73,23 @@ class KbTools:
             )
         return scope
 
+    def _files(self) -> Mapping[str, FileRecord]:
+        """The documents of the index generation the assistant searches now."""
+        return self.session.assistant.retriever.state.files
+
     def _rows(self, caller: Caller) -> list[DocumentRow]:
         """The documents the caller may see (local-only ones included)."""
         self.session.library.follow_index()
         return [r for r in self.session.library.rows() if caller.may_see(r.collection)]
 
-    def _not_searched(self, caller: Caller, scope: Scope) -> int:
-        """How many local-only documents in the scope's collections were left out."""
+    def _not_searched(self, scope: Scope) -> int:
+        """How many local-only documents in the scope's collections (already within the
+        caller's grant) were left out."""
         if self.share:
             return 0
         wanted = scope.collections
-        rows = self._rows(caller)
-        return sum(r.local_only and (not wanted or r.collection in wanted) for r in rows)
+        records = self._files().values()
+        return sum(r.local_only and (not wanted or r.collection in wanted) for r in records)
 
     def search(
         self, caller: Caller, query: str, collections: Sequence[str] | None, top_k: int
@@ -96,7 +101,7 @@ class KbTools:
         scope = self.scope(caller, collections, None)
         hits = self.session.answering(scope).retrieve(query, top_k)
         found = {"hits": [results.hit_result(hit) for hit in hits]}
-        return results.with_local_only_note(found, self._not_searched(caller, scope))
+        return results.with_local_only_note(found, self._not_searched(scope))
 
     def answer(
         self, caller: Caller, scope: Scope, question: str, evidence_found: Callable[[], Any]
@@ -109,7 +114,7 @@ class KbTools:
         answer = stream.answer()
         self.session.audit(answer, caller, scope)
         shaped = results.answer_result(answer, caller.scope_line(scope.collections))
-        return results.with_local_only_note(shaped, self._not_searched(caller, scope))
+        return results.with_local_only_note(shaped, self._not_searched(scope))
 
     def documents(self, caller: Caller, collection: str | None) -> dict[str, Any]:
         wanted = self.scope(caller, [collection] if collection else None, None).collections
@@ -124,12 +129,14 @@ class KbTools:
         return {"collections": [{"name": n, "documents": k} for n, k in sorted(sizes.items())]}
 
     def document_text(self, caller: Caller, path: str) -> str:
-        row = next((r for r in self._rows(caller) if r.path == path), None)
-        if row is None:
-            raise ResourceError(f"{path} is not in the index; list_documents gives the paths")
-        if row.local_only and not self.share:
-            raise ResourceError(f"{path} is marked local-only: kb does not send it to MCP clients")
+        library = self.session.library
+        library.follow_index()
         try:
-            return self.session.library.document_text(path)[1]
+            library.check_visible(path, caller)
+            if self._files()[path].local_only and not self.share:
+                raise ResourceError(
+                    f"{path} is marked local-only: kb does not send it to MCP clients"
+                )
+            return library.document_text(path)[1]
         except UnknownSourceError as exc:
             raise ResourceError(f"{exc}; list_documents gives the paths") from None
