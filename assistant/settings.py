@@ -105,6 +105,18 @@ class IndexSettings(BaseModel):
         description="milvus: `FLAT` (exact) or `HNSW` (a graph, FAISS's parameters) for a new "
         "collection (a cluster; Milvus Lite is always FLAT)",
     )
+    ann_threshold: int = Field(
+        100_000, ge=1, description="faiss: vectors from which searches go through an HNSW graph"
+    )
+    search_threads: int = Field(
+        1,
+        ge=0,
+        description="faiss: threads per search; 1 because concurrent requests bring the "
+        "parallelism (docs/scaling.md); 0: every core",
+    )
+    build_threads: int = Field(
+        0, ge=0, description="faiss: threads building the search graph; 0: every core"
+    )
 
 
 class LlmSettings(BaseModel):

@@ -20,6 +20,7 @@ from assistant.session import Session
 from assistant.settings import EMBEDDER_BACKENDS, Settings
 from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
+from index.compaction import compact, compact_in_background
 from index.config import IndexConfig
 from index.embedders import (
     Embedder,
@@ -106,6 +107,9 @@ def index_config(settings: Settings) -> IndexConfig:
             milvus_uri=index.milvus_uri,
             milvus_collection=index.milvus_collection,
             milvus_index=index.milvus_index,
+            ann_threshold=index.ann_threshold,
+            search_threads=index.search_threads,
+            build_threads=index.build_threads,
         ),
         WindowParams(_embedder_tokenizer(settings)),
         tuple(settings.ingest.exclude),
@@ -116,13 +120,22 @@ def index_config(settings: Settings) -> IndexConfig:
 
 
 def ingest(
-    settings: Settings, paths: list[Path], embedder: Embedder | None = None, **choices: Any
+    settings: Settings,
+    paths: list[Path],
+    embedder: Embedder | None = None,
+    graph_now: bool = True,
+    **choices: Any,
 ) -> IngestReport:
-    """`ingest_paths` into the settings' index, counted in the metrics; `choices`: rebuild,
-    lock_wait_s, collection, reindex."""
+    """`ingest_paths` into the settings' index, counted in the metrics, then the search graph's
+    work it leaves: at once (a batch job waits for it), or in the background (`kb watch`);
+    `choices`: rebuild, lock_wait_s, collection, reindex."""
     config = index_config(settings)
     report = ingest_paths(paths, config, embedder or build_embedder(settings), **choices)
     observe_ingest(report)
+    if graph_now:
+        compact(config)
+    else:
+        compact_in_background(config)
     return report
 
 

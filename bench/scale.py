@@ -10,6 +10,8 @@
    vectors, and how often the planted duplicate comes back at rank 1.
    Stores: FAISS exact and FAISS HNSW through kb's own `FaissStore` (kb's parameters), Milvus
    FLAT and HNSW through kb's `MilvusStore` on a real standalone server (harness/milvus_server.py).
+   Then the update figures (bench/scale_updates.py): one document added, and recall@10 after
+   ten rounds of churn.
    Each store is built and searched in a child process (its memory is its own, and a build that
    runs past `--build-limit` is stopped and recorded as such); the vectors are generated once
    per size into .npy files under /tmp and shared.
@@ -42,7 +44,9 @@ from typing import Any
 import numpy as np
 
 from bench.report import write_section
-from index.faiss_store import FaissStore
+from bench.scale_updates import CHURN, DOC_VECTORS, ROUNDS, add_document_s, churn_figures
+from index import hnsw_graph
+from index.faiss_store import SEARCH_THREADS, FaissStore
 from index.milvus_store import MilvusStore
 from index.stores import VectorStore
 
@@ -57,8 +61,12 @@ SINGLE = 200  # queries timed one at a time; all of them run again with 8 client
 CONSISTENCIES = ("Strong", "Session")
 NOISE = 0.3  # norm of the perturbation: the duplicate's inner product is about 0.96
 BLOCK = 50_000  # vectors generated, added and scanned per step (bounded memory at 1M)
-STORES = ("faiss-exact", "faiss-hnsw", "milvus-flat", "milvus-hnsw", "faiss-exact-1t")
-ONE_THREAD = "-1t"  # the same store, FAISS's OpenMP held to one thread (OMP_NUM_THREADS=1)
+STORES = ("faiss-exact", "faiss-hnsw", "milvus-flat", "milvus-hnsw", "faiss-exact-mt")
+# kb's graph built 10x shallower (efConstruction 8): a build that fits the session at 1M, to time
+# what does not depend on the graph's quality (adding a document, memory); its recall is not kb's
+SHALLOW = "faiss-hnsw-shallow"
+SHALLOW_DEPTH = 8
+ALL_THREADS = "-mt"  # the same store, each search on every core (kb before issue 36; 1 since)
 FAST_ENOUGH_MS = 100.0  # p95 at 8 concurrent clients: above it a page feels the search
 
 
@@ -118,10 +126,13 @@ class Target:
 
 def open_store(target: Target, count: int) -> VectorStore:
     """A new, empty kb store of `target.kind`, with the parameters kb uses."""
-    if target.kind.removesuffix(ONE_THREAD) == "faiss-exact":
-        return FaissStore(DIMENSION, ann_threshold=count + 1)
-    if target.kind == "faiss-hnsw":
-        return FaissStore(DIMENSION, ann_threshold=min(count, 1))  # HNSW from the first vector
+    threads = 0 if target.kind.endswith(ALL_THREADS) else SEARCH_THREADS
+    if target.kind.removesuffix(ALL_THREADS) == "faiss-exact":
+        return FaissStore(DIMENSION, ann_threshold=count + 1, search_threads=threads)
+    if target.kind == SHALLOW:
+        hnsw_graph.BUILD_DEPTH = SHALLOW_DEPTH  # a child process of its own: nothing else sees it
+    if target.kind in ("faiss-hnsw", SHALLOW):  # HNSW from the first vector
+        return FaissStore(DIMENSION, ann_threshold=min(count, 1), search_threads=threads)
     from index.milvus_store import MilvusStore
 
     index_type = target.kind.removeprefix("milvus-").upper()
@@ -141,6 +152,8 @@ def measure_store(target: Target, folder: Path, work: Path) -> list[dict[str, An
     for start in range(0, len(base), BLOCK):
         block = np.asarray(base[start : start + BLOCK])
         store.add(list(range(start, start + len(block))), block)
+    if isinstance(store, FaissStore) and (graph_work := store.graph_due()):
+        store.adopt(store.new_graph(graph_work), None)  # what kb's compaction does
     work.mkdir(parents=True, exist_ok=True)
     store.save(work)
     _wait_for_index(store)
@@ -152,6 +165,11 @@ def measure_store(target: Target, folder: Path, work: Path) -> list[dict[str, An
             store._reads = {"consistency_level": consistency}
         name = f"{target.kind} ({consistency})" if consistency else target.kind
         rows.append({"store": name, **built, **search_figures(store, queries, folder)})
+    if isinstance(store, FaissStore):
+        rows[0].update(loaded_memory(work, folder))
+    if not target.kind.endswith(ALL_THREADS):
+        rows[0]["add_doc_s"] = add_document_s(store, work)
+        rows[0].update(churn_figures(store, base, queries))
     _drop(store)
     return rows
 
@@ -216,6 +234,25 @@ def _drop(store: VectorStore) -> None:
     if client is not None:
         client.drop_collection(store.collection)  # type: ignore[attr-defined]  # MilvusStore
     store.close()
+
+
+def loaded_memory(work: Path, folder: Path) -> dict[str, float]:
+    """What a serving kb process holds for the saved FAISS store, in a fresh process: its own
+    memory (anonymous RSS) and the pages of the files it maps (a graph's vectors: page cache,
+    shared by every process on the machine), after loading it and searching every query."""
+    command = [sys.executable, "-m", "bench.scale", "--loaded", str(work), "--data", str(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def loaded_main(work: Path, folder: Path) -> None:
+    pid = os.getpid()
+    before = {field: _rss(pid, field) for field in ("RssAnon", "RssFile")}
+    store = FaissStore.load(work)
+    for query in np.load(folder / "queries.npy"):
+        store.search(query, TOP)
+    grown = {field: (_rss(pid, field) - before[field]) / 2**20 for field in before}
+    print(json.dumps({"loaded_mb": grown["RssAnon"], "mapped_mb": grown["RssFile"]}))
 
 
 def _memory_probe(target: Target) -> Callable[[], int]:
@@ -356,9 +393,10 @@ def _ms(value: float) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        "| vectors | store | build s | memory MB | p50 ms | p95 ms | 8 clients p50 ms | "
-        "8 clients p95 ms | 8 clients q/s | recall@10 | duplicate at 1 |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|"
+        "| vectors | store | build s | memory MB | served MB: own + mapped | p50 ms | p95 ms | 8 clients p50 ms | "
+        "8 clients p95 ms | 8 clients q/s | recall@10 | duplicate at 1 | add a document s | "
+        "recall@10 after churn |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     return "\n".join([head, *(_row(r) for r in results)])
 
@@ -366,16 +404,33 @@ def table(results: list[dict[str, Any]]) -> str:
 def _row(r: dict[str, Any]) -> str:
     lead = f"| {r['vectors']:,} | {r['store']} |"
     if "timed_out_s" in r:
-        return lead + f" not done in {r['timed_out_s'] / 60:.0f} min (stopped) |" + " |" * 9
+        return lead + f" not done in {r['timed_out_s'] / 60:.0f} min (stopped) |" + " |" * 12
     if "skipped" in r:
-        return lead + f" not run: {r['skipped']} |" + " |" * 9
+        return lead + f" not run: {r['skipped']} |" + " |" * 12
     if "error" in r:
-        return lead + f" failed: {' '.join(r['error'])} |" + " |" * 9
+        return lead + f" failed: {' '.join(r['error'])} |" + " |" * 12
     return lead + (
-        f" {r['build_s']:.1f} | {r['memory_mb']:,.0f} | {_ms(r['p50_ms'])} | {_ms(r['p95_ms'])} |"
+        f" {r['build_s']:.1f} | {r['memory_mb']:,.0f} | {_served(r)} | {_ms(r['p50_ms'])} |"
+        f" {_ms(r['p95_ms'])} |"
         f" {_ms(r['c8_p50_ms'])} | {_ms(r['c8_p95_ms'])} | {_ms(r['c8_qps'])} |"
-        f" {r['recall@10']:.3f} | {r['dup@1']:.3f} |"
+        f" {r['recall@10']:.3f} | {r['dup@1']:.3f} | {_updates(r)}"
     )
+
+
+def _served(r: dict[str, Any]) -> str:
+    if "loaded_mb" not in r:
+        return "none in kb's process" if r["store"].startswith("milvus") else ""
+    return f"{r['loaded_mb']:,.0f} + {r['mapped_mb']:,.0f}"
+
+
+def _updates(r: dict[str, Any]) -> str:
+    """The add-a-document and churn cells (the rows measured for threads or consistency alone
+    have none)."""
+    if "add_doc_s" not in r:
+        return "| |"
+    masked = r.get("churn_masked")
+    share = f" ({masked:.0%} of the graph masked)" if masked is not None else ""
+    return f"{r['add_doc_s']:.2f} | {r['churn_recall@10']:.3f}{share} |"
 
 
 def crossover(results: list[dict[str, Any]]) -> str:
@@ -399,9 +454,16 @@ Synthetic: N random 384-d unit vectors plus queries (1,000 unless the note says 
 of them (inner product about 0.96; the rest of the top 10 is chance, about 0.25, the hardest
 case for a graph index: real embeddings cluster). Top-{TOP} searches through kb's own stores;
 recall@10 against a brute-force numpy search; "duplicate at 1": the planted vector came first.
-Memory: FAISS, the bench process's anonymous RSS growth with the index as kb holds it after
-`save` (HNSW keeps the exact index too); Milvus, the server process's RSS growth (the kb
-process holds none). Milvus: `milvus==2.3.5` standalone on loopback, through `MilvusStore`.
+Memory: FAISS, the building process's anonymous RSS growth after `save` (a graph build also
+holds a copy of the vectors while it runs); "served": a fresh process that loads the saved store
+and searches every query, its own memory (anonymous RSS) + the pages it maps of the graph's
+file (page cache, shared by every kb process on the machine); Milvus, the server process's RSS
+growth (the kb process holds none). Milvus: `milvus==2.3.5` standalone on loopback, through
+`MilvusStore`. FAISS searches run on one OpenMP thread each (kb's default since issue 36);
+`-mt` rows on every core, as before. "Add a document": {DOC_VECTORS} vectors from loading the
+saved store to a search that finds them in the new generation; "after churn": {ROUNDS} rounds
+of {CHURN:.0%} removed and as many added, kb's graph upkeep between rounds
+(bench/scale_updates.py).
 
 {table(results)}
 
@@ -421,7 +483,7 @@ def render_text(text: dict[str, float], note: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--stores", nargs="+", choices=STORES, default=list(STORES))
+    parser.add_argument("--stores", nargs="+", choices=[*STORES, SHALLOW], default=list(STORES))
     parser.add_argument("--text", action="store_true", help="the Python docs ingest, alone")
     parser.add_argument("--build-limit", type=float, default=25 * 60, help="seconds per store")
     parser.add_argument("--note", default="", help="what else ran meanwhile, for the report")
@@ -429,9 +491,12 @@ def main() -> None:
     parser.add_argument("--section", default="scale", help="its name in docs/benchmarks.md")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--loaded", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child_main(args.child, args.data)
+    if args.loaded:
+        return loaded_main(args.loaded, args.data)
     if args.text:
         report = render_text(measure_text(), args.note)
         print(report)

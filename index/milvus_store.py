@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexMismatchError, VectorStoreError
-from index.faiss_store import HNSW_BUILD_DEPTH, HNSW_NEIGHBOURS, HNSW_SEARCH_DEPTH
+from index.hnsw_graph import BUILD_DEPTH as HNSW_BUILD_DEPTH
+from index.hnsw_graph import NEIGHBOURS as HNSW_NEIGHBOURS
+from index.hnsw_graph import SEARCH_DEPTH as HNSW_SEARCH_DEPTH
 
 MILVUS_FILE = "vectors.milvus.json"  # where a generation records its Milvus collection
 
@@ -170,8 +172,7 @@ class MilvusStore:
         hidden (no reader still loads an older one); what this one hid waits a generation."""
         self._settle()
         gone = sorted(self._retired & self._pending)
-        for batch in _batches(gone):
-            self._client.delete(self.collection, ids=batch)
+        self._delete(gone)
         self._pending.difference_update(gone)
         self._retired = set(self._pending)
 
@@ -180,8 +181,7 @@ class MilvusStore:
         switch. Reads every id in the collection, so only called after such a death."""
         self._settle()
         orphans = sorted(self._all_ids() - keep - self._pending)
-        for batch in _batches(orphans):
-            self._client.delete(self.collection, ids=batch)
+        self._delete(orphans)
         return len(orphans)
 
     def close(self) -> None:
@@ -209,6 +209,15 @@ class MilvusStore:
             return int(ts_utils.get_collection_ts(self.collection, address, "") or 0)
         except Exception:  # a pymilvus without these internals: readers fall back to Strong
             return 0
+
+    def _delete(self, ids: list[int]) -> None:
+        """Delete, and wait until this store's own reads see it: a 2.3 server's delete gives
+        pymilvus no time for its Session reads, so a search right after (no longer hiding the
+        ids) would still find the rows. A Strong read returns once the server applied them."""
+        for batch in _batches(ids):
+            self._client.delete(self.collection, ids=batch)
+        if ids:
+            self._stored()
 
     def _settle(self) -> None:
         """Hide the removed ids the collection holds (only those, so `__len__` can subtract)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -21,6 +23,7 @@ from index.errors import VectorStoreError
 from index.models import Hit, collection_of
 from index.storage import IndexState
 from index.windows import chunk_of, vector_ids
+from ingest.models import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,58 @@ class FusionParams:
     rrf_k: int = 60  # rrf: the rank offset
 
 
+ScopeKey = tuple[frozenset[str] | None, bool]  # (collections, None: all; local_only)
+
+
+class ScopeCache:
+    """The chunk ids in each scope of one index state, computed once per scope.
+
+    One per `HybridRetriever`, shared by its scoped copies; a reloaded retriever (a new index
+    generation) makes its own, so no set outlives the chunks it was computed from. A scope
+    that leaves nothing out is None, not a set of every chunk: every collection without
+    local-only chunks when there are none (an MCP call, most often) costs no set at all."""
+
+    SIZE = 16  # scopes kept: tokens and channels name few; a set costs ~32 MB at 1M chunks
+
+    def __init__(self, chunks: Mapping[int, Chunk]):
+        self._chunks = chunks
+        self._sets: OrderedDict[ScopeKey, frozenset[int] | None] = OrderedDict()
+        self._lock = threading.Lock()  # held for lookups only; sets are built outside it
+        self._local: bool | None = None  # whether any chunk is local-only; None: not yet known
+
+    def allowed(self, wanted: frozenset[str] | None, local_only: bool) -> frozenset[int] | None:
+        """The chunk ids in scope; None: every chunk."""
+        key = (wanted, local_only)
+        with self._lock:
+            if key in self._sets:
+                self._sets.move_to_end(key)
+                return self._sets[key]
+        found = self._compute(wanted, local_only)
+        with self._lock:  # two threads may both compute a new scope: the same set, kept once
+            self._sets[key] = found
+            if len(self._sets) > self.SIZE:
+                self._sets.popitem(last=False)
+        return found
+
+    def _compute(self, wanted: frozenset[str] | None, local_only: bool) -> frozenset[int] | None:
+        if wanted is None and (local_only or not self._any_local_only()):
+            return None
+        allowed = frozenset(
+            i
+            for i, c in self._chunks.items()
+            if (wanted is None or collection_of(c) in wanted)
+            and (local_only or not c.meta.get("local_only"))
+        )
+        return None if len(allowed) == len(self._chunks) else allowed
+
+    def _any_local_only(self) -> bool:
+        """Whether any chunk is local-only: stops at the first, so it is cheap where there are
+        some, and where there are none it spares a set of every chunk."""
+        if self._local is None:
+            self._local = any(c.meta.get("local_only") for c in self._chunks.values())
+        return self._local
+
+
 class HybridRetriever:
     """Retrieves chunks for a query from a loaded index state."""
 
@@ -45,7 +100,8 @@ class HybridRetriever:
         ids = list(state.chunks)
         self._bm25 = Bm25Index(ids, [state.chunks[i].text for i in ids])
         self.collections: frozenset[str] | None = None  # None: every collection
-        self._allowed: set[int] | None = None
+        self._allowed: frozenset[int] | None = None  # None: every chunk
+        self._scopes = ScopeCache(state.chunks)  # shared by the scoped copies (copy.copy)
 
     def reloaded(self, state: IndexState) -> HybridRetriever:
         """The same embedder and fusion over another index state (after an ingest)."""
@@ -59,17 +115,13 @@ class HybridRetriever:
 
         A filter on each chunk, applied to candidates fetched in proportion: each search
         over-fetches by the share of the index the scope leaves out, so a small collection in
-        a large index still gets its full number of candidates."""
+        a large index still gets its full number of candidates. The chunks in scope are
+        computed once per scope and index state (`ScopeCache`), not on every question."""
         scoped = copy.copy(self)
         wanted = scoped.collections = frozenset(collections) if collections else None
         scoped._allowed = None
         if wanted is not None or not local_only:
-            scoped._allowed = {
-                i
-                for i, c in self.state.chunks.items()
-                if (wanted is None or collection_of(c) in wanted)
-                and (local_only or not c.meta.get("local_only"))
-            }
+            scoped._allowed = self._scopes.allowed(wanted, local_only)
         return scoped
 
     def _over_fetch(self) -> int:

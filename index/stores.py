@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from index.faiss_store import ANN_FILE, ANN_THRESHOLD, FaissStore
+from index.faiss_store import ANN_FILE, ANN_THRESHOLD, SEARCH_THREADS, FaissStore
 from index.milvus_store import MILVUS_FILE, MilvusStore
 
 
@@ -69,6 +69,8 @@ class StoreSpec:
     milvus_uri: str = ".kb/milvus.db"  # a file: Milvus Lite, embedded; http(s)://: a cluster
     milvus_collection: str = "kb_chunks"
     milvus_index: Literal["FLAT", "HNSW"] = "FLAT"  # milvus: exact, or a graph (new collections)
+    search_threads: int = SEARCH_THREADS  # faiss: OpenMP threads per search (0: every core)
+    build_threads: int = 0  # faiss: OpenMP threads building the search graph (0: every core)
 
     def create(self, dimension: int) -> VectorStore:
         """A new, empty store of this kind for vectors of `dimension`."""
@@ -76,7 +78,9 @@ class StoreSpec:
             return MilvusStore(
                 dimension, self.milvus_uri, self.milvus_collection, index_type=self.milvus_index
             )
-        return FaissStore(dimension, ann_threshold=self.ann_threshold)
+        return FaissStore(
+            dimension, ann_threshold=self.ann_threshold, search_threads=self.search_threads
+        )
 
 
 def describe_store(folder: Path) -> dict[str, str]:
@@ -84,8 +88,12 @@ def describe_store(folder: Path) -> dict[str, str]:
     if (folder / MILVUS_FILE).is_file():
         saved = json.loads((folder / MILVUS_FILE).read_text(encoding="utf-8"))
         return {"kind": "milvus", "uri": saved["uri"], "collection": saved["collection"]}
-    search = "hnsw" if (folder / ANN_FILE).is_file() else "exact"
-    return {"kind": "faiss", "search": search}
+    if not (folder / ANN_FILE).is_file():
+        return {"kind": "faiss", "search": "exact"}
+    graph = json.loads((folder / ANN_FILE).read_text(encoding="utf-8"))
+    built, removed = int(graph["built"]), int(graph["removed"])
+    masked = f"{built:,} vectors, {removed:,} of them removed since ({removed / built:.0%})"
+    return {"kind": "faiss", "search": "hnsw", "graph": masked}
 
 
 def store_status(folder: Path) -> dict[str, Any]:
@@ -104,5 +112,5 @@ def open_store(folder: Path, spec: StoreSpec | None = None) -> VectorStore:
     """The store a generation folder was saved with."""
     if (folder / MILVUS_FILE).is_file():
         return MilvusStore.load(folder / MILVUS_FILE)
-    threshold = (spec or StoreSpec()).ann_threshold
-    return FaissStore.load(folder, ann_threshold=threshold)
+    spec = spec or StoreSpec()
+    return FaissStore.load(folder, spec.ann_threshold, spec.search_threads)

@@ -38,6 +38,7 @@ from assistant.documents.catalog import (
 from assistant.errors import KbError
 from assistant.telemetry.metrics import observe_ingest
 from index.builder import IngestReport, ingest_paths
+from index.compaction import compact_in_background
 from index.config import IndexConfig
 from index.hashing import file_sha256
 from index.storage import current_generation, load_index
@@ -160,6 +161,7 @@ class DocumentLibrary:
             report = remove_documents(self._config, sources, self._upload_dir)
             if report.removed:
                 self._reload()
+                compact_in_background(self._config)
         log.info("remove: %s", report.summary())
         return report
 
@@ -198,6 +200,8 @@ class DocumentLibrary:
             reindex=set(reindex),
         )
         observe_ingest(report)
+        if report.changed:  # the search graph's work, if any, without keeping the page waiting
+            compact_in_background(self._config)
         return report
 
     def add_files(

@@ -16,14 +16,22 @@ StoreFactory = Callable[[int], VectorStore]
 BIG = 2**60  # chunk ids are 60-bit hashes; the stores must keep them exact
 
 
-def _faiss(tmp_path: Path) -> StoreFactory:
-    return FaissStore
+class _GraphAtOnce(FaissStore):
+    """FAISS with every added vector placed into the HNSW graph at once (a build, then
+    extensions), so the contract holds for the graph, its masks and the exact part beside it."""
+
+    def add(self, ids: list[int], vectors: np.ndarray) -> None:
+        super().add(ids, vectors)
+        work = self.graph_due() or "extend"
+        self.adopt(self.new_graph(work), self.graph.name if self.graph else None)
 
 
-@pytest.fixture(params=["faiss", *MILVUS_KINDS])
+@pytest.fixture(params=["faiss", "faiss-graph", *MILVUS_KINDS])
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
     if request.param == "faiss":
         return FaissStore
+    if request.param == "faiss-graph":
+        return lambda dim: _GraphAtOnce(dim, ann_threshold=1)
     from index.milvus_store import MilvusStore
 
     uri = target(request.param, request, tmp_path).uri

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = 20240611
 RANDOM_KILLS = 10
 # besides the random delays, one kill as each of these appears in the log (or the index folder)
-TARGETED_KILLS = ["reading ", "embedding ", ".tmp-gen-", " is current"]
+TARGETED_KILLS = ["reading ", "embedding ", ".tmp-gen-", " is current", "search graph: rebuild"]
 BUSY = "another ingest is running on"
 # what `kb -v ingest` logs as it goes (index.builder, index.storage), in order
 PHASES = [
@@ -43,6 +43,7 @@ PHASES = [
     ("embedding ", "embedding"),
     ("saving a new generation", "saving"),
     (" is current", "switched"),
+    ("search graph: ", "graph"),  # kb's compaction after the switch (faiss-graph only)
 ]
 WORDS = [f"w{n}" for n in range(4000)]
 FileMap = dict[str, str]  # source -> sha256
@@ -96,11 +97,14 @@ def workspace(tmp_path: Path) -> Workspace:
     return _workspace(tmp_path, {})
 
 
-@pytest.fixture(params=["faiss", "milvus-server"])
+@pytest.fixture(params=["faiss", "faiss-graph", "milvus-server"])
 def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Workspace:
-    """FAISS in the index folder, or vectors on the real Milvus server (its own collection)."""
+    """FAISS in the index folder (exact, or past a low graph threshold: every ingest then
+    rewrites enough to rebuild the graph after it), or vectors on the real Milvus server."""
     if request.param == "faiss":
         return _workspace(tmp_path, {})
+    if request.param == "faiss-graph":
+        return _workspace(tmp_path, {"KB_INDEX__ANN_THRESHOLD": "100"})
     return _workspace(tmp_path, target(request.param, request, tmp_path).env)
 
 
@@ -260,7 +264,7 @@ def test_kill_9_at_any_moment_leaves_the_old_or_the_new_index(any_store: Workspa
         outcome = _check_index(workspace, old, new, marker)
         if phase in ("startup", "planning", "reading", "embedding"):
             assert outcome == "old", f"killed before saving ({phase}) yet the index changed"
-        if phase in ("switched", "finished"):
+        if phase in ("switched", "graph", "finished"):
             assert outcome == "new", "the new generation was current yet the index is old"
         phases[phase] += 1
         when = f"on seeing {kill.strip()!r}" if isinstance(kill, str) else f"after {kill:.2f} s"

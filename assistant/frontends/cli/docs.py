@@ -90,9 +90,12 @@ def _cell(value: Any) -> str:
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.documents.catalog import matching_sources, remove_documents
     from assistant.wiring import index_config
+    from index.compaction import compact
 
     sources = matching_sources(_indexed(settings), args.patterns, settings.home.path)
-    report = remove_documents(index_config(settings), sources, settings.web.upload_dir)
+    config = index_config(settings)
+    report = remove_documents(config, sources, settings.web.upload_dir)
+    compact(config)  # a rebuild once enough of the search graph is masked
     for source in report.removed:
         print(f"kb: removed {source}", file=sys.stderr)
     print(f"kb: {report.summary()}", file=sys.stderr)
@@ -132,7 +135,7 @@ def cmd_watch(args: argparse.Namespace, settings: Settings) -> int:
     embedder = build_embedder(settings)  # loaded once, not per batch
 
     def sync() -> IngestReport:
-        return ingest(settings, paths, embedder, collection=args.collection)
+        return ingest(settings, paths, embedder, graph_now=False, collection=args.collection)
 
     print(f"kb: watching {', '.join(map(str, paths))} (Ctrl-C stops)", file=sys.stderr)
     stop = threading.Event()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench import scale
-from index import faiss_store
+from index import faiss_store, hnsw_graph
 
 COUNT = 2_000
 QUERIES = 60
@@ -43,6 +43,9 @@ def test_exact_store_finds_everything(data: Path, tmp_path: Path) -> None:
     assert row["recall@10"] == 1.0 and row["dup@1"] == 1.0
     assert 0 < row["p50_ms"] <= row["p95_ms"] and row["c8_qps"] > 0
     assert (tmp_path / faiss_store.FLAT_FILE).is_file()
+    # the churn's oracle agrees with an exact store that saw every removal and addition
+    assert row["churn_recall@10"] == 1.0 and row["churn_masked"] is None
+    assert row["add_doc_s"] > 0 and row["loaded_mb"] > 2  # its 3 MB are the process's own
 
 
 PROBE = """
@@ -83,27 +86,30 @@ def test_hnsw_store_is_kbs_graph(data: Path, tmp_path: Path) -> None:
     [row] = scale.measure_store(scale.Target("faiss-hnsw"), data, tmp_path)
     assert (tmp_path / faiss_store.ANN_FILE).is_file()  # searched through the graph, as kb does
     assert row["recall@10"] > 0.9 and row["dup@1"] == 1.0
+    assert row["churn_recall@10"] > 0.9 and row["churn_masked"] == pytest.approx(0.2)
+    assert row["mapped_mb"] > 1  # a served graph's 3 MB of vectors are mapped, not copied
 
 
 def test_a_bad_graph_shows_in_recall(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two neighbours a node, built and searched shallow: the metric must see it."""
-    monkeypatch.setattr(faiss_store, "HNSW_NEIGHBOURS", 2)
-    monkeypatch.setattr(faiss_store, "HNSW_BUILD_DEPTH", 2)
-    monkeypatch.setattr(faiss_store, "HNSW_SEARCH_DEPTH", 1)
+    monkeypatch.setattr(hnsw_graph, "NEIGHBOURS", 2)
+    monkeypatch.setattr(hnsw_graph, "BUILD_DEPTH", 2)
+    monkeypatch.setattr(hnsw_graph, "SEARCH_DEPTH", 1)
     [row] = scale.measure_store(scale.Target("faiss-hnsw"), data, tmp_path)
-    assert row["recall@10"] < 0.8
+    assert row["recall@10"] < 0.8 and row["churn_recall@10"] < 0.8
 
 
 def test_report_rows() -> None:
     figures = {"vectors": 1_000_000, "build_s": 61.0, "memory_mb": 1536.0, "p50_ms": 80.0}
     figures |= {"p95_ms": 120.0, "c8_p50_ms": 300.0, "c8_p95_ms": 450.0, "c8_qps": 25.0}
     figures |= {"recall@10": 1.0, "dup@1": 1.0, "store": "faiss-exact"}
+    figures |= {"loaded_mb": 1530.0, "mapped_mb": 0.0, "add_doc_s": 9.5, "churn_recall@10": 1.0}
     stopped = {"vectors": 1_000_000, "store": "faiss-hnsw", "timed_out_s": 1500.0}
     text = scale.table([figures, stopped])
     assert (
-        "| 1,000,000 | faiss-exact | 61.0 | 1,536 | 80.0 | 120 | 300 | 450 | 25.0 | 1.000 | 1.000 |"
-        in text
+        "| 1,000,000 | faiss-exact | 61.0 | 1,536 | 1,530 + 0 | 80.0 | 120 | 300 | 450 | 25.0 |"
+        " 1.000 | 1.000 | 9.50 | 1.000 |" in text
     )
     assert "| 1,000,000 | faiss-hnsw | not done in 25 min (stopped) |" in text

@@ -48,40 +48,6 @@ def test_empty_store_returns_nothing() -> None:
     assert FaissStore(4).search(np.ones(4, dtype=np.float32), 5) == []
 
 
-def test_large_store_is_saved_with_hnsw_graph_of_high_recall(tmp_path: Path) -> None:
-    vectors, queries = _unit(3000, 32, 5), _unit(50, 32, 6)
-    store = FaissStore(32, ann_threshold=2000)
-    store.add(list(range(3000)), vectors)
-    assert store.kind == "exact"  # the graph is built when saving
-    store.save(tmp_path)
-    loaded = FaissStore.load(tmp_path, ann_threshold=2000)
-    assert loaded.kind == "hnsw"
-    found = 0
-    for query in queries:
-        exact = set(np.argsort(-(vectors @ query))[:10].tolist())
-        found += len(exact & {i for i, _ in loaded.search(query, 10)})
-    assert found / 500 >= 0.95
-
-
-def test_changes_fall_back_to_exact_search_until_saved(tmp_path: Path) -> None:
-    vectors = _unit(300, 16, 7)
-    store = FaissStore(16, ann_threshold=100)
-    store.add(list(range(200)), vectors[:200])
-    store.save(tmp_path)
-    store.add(list(range(200, 300)), vectors[200:])
-    assert store.kind == "exact"
-    assert store.search(vectors[250], 1)[0][0] == 250
-    store.remove([250])
-    assert 250 not in [i for i, _ in store.search(vectors[250], 5)]
-
-
-def test_below_threshold_no_graph_is_written(tmp_path: Path) -> None:
-    store = FaissStore(8, ann_threshold=100)
-    store.add(list(range(99)), _unit(99, 8, 8))
-    store.save(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.faiss"]
-
-
 def test_a_missing_file_is_file_not_found_and_a_corrupt_one_a_store_error(tmp_path: Path) -> None:
     """`load_index` retries a load whose generation vanished (FileNotFoundError); FAISS itself
     raises a bare RuntimeError for both cases, which a reader racing two switches once met."""
