@@ -1,8 +1,8 @@
-"""Incremental index builds: hash files, re-read only what changed, embed, save atomically.
+"""Incremental index builds: plan (index.planning), re-read what changed, embed, save atomically.
 
-Unchanged files are skipped without loading the embedder; a changed file's chunks are
-replaced; a file gone from a scanned folder loses its chunks; a file that cannot be read is
-reported and keeps whatever the index already had of it.
+Unchanged files (same size and time, else same sha256) are skipped without loading the
+embedder; a changed file's chunks are replaced; a file gone from a scanned folder loses its
+chunks; a file that cannot be read is reported and keeps whatever the index already had of it.
 
 A file belongs to one collection: the one the ingest names, else the nearest
 `.kb-collection` file's (its first line) in the file's folder or above, else the one it had,
@@ -26,10 +26,9 @@ from tqdm import tqdm
 
 from index.config import IndexConfig
 from index.embedders import Embedder
-from index.hashing import file_sha256
 from index.lock import DEFAULT_WAIT_S, index_lock
 from index.manifest import Manifest
-from index.models import DEFAULT_COLLECTION
+from index.planning import FileToRead, IngestChoices, IngestPlan, plan_ingest
 from index.storage import (
     FileRecord,
     IndexState,
@@ -40,7 +39,7 @@ from index.storage import (
     writing,
 )
 from index.windows import WindowParams, vector_ids, window_spans, with_context
-from ingest.discovery import discover, is_local_only, marked_collection, source_name
+from ingest.discovery import discover
 from ingest.errors import IngestError
 from ingest.furniture import VERSION as CLEANING_VERSION
 from ingest.models import Chunk
@@ -92,98 +91,10 @@ def _empty_state(embedder: Embedder, config: IndexConfig) -> IndexState:
     return IndexState(manifest, config.store.create(embedder.dimension()))
 
 
-def _gone(state: IndexState, folders: list[Path], files: list[Path], base: Path) -> list[str]:
-    """Indexed sources that lie in a scanned folder but were not found there now."""
-    present = {source_name(f, base) for f in files}
-    roots = [source_name(f, base).rstrip("/") + "/" for f in folders]
-    return [
-        src for src in state.files if src not in present and any(src.startswith(r) for r in roots)
-    ]
+_FileRead = tuple[FileToRead, list[Chunk]]
 
 
-@dataclass(frozen=True)
-class _ToRead:
-    """A file the ingest reads: new, changed, moved to another collection, or asked again."""
-
-    path: Path
-    source: str
-    sha256: str
-    local_only: bool  # under a `.kb-local-only` folder
-    collection: str
-    size: int
-
-
-@dataclass
-class _Plan:
-    to_read: list[_ToRead] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Choices:
-    """What one ingest was asked for, besides the paths and the index."""
-
-    collection: str | None  # None: each file's marker, else the one it had, else `default`
-    reindex: Collection[str]  # sources read again even when unchanged
-
-
-def _too_large(path: Path, max_file_mb: float | None) -> str | None:
-    """Why a file is refused for its size (checked before it is read), or None."""
-    megabytes = path.stat().st_size / (1024 * 1024)
-    if max_file_mb is None or megabytes <= max_file_mb:
-        return None
-    return (
-        f"too large: {megabytes:.1f} MB, over the {max_file_mb:g} MB limit for one file; "
-        "split it, or raise the limit (KB_INGEST__MAX_FILE_MB)"
-    )
-
-
-def _plan(
-    state: IndexState | None,
-    files: list[Path],
-    folders: list[Path],
-    report: IngestReport,
-    config: IndexConfig,
-    choices: _Choices,
-) -> _Plan:
-    plan = _Plan()
-    known = state.files if state else {}
-    for path in files:
-        source = source_name(path, config.base)
-        try:
-            if reason := _too_large(path, config.max_file_mb):
-                report.failed.append((source, reason))
-                continue
-            digest, size = file_sha256(path), path.stat().st_size
-        except OSError as exc:
-            report.failed.append((source, f"cannot open: {exc.strerror or exc}"))
-            continue
-        record = known.get(source)
-        collection = choices.collection or marked_collection(path)
-        collection = collection or (record.collection if record else DEFAULT_COLLECTION)
-        wanted = _ToRead(path, source, digest, is_local_only(path), collection, size)
-        if record and source not in choices.reindex and _same(record, wanted):
-            report.unchanged.append(source)
-        else:
-            plan.to_read.append(wanted)
-    plan.removed = _gone(state, folders, files, config.base) if state else []
-    return plan
-
-
-def _same(record: FileRecord, wanted: _ToRead) -> bool:
-    """Nothing to read again: same bytes and place, and cleaned by today's rules."""
-    return (record.sha256, record.local_only, record.collection, record.cleaning) == (
-        wanted.sha256,
-        wanted.local_only,
-        wanted.collection,
-        CLEANING_VERSION,
-    )
-
-
-_FileRead = tuple[_ToRead, list[Chunk]]
-
-
-def _read_all(plan: _Plan, config: IndexConfig, report: IngestReport) -> dict[str, _FileRead]:
+def _read_all(plan: IngestPlan, config: IndexConfig, report: IngestReport) -> dict[str, _FileRead]:
     """source -> (what was read, its chunks) for every file that could be read and split."""
     results = {}
     if plan.to_read:
@@ -202,7 +113,7 @@ def _read_all(plan: _Plan, config: IndexConfig, report: IngestReport) -> dict[st
     return results
 
 
-def _chunk_meta(chunk: Chunk, wanted: _ToRead) -> dict[str, str]:
+def _chunk_meta(chunk: Chunk, wanted: FileToRead) -> dict[str, str]:
     """Recorded per chunk, as retrieval and routing see hits, not files."""
     meta = {**chunk.meta, "collection": wanted.collection}
     if wanted.local_only:
@@ -288,6 +199,7 @@ def _apply(
             wanted.size,
             old.added if old and old.added else now,
             CLEANING_VERSION,
+            wanted.mtime_ns,
         )
 
 
@@ -318,7 +230,7 @@ def ingest_paths(
     `reindex` names sources read again even when unchanged. Raises `IndexBusyError` when
     another writer still holds the index after `lock_wait_s`.
     """
-    choices = _Choices(collection, reindex)
+    choices = IngestChoices(collection, reindex)
     started = time.perf_counter()
     with index_lock(config.dir, lock_wait_s):
         log.info("holding the writer lock of %s", config.dir)
@@ -334,7 +246,7 @@ def _ingest_locked(
     config: IndexConfig,
     embedder: Embedder,
     rebuild: bool,
-    choices: _Choices,
+    choices: IngestChoices,
     sweep: bool,
 ) -> IngestReport:
     report = IngestReport()
@@ -346,7 +258,11 @@ def _ingest_locked(
         state.manifest.check(embedder.id, config.chunking.as_dict())
         if sweep:
             _sweep(state)
-    plan = _plan(state, files, folders, report, config, choices)
+    plan = plan_ingest(state, files, folders, config, choices)
+    report.failed += plan.failed
+    report.unchanged += plan.unchanged
+    if state:  # a touch alone saves nothing: new times go with a generation saved anyway
+        state.files.update(plan.refreshed)
     read = _read_all(plan, config, report)
     for source in read:
         (report.updated if state and source in state.files else report.added).append(source)

@@ -216,6 +216,7 @@ def test_furniture_is_reported_and_older_cleaning_is_read_again(
     assert "kb docs show PATH --dropped" in (report.furniture_summary() or "")
     assert "$1/hr" not in " ".join(c.text for c in load_index(Path(".kb/index")).chunks.values())
     assert _ingest(docs, CountingEmbedder()).furniture == {}  # nothing read again
+    monkeypatch.setattr("index.planning.CLEANING_VERSION", "next")  # planning compares it
     monkeypatch.setattr("index.builder.CLEANING_VERSION", "next")
     again = _ingest(docs, CountingEmbedder())
     assert sorted(again.updated) == ["docs/a.md", "docs/ad.txt", "docs/b.txt"]
