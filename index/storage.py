@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,8 +77,13 @@ def _chunk_to_json(chunk: Chunk) -> str:
 
 
 def _chunk_from_json(line: str) -> Chunk:
+    """A chunk; the strings its document's other chunks repeat (source, title, headings,
+    collection) are interned, so a million chunks hold one copy of each, not one per chunk."""
     data = json.loads(line)
-    data["heading_path"] = tuple(data["heading_path"])
+    data["source"] = sys.intern(data["source"])
+    data["title"] = data["title"] and sys.intern(data["title"])
+    data["heading_path"] = tuple(map(sys.intern, data["heading_path"]))
+    data["meta"] = {sys.intern(k): sys.intern(v) for k, v in data.get("meta", {}).items()}
     return Chunk(**data)
 
 
