@@ -80,6 +80,11 @@ bench: index
 	$(PY) -m bench.audit_log
 	$(PY) -m bench.hostile --before bench/hostile-before.json
 	$(PY) -m bench.ocr
+	$(PY) -m bench.scope_cost
+	$(PY) -m bench.watch_scale
+	$(PY) -m bench.chunk_parse
+	@# One kb process's memory at 100k and 1M chunks (about 14 GB free and 10 minutes)
+	$(PY) -m bench.memory_scale
 	@# Vector stores at 100k and 1M (a Milvus server per Milvus store; an hour or more on 2 cores)
 	$(PY) -m bench.scale
 	$(PY) -m bench.scale --text

@@ -615,7 +615,7 @@ def _widths(real: dict[str, Any]) -> str:
 
 def render(results: list[dict[str, Any]], note: str) -> str:
     real = _steps(results[0]["make"]).get("real index", {}) if results else {}
-    return f"""## Memory of one kb process at 100k and 1M chunks (`bench/memory_scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
+    return f"""### Memory of one kb process at 100k and 1M chunks (`bench/memory_scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
 
 A synthetic index generation per size, written by kb's `save_index`: the {real.get("chunks", "?")} real chunk
 texts of corpus/ cycled, each copy with a made-up word of its own (so BM25's vocabulary grows

@@ -448,7 +448,7 @@ def crossover(results: list[dict[str, Any]]) -> str:
 
 
 def render(results: list[dict[str, Any]], note: str) -> str:
-    return f"""## Scale: vector stores at 100k and 1M vectors (`bench/scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
+    return f"""### Scale: vector stores at 100k and 1M vectors (`bench/scale.py`, {date.today()}, {os.cpu_count()} CPU cores, no GPU)
 
 Synthetic: N random 384-d unit vectors plus queries (1,000 unless the note says otherwise), each a perturbed copy of one
 of them (inner product about 0.96; the rest of the top 10 is chance, about 0.25, the hardest

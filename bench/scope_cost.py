@@ -155,7 +155,7 @@ def measure(size: int) -> list[tuple[str, dict[str, float]]]:
 
 def report(results: dict[int, list[tuple[str, dict[str, float]]]]) -> str:
     lines = [
-        "## Scope cost: a scoped question before it searches",
+        "### Scope cost: a scoped question before it searches",
         "",
         "Milliseconds per question of `HybridRetriever.scoped` plus `_in_scope` over "
         f"{CANDIDATES} candidate\nids, synthetic chunks in {COLLECTIONS} collections "

@@ -188,7 +188,7 @@ def _table(
     ]
     return "\n".join(
         [
-            f"## Watching {count:,} files: stat before hashing",
+            f"### Watching {count:,} files: stat before hashing",
             "",
             f"`python -m bench.watch_scale` ({date.today()}, this machine): {count:,} files of "
             f"~200 bytes in {count // PER_FOLDER} folders, {changed} of them changed; planning "
