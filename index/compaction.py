@@ -20,7 +20,7 @@ from index.faiss_store import FaissStore, GraphWork
 from index.hnsw_graph import HnswGraph
 from index.lock import DEFAULT_WAIT_S, index_lock
 from index.storage import current_generation, load_index, save_index, writing
-from index.stores import open_store
+from index.stores import describe_store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def compact(config: IndexConfig, lock_wait_s: float = DEFAULT_WAIT_S) -> GraphWo
 def _new_graph(config: IndexConfig) -> tuple[GraphWork, HnswGraph, str | None] | None:
     """(the work, the graph it made, the graph it was made on) from the current generation."""
     generation = current_generation(config.dir)
-    if generation is None:
-        return None
+    if generation is None or describe_store(generation)["kind"] != "faiss":
+        return None  # read from its files: a Milvus store is not even opened
     store = open_store(generation, config.store)
     try:
         work = store.graph_due() if isinstance(store, FaissStore) else None

@@ -24,6 +24,7 @@ from typing import Any
 
 import faiss
 import numpy as np
+from tqdm import tqdm
 
 from index.errors import VectorStoreError
 
@@ -34,7 +35,7 @@ REMOVED_FILE = "vectors.removed.npy"  # ids in the graph removed since it was bu
 NEIGHBOURS = 32
 BUILD_DEPTH = 80
 SEARCH_DEPTH = 96
-_BUILD_BLOCK = 20_000  # vectors added to a new graph per step (a progress line per step)
+_BUILD_BLOCK = 20_000  # vectors added to a new graph per step of its progress bar
 
 
 class HnswGraph:
@@ -61,11 +62,12 @@ class HnswGraph:
         graph.hnsw.efConstruction = BUILD_DEPTH
         graph.hnsw.efSearch = SEARCH_DEPTH
         index = faiss.IndexIDMap2(graph)
-        for start in range(0, len(ids), _BUILD_BLOCK):
-            stop = start + _BUILD_BLOCK
-            block = np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
-            index.add_with_ids(block, np.ascontiguousarray(ids[start:stop], dtype=np.int64))
-            log.info("search graph: %d of %d vectors", min(stop, len(ids)), len(ids))
+        with tqdm(total=len(ids), desc="search graph", unit="vector", disable=None) as bar:
+            for start in range(0, len(ids), _BUILD_BLOCK):
+                stop = start + _BUILD_BLOCK
+                block = np.ascontiguousarray(vectors[start:stop], dtype=np.float32)
+                index.add_with_ids(block, np.ascontiguousarray(ids[start:stop], dtype=np.int64))
+                bar.update(len(block))
         return cls(index, _new_name())
 
     def built_in(self, ids: np.ndarray) -> np.ndarray:
