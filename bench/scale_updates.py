@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,14 @@ def _reopen(store: VectorStore, folder: Path) -> VectorStore:
     return store
 
 
-def churn_figures(store: VectorStore, base: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
-    """Recall@10 after `ROUNDS` rounds of removals and additions, graph upkeep between them."""
+Refill = Callable[[np.random.Generator, np.ndarray], np.ndarray]
+
+
+def churn_figures(
+    store: VectorStore, base: np.ndarray, queries: np.ndarray, refill: Refill | None = None
+) -> dict[str, Any]:
+    """Recall@10 after `ROUNDS` rounds of removals and additions, graph upkeep between them;
+    `refill` gives the vectors added for those removed (default: new random ones)."""
     rng = np.random.default_rng(11)
     live = np.ones(len(base), dtype=bool)
     added_ids: list[int] = []
@@ -79,7 +86,7 @@ def churn_figures(store: VectorStore, base: np.ndarray, queries: np.ndarray) -> 
         gone = rng.choice(np.flatnonzero(live), size=count, replace=False)
         live[gone] = False
         store.remove(gone.tolist())
-        fresh = new_vectors(rng, count, base.shape[1])
+        fresh = refill(rng, gone) if refill else new_vectors(rng, count, base.shape[1])
         ids = list(range(FIRST_NEW_ID + len(added_ids), FIRST_NEW_ID + len(added_ids) + count))
         store.add(ids, fresh)
         added_ids += ids
